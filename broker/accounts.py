@@ -1,0 +1,147 @@
+"""Device and service accounts on the broker, expressed as dynamic-security commands."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from broker.acl import DEVICE_GROUP, Acl, device_acls, device_role
+from broker.dynsec import Command, DynsecAdmin
+from broker.dynsec_file import Account
+from broker.topics import Topics
+
+EXISTS = frozenset(
+    {
+        "Client already exists",
+        "Role already exists",
+        "Group already exists",
+        "ACL with this topic already exists",
+    }
+)
+MISSING = frozenset({"Client not found", "Role not found"})
+
+
+def new_password() -> str:
+    """128 random bits, URL-safe: typed into firmware configs, never stored by makerbus."""
+    return secrets.token_urlsafe(16)
+
+
+@dataclass(frozen=True)
+class BrokerClient:
+    username: str
+    disabled: bool
+    roles: frozenset[str]
+    groups: frozenset[str]
+
+
+def _role_commands(role: str, acls: tuple[Acl, ...]) -> list[Command]:
+    return [{"command": "createRole", "rolename": role}] + [
+        {"command": "addRoleACL", "rolename": role, **acl.as_json()} for acl in acls
+    ]
+
+
+async def create_device(admin: DynsecAdmin, topics: Topics, slug: str, password: str) -> None:
+    """The device's own role and a client whose client id is bound to its slug."""
+    role = device_role(slug)
+    await admin.run({"command": "createGroup", "groupname": DEVICE_GROUP}, tolerate=EXISTS)
+    # Tolerate a leftover role (e.g. from a half-finished earlier attempt): its ACLs are the same.
+    await admin.run(*_role_commands(role, device_acls(topics, slug)), tolerate=EXISTS)
+    await admin.run(
+        {
+            "command": "createClient",
+            "username": slug,
+            "clientid": slug,
+            "password": password,
+            "roles": [{"rolename": role, "priority": 0}],
+            "groups": [{"groupname": DEVICE_GROUP, "priority": 0}],
+        }
+    )
+
+
+async def set_password(admin: DynsecAdmin, slug: str, password: str) -> None:
+    """The broker disconnects the device at once; it must come back with the new password."""
+    await admin.run({"command": "setClientPassword", "username": slug, "password": password})
+
+
+async def set_enabled(admin: DynsecAdmin, slug: str, *, enabled: bool) -> None:
+    """Disabling disconnects the device and refuses it until enabled."""
+    command = "enableClient" if enabled else "disableClient"
+    await admin.run({"command": command, "username": slug})
+
+
+async def delete_device(admin: DynsecAdmin, slug: str) -> None:
+    await admin.run(
+        {"command": "deleteClient", "username": slug},
+        {"command": "deleteRole", "rolename": device_role(slug)},
+        tolerate=MISSING,
+    )
+
+
+async def list_clients(admin: DynsecAdmin) -> dict[str, BrokerClient]:
+    (data,) = await admin.run({"command": "listClients", "verbose": True, "count": -1})
+    clients = {}
+    for entry in data.get("clients", []):
+        clients[entry["username"]] = BrokerClient(
+            username=entry["username"],
+            disabled=bool(entry.get("disabled", False)),
+            roles=frozenset(r["rolename"] for r in entry.get("roles", [])),
+            groups=frozenset(g["groupname"] for g in entry.get("groups", [])),
+        )
+    return clients
+
+
+async def role_acls(admin: DynsecAdmin) -> dict[str, frozenset[Acl]]:
+    (data,) = await admin.run({"command": "listRoles", "verbose": True, "count": -1})
+    return {
+        role["rolename"]: frozenset(
+            Acl(acl["acltype"], acl["topic"], bool(acl.get("allow", True)))
+            for acl in role.get("acls", [])
+        )
+        for role in data.get("roles", [])
+    }
+
+
+async def ensure_role(
+    admin: DynsecAdmin, role: str, acls: tuple[Acl, ...], existing: dict[str, frozenset[Acl]]
+) -> bool:
+    """Create the role or add its missing ACLs; True when anything changed.
+
+    Only missing entries are added: editing a role disconnects every client holding it.
+    """
+    have = existing.get(role)
+    if have is None:
+        await admin.run(*_role_commands(role, acls))
+        return True
+    missing = [acl for acl in acls if acl not in have]
+    if missing:
+        await admin.run(
+            *({"command": "addRoleACL", "rolename": role, **acl.as_json()} for acl in missing)
+        )
+    return bool(missing)
+
+
+async def ensure_service_account(
+    admin: DynsecAdmin,
+    account: Account,
+    clients: dict[str, BrokerClient],
+    roles: dict[str, frozenset[Acl]],
+) -> bool:
+    """Create a service account that is missing; never resets an existing one's password."""
+    changed = await ensure_role(admin, account.role, account.acls, roles)
+    current = clients.get(account.username)
+    if current is None:
+        await admin.run(
+            {
+                "command": "createClient",
+                "username": account.username,
+                "password": account.password,
+                "roles": [{"rolename": account.role, "priority": 0}],
+            }
+        )
+        return True
+    if account.role not in current.roles:
+        await admin.run(
+            {"command": "addClientRole", "username": account.username, "rolename": account.role}
+        )
+        return True
+    return changed

@@ -1,0 +1,48 @@
+"""The operations devices may request: name, request and answer models, allowed kinds.
+
+This table is the single source of the wire contract: the handler service dispatches on it and
+the JSON Schemas in `hardware_clients/schemas/` are generated from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from broker.contract.cards import CardIdentifyAnswer, CardIdentifyRequest
+from broker.contract.common import NoFields
+from broker.contract.devices import DeviceConfigAnswer
+from core.models import DeviceKind
+
+ALL_KINDS = frozenset(DeviceKind)
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    name: str
+    request: type[BaseModel]
+    answer: type[BaseModel]
+    kinds: frozenset[DeviceKind]
+    summary: str
+
+
+OPS: dict[str, OpSpec] = {
+    spec.name: spec
+    for spec in (
+        OpSpec(
+            "device/config",
+            NoFields,
+            DeviceConfigAnswer,
+            ALL_KINDS,
+            "The device's name and kind, the currency, the heartbeat period and the server time.",
+        ),
+        OpSpec(
+            "card/identify",
+            CardIdentifyRequest,
+            CardIdentifyAnswer,
+            ALL_KINDS,
+            "The member holding a card, with balance and whether a PIN is set.",
+        ),
+    )
+}

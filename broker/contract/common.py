@@ -1,0 +1,38 @@
+"""Field types and the base model shared by every operation's request and answer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from core.cards import CARD_UID_PATTERN
+
+
+def _upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+CardUid = Annotated[
+    str,
+    BeforeValidator(_upper),
+    Field(
+        pattern=CARD_UID_PATTERN,
+        description="Card UID: hex without separators, 4, 7 or 10 bytes (upper case on the wire).",
+        examples=["04A1B2C3D4E5F6"],
+    ),
+]
+Cents = Annotated[int, Field(description="An amount of money in integer cents.")]
+Timestamp = Annotated[
+    str, Field(description="RFC 3339 UTC time.", examples=["2026-11-21T20:17:33Z"])
+]
+
+
+class WireModel(BaseModel):
+    """Strict JSON: no unknown fields, no type coercion ("5" is not 5)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class NoFields(WireModel):
+    """A request that carries nothing but its id."""

@@ -1,0 +1,95 @@
+"""The request/answer envelope: one UTF-8 JSON object with an `id`, answered with `ok`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from broker.errors import ErrorCode
+
+REQUEST_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+_REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
+_MAX_DEPTH = 8
+
+
+class EnvelopeError(Exception):
+    """The payload cannot be a request; answered with `bad_request` and the id when known."""
+
+    def __init__(self, message: str, request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request_id = request_id
+
+
+@dataclass(frozen=True)
+class Request:
+    id: str
+    fields: dict[str, Any]
+
+    @property
+    def fingerprint(self) -> str:
+        """A hash of the fields, so a reused id with different content is caught."""
+        canonical = json.dumps(self.fields, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level + 1)
+    return level
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def decode_request(payload: bytes, *, max_bytes: int) -> Request:
+    """Parse and check the envelope; the op's own fields are checked by its model."""
+    if len(payload) > max_bytes:
+        raise EnvelopeError(f"payload is {len(payload)} bytes; the limit is {max_bytes}")
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        raise EnvelopeError("payload is not UTF-8") from None
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise EnvelopeError("payload is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise EnvelopeError(f"payload must be a JSON object, not {type(data).__name__}")
+    if _depth(data) > _MAX_DEPTH:
+        raise EnvelopeError(f"payload nests deeper than {_MAX_DEPTH} levels")
+    request_id = data.pop("id", None)
+    if request_id is None:
+        raise EnvelopeError("id: required")
+    if not isinstance(request_id, str) or not _REQUEST_ID.match(request_id):
+        raise EnvelopeError("id: must be 1-64 characters of A-Z a-z 0-9 _ . : -")
+    return Request(id=request_id, fields=data)
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """A short message naming each bad field, never echoing the value sent."""
+    parts = []
+    for item in error.errors(include_url=False, include_input=False):
+        location = ".".join(str(part) for part in item["loc"]) or "payload"
+        parts.append(f"{location}: {item['msg']}")
+    return "; ".join(parts[:5])
+
+
+def _dump(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def encode_ok(request_id: str, answer: BaseModel) -> bytes:
+    return _dump({"id": request_id, "ok": True, **answer.model_dump(mode="json")})
+
+
+def encode_error(request_id: str | None, code: ErrorCode, message: str, **fields: Any) -> bytes:
+    return _dump({"id": request_id, "ok": False, "error": code.value, "message": message, **fields})

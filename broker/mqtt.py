@@ -1,0 +1,45 @@
+"""Connection settings shared by every makerbus MQTT client of the server side."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiomqtt
+
+# Without TCP_NODELAY each QoS 1 round trip waits on Nagle's algorithm (40-80 ms).
+NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+
+
+@dataclass(frozen=True)
+class BrokerAddress:
+    host: str
+    port: int
+    ca_file: Path | None = None
+
+
+def client(
+    address: BrokerAddress,
+    *,
+    username: str,
+    password: str,
+    identifier: str | None = None,
+    keepalive: int = 30,
+    timeout: float = 10.0,
+) -> aiomqtt.Client:
+    """A new MQTT 5 client with clean start (create one per connection attempt)."""
+    tls = ssl.create_default_context(cafile=str(address.ca_file)) if address.ca_file else None
+    return aiomqtt.Client(
+        address.host,
+        address.port,
+        username=username,
+        password=password,
+        identifier=identifier,
+        protocol=aiomqtt.ProtocolVersion.V5,
+        keepalive=keepalive,
+        timeout=timeout,
+        socket_options=NODELAY,
+        tls_context=tls,
+    )

@@ -1,0 +1,77 @@
+"""The topic contract: `<prefix>/<slug>/req/<op>`, `res/<op>`, `status`, `cmd/<name>`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_SLUG = re.compile(r"^[a-z0-9-]{2,40}$")
+_OP = re.compile(r"^[a-z][a-z0-9_]*(/[a-z][a-z0-9_]*){0,3}$")
+MAX_RESPONSE_TOPIC_LENGTH = 256
+
+
+@dataclass(frozen=True)
+class RequestTopic:
+    slug: str
+    op: str
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Builds and parses the topics of one deployment (its prefix is a setting)."""
+
+    prefix: str = "mkr/v1"
+
+    def request(self, slug: str, op: str) -> str:
+        return f"{self.prefix}/{slug}/req/{op}"
+
+    def response(self, slug: str, op: str) -> str:
+        return f"{self.prefix}/{slug}/res/{op}"
+
+    def status(self, slug: str) -> str:
+        return f"{self.prefix}/{slug}/status"
+
+    def command(self, slug: str, name: str) -> str:
+        return f"{self.prefix}/{slug}/cmd/{name}"
+
+    def device_root(self, slug: str) -> str:
+        return f"{self.prefix}/{slug}"
+
+    @property
+    def all_requests(self) -> str:
+        return f"{self.prefix}/+/req/#"
+
+    def shared_requests(self, group: str) -> str:
+        return f"$share/{group}/{self.all_requests}"
+
+    def parse_request(self, topic: str) -> RequestTopic | None:
+        """The device and op of a request topic, or None when it is not one.
+
+        An op that is syntactically odd still parses (the caller answers `unknown_op`);
+        only a topic that does not name a device's request is rejected.
+        """
+        head = f"{self.prefix}/"
+        if not topic.startswith(head):
+            return None
+        slug, sep, rest = topic[len(head) :].partition("/req/")
+        if not sep or not _SLUG.match(slug) or not rest:
+            return None
+        return RequestTopic(slug=slug, op=rest)
+
+    def is_own_response_topic(self, slug: str, topic: str) -> bool:
+        """Whether an MQTT 5 response topic is safe to answer on: below this device's `res/`."""
+        own = f"{self.prefix}/{slug}/res/"
+        return (
+            topic.startswith(own)
+            and len(topic) > len(own)
+            and len(topic) <= MAX_RESPONSE_TOPIC_LENGTH
+            and not any(ch in topic for ch in "+#\x00")
+        )
+
+
+def is_valid_slug(slug: str) -> bool:
+    return bool(_SLUG.match(slug))
+
+
+def is_known_op_shape(op: str) -> bool:
+    return bool(_OP.match(op))

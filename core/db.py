@@ -1,0 +1,99 @@
+"""Database engines and sessions for PostgreSQL (psycopg 3) and SQLite, sync and async.
+
+Settings hold one driver-less URL (`postgresql://…` or `sqlite:///…`); the driver is chosen here.
+On SQLite every transaction starts with `BEGIN IMMEDIATE`, so two writers queue on the lock
+instead of failing when a reader tries to become a writer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import Session, sessionmaker
+
+_SYNC_DRIVERS = {"postgresql": "postgresql+psycopg", "sqlite": "sqlite+pysqlite"}
+_ASYNC_DRIVERS = {"postgresql": "postgresql+psycopg", "sqlite": "sqlite+aiosqlite"}
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _with_driver(url: str, drivers: dict[str, str]) -> URL:
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend not in drivers:
+        raise ValueError(f"unsupported database {backend!r}: use postgresql:// or sqlite:///")
+    return parsed.set(drivername=drivers[backend])
+
+
+def sync_url(url: str) -> URL:
+    return _with_driver(url, _SYNC_DRIVERS)
+
+
+def async_url(url: str) -> URL:
+    return _with_driver(url, _ASYNC_DRIVERS)
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _ensure_sqlite_dir(url: URL) -> None:
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the driver so that "begin" below is the only BEGIN.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """A synchronous engine for the CLI, migrations and tests."""
+    target = sync_url(url)
+    if target.get_backend_name() == "sqlite":
+        _ensure_sqlite_dir(target)
+        engine = create_engine(target, echo=echo)
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(target, echo=echo, pool_pre_ping=True)
+
+
+def make_async_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+    """An asyncio engine for the handler service."""
+    target = async_url(url)
+    if target.get_backend_name() == "sqlite":
+        _ensure_sqlite_dir(target)
+        engine = create_async_engine(target, echo=echo)
+        _configure_sqlite(engine.sync_engine)
+        return engine
+    return create_async_engine(
+        target, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    )
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def async_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)

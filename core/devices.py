@@ -1,0 +1,95 @@
+"""The device registry: the database is the list of record, the broker follows it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.errors import Conflict, NotFound
+from core.models import SLUG_PATTERN, Device, DeviceKind
+
+_SLUG = re.compile(SLUG_PATTERN)
+RESERVED_SLUG_PREFIX = "makerbus-"
+
+
+@dataclass(frozen=True)
+class DeviceRef:
+    """What a request handler knows about the device that sent it."""
+
+    id: int
+    slug: str
+    kind: DeviceKind
+    name: str
+    enabled: bool
+
+
+def _ref(device: Device) -> DeviceRef:
+    return DeviceRef(device.id, device.slug, DeviceKind(device.kind), device.name, device.enabled)
+
+
+def check_slug(slug: str) -> str:
+    """A slug is `[a-z0-9-]{2,40}` and may not take a service account's name."""
+    if not _SLUG.match(slug):
+        raise ValueError("slug must be 2-40 characters of a-z, 0-9 and -")
+    if slug.startswith(RESERVED_SLUG_PREFIX):
+        raise ValueError(f"slugs starting with {RESERVED_SLUG_PREFIX!r} are reserved")
+    return slug
+
+
+async def create(
+    db: AsyncSession, *, slug: str, kind: DeviceKind, name: str, now: datetime
+) -> DeviceRef:
+    check_slug(slug)
+    if await db.scalar(select(Device.id).where(Device.slug == slug)) is not None:
+        raise Conflict(f"device {slug} exists already")
+    device = Device(
+        slug=slug,
+        kind=kind.value,
+        name=name,
+        enabled=True,
+        created_at=now,
+        credentials_rotated_at=now,
+    )
+    db.add(device)
+    await db.flush()
+    return _ref(device)
+
+
+async def find(db: AsyncSession, slug: str) -> DeviceRef | None:
+    device = await db.scalar(select(Device).where(Device.slug == slug))
+    return None if device is None else _ref(device)
+
+
+async def get(db: AsyncSession, slug: str) -> DeviceRef:
+    found = await find(db, slug)
+    if found is None:
+        raise NotFound(f"no device {slug}")
+    return found
+
+
+async def list_all(db: AsyncSession) -> list[Device]:
+    return list((await db.scalars(select(Device).order_by(Device.slug))).all())
+
+
+async def set_enabled(db: AsyncSession, slug: str, *, enabled: bool) -> DeviceRef:
+    await get(db, slug)
+    await db.execute(update(Device).where(Device.slug == slug).values(enabled=enabled))
+    return await get(db, slug)
+
+
+async def mark_rotated(db: AsyncSession, slug: str, *, now: datetime) -> None:
+    await db.execute(update(Device).where(Device.slug == slug).values(credentials_rotated_at=now))
+
+
+async def remove(db: AsyncSession, slug: str) -> None:
+    await get(db, slug)
+    await db.execute(delete(Device).where(Device.slug == slug))
+
+
+async def touch(db: AsyncSession, device_id: int, *, now: datetime) -> None:
+    """Record that the device was heard from."""
+    await db.execute(update(Device).where(Device.id == device_id).values(last_seen_at=now))

@@ -1,0 +1,28 @@
+"""Domain errors raised by `core` services; the handler runtime maps each to a wire code."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A rule said no. Carries a human message and optional answer fields."""
+
+    def __init__(self, message: str, **fields: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields
+
+
+class UnknownCard(DomainError):
+    pass
+
+
+class CardBlocked(DomainError):
+    pass
+
+
+class Conflict(DomainError):
+    """Something with that key exists already (a slug, a card UID)."""
+
+
+class NotFound(DomainError):
+    pass

@@ -1,0 +1,16 @@
+"""All models, imported here so that `Base.metadata` knows every table."""
+
+from core.models.base import Base
+from core.models.devices import SLUG_PATTERN, Device, DeviceKind, ProcessedRequest
+from core.models.members import Card, LedgerEntry, Member
+
+__all__ = [
+    "SLUG_PATTERN",
+    "Base",
+    "Card",
+    "Device",
+    "DeviceKind",
+    "LedgerEntry",
+    "Member",
+    "ProcessedRequest",
+]

@@ -1,0 +1,101 @@
+"""Settings from the environment and `.env`, prefixed `MAKERBUS_`.
+
+Every setting is documented in `.env.example`. Outside dev mode the service refuses to start
+while any secret is empty or still one of the published development defaults.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-only-not-a-secret"  # noqa: S105 - the published default, refused outside dev
+SECRET_FIELDS = (
+    "broker_admin_password",
+    "broker_handler_password",
+    "broker_monitor_password",
+)
+
+
+class Environment(StrEnum):
+    DEV = "dev"
+    PRODUCTION = "production"
+
+
+class UnsafeSettingsError(RuntimeError):
+    """A secret is empty or a published default while not in dev mode."""
+
+
+Port = Annotated[int, Field(ge=0, le=65535)]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MAKERBUS_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    env: Environment = Environment.PRODUCTION
+    database_url: str = "sqlite:///var/makerbus.db"
+
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: Port = 1883
+    mqtt_ca_file: Path | None = None
+    topic_prefix: str = Field(default="mkr/v1", pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
+    share_group: str = Field(default="makerbus", pattern=r"^[A-Za-z0-9_-]+$")
+    device_mqtt_host: str | None = None
+    device_mqtt_port: Port | None = None
+
+    broker_admin_username: str = "makerbus-admin"
+    broker_admin_password: str = DEV_SECRET
+    broker_handler_username: str = "makerbus-handlers"
+    broker_handler_password: str = DEV_SECRET
+    broker_monitor_username: str = "makerbus-monitor"
+    broker_monitor_password: str = DEV_SECRET
+    broker_data_dir: Path = Path("var/mosquitto")
+    broker_dynsec_plugin: Path | None = None
+
+    max_payload_bytes: int = Field(default=4096, ge=256, le=65536)
+    rate_limit_per_s: float = Field(default=20.0, gt=0)
+    rate_limit_burst: int = Field(default=40, ge=1)
+    heartbeat_period_s: int = Field(default=30, ge=5, le=600)
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    idempotency_retention_days: int = Field(default=7, ge=7)
+    metrics_port: Port = 9100
+    log_level: str = "INFO"
+    log_format: str = Field(default="json", pattern=r"^(json|console)$")
+
+    @property
+    def is_dev(self) -> bool:
+        return self.env is Environment.DEV
+
+    @property
+    def device_host(self) -> str:
+        """The broker address devices are told to use (may differ from the server's own)."""
+        return self.device_mqtt_host or self.mqtt_host
+
+    @property
+    def device_port(self) -> int:
+        return self.device_mqtt_port or self.mqtt_port
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Settings:
+        if self.is_dev:
+            return self
+        unsafe = [name for name in SECRET_FIELDS if getattr(self, name) in ("", DEV_SECRET)]
+        if unsafe:
+            names = ", ".join(f"MAKERBUS_{name.upper()}" for name in unsafe)
+            raise UnsafeSettingsError(
+                f"refusing to start outside dev mode with an empty or default secret: {names}"
+            )
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()
