@@ -1,0 +1,271 @@
+"""One request in, at most one answer out: parse, check, dedupe, run in a transaction, reply.
+
+All plumbing lives here once; op handlers are small typed functions (handlers/registry.py).
+Nothing a device sends can raise out of `Runtime.handle`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from broker.contract import OPS, OpSpec
+from broker.envelope import (
+    EnvelopeError,
+    Request,
+    decode_request,
+    describe_validation_error,
+    encode_error,
+    encode_ok,
+)
+from broker.errors import ErrorCode
+from broker.topics import RequestTopic, Topics
+from core import devices, idempotency
+from core.clock import Clock
+from core.devices import DeviceRef
+from core.errors import DomainError
+from core.settings import Settings
+from handlers import metrics
+from handlers.context import OpContext
+from handlers.errors import code_for
+from handlers.ratelimit import RateLimiter
+from handlers.registry import HANDLERS
+
+log = logging.getLogger("makerbus.handlers")
+LAST_SEEN_RESOLUTION = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    topic: str
+    payload: bytes
+    response_topic: str | None = None
+    correlation_data: bytes | None = None
+    retain: bool = False
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    topic: str
+    payload: bytes
+    correlation_data: bytes | None = None
+
+
+class Refused(Exception):
+    """A request that gets an error answer without touching the database's state."""
+
+    def __init__(self, code: ErrorCode, message: str, request_id: str | None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+
+
+class Runtime:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        self.settings = settings
+        self.topics = Topics(settings.topic_prefix)
+        self._sessions = sessions
+        self._clock = clock
+        self._limiter = limiter or RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+        self._last_touch: dict[int, datetime] = {}
+
+    async def handle(self, message: Incoming) -> Outgoing | None:
+        """The answer to one message, or None when no answer topic can be derived."""
+        if message.retain:
+            return None  # retained copies are replays of old traffic, never requests
+        target = self.topics.parse_request(message.topic)
+        if target is None:
+            log.warning("ignored message on %s: not a request topic", message.topic)
+            return None
+        started = time.perf_counter()
+        op_label = target.op if target.op in OPS else "unknown"
+        request_id: str | None = None
+        try:
+            request = decode_request(message.payload, max_bytes=self.settings.max_payload_bytes)
+            request_id = request.id
+            body = await self._answer(target, request)
+        except EnvelopeError as error:
+            body = self._refuse(
+                target, op_label, Refused(ErrorCode.BAD_REQUEST, error.message, request_id)
+            )
+        except Refused as refusal:
+            body = self._refuse(target, op_label, refusal)
+        except (OperationalError, DBAPIError) as error:
+            log.error(
+                "database unavailable: %s", type(error).__name__, extra={"device": target.slug}
+            )
+            body = self._refuse(
+                target,
+                op_label,
+                Refused(
+                    ErrorCode.UNAVAILABLE,
+                    "database unavailable, retry with the same id",
+                    request_id,
+                ),
+            )
+        except Exception:
+            log.exception("internal error", extra={"device": target.slug, "op": op_label})
+            body = self._refuse(
+                target,
+                op_label,
+                Refused(ErrorCode.INTERNAL, "internal error, retry with the same id", request_id),
+            )
+        metrics.REQUESTS.labels(op_label).inc()
+        metrics.LATENCY.labels(op_label).observe(time.perf_counter() - started)
+        return Outgoing(
+            topic=self._reply_topic(target, message.response_topic),
+            payload=body,
+            correlation_data=message.correlation_data,
+        )
+
+    def _refuse(self, target: RequestTopic, op_label: str, refusal: Refused) -> bytes:
+        metrics.ERRORS.labels(op_label, refusal.code.value).inc()
+        log.info(
+            "refused",
+            extra={
+                "device": target.slug,
+                "op": op_label,
+                "request_id": refusal.request_id,
+                "code": refusal.code.value,
+                "reason": refusal.message,
+            },
+        )
+        return encode_error(refusal.request_id, refusal.code, refusal.message)
+
+    def _reply_topic(self, target: RequestTopic, response_topic: str | None) -> str:
+        """The device's own response topic; an MQTT 5 one only if it is below its `res/`."""
+        if response_topic and self.topics.is_own_response_topic(target.slug, response_topic):
+            return response_topic
+        if response_topic:
+            log.warning(
+                "response topic outside the device's res/ ignored", extra={"device": target.slug}
+            )
+        return self.topics.response(target.slug, target.op)
+
+    def _spec(self, target: RequestTopic, request: Request) -> OpSpec:
+        spec = OPS.get(target.op)
+        if spec is None:
+            raise Refused(ErrorCode.UNKNOWN_OP, f"unknown op {target.op!r}", request.id)
+        if not self._limiter.allow(target.slug):
+            raise Refused(ErrorCode.RATE_LIMITED, "too many requests, slow down", request.id)
+        return spec
+
+    async def _answer(self, target: RequestTopic, request: Request) -> bytes:
+        spec = self._spec(target, request)
+        now = self._clock.now()
+        try:
+            return await self._run(spec, target, request, now)
+        except IntegrityError:
+            # A twin of this request (same device and id) committed first: answer as it did.
+            stored = await self._stored_twin(target, request, spec)
+            if stored is None:
+                raise
+            return self._replay(stored, spec, request)
+
+    async def _run(
+        self, spec: OpSpec, target: RequestTopic, request: Request, now: datetime
+    ) -> bytes:
+        async with self._sessions() as db:
+            try:
+                async with db.begin():
+                    device = await self._device(db, target, request, spec)
+                    stored = await idempotency.lookup(db, device.id, request.id)
+                    if stored is not None:
+                        return self._replay(stored, spec, request)
+                    params = self._validate(spec, request)
+                    await self._touch(db, device, now)
+                    ctx = OpContext(
+                        db=db, device=device, request_id=request.id, now=now, settings=self.settings
+                    )
+                    answer = await HANDLERS[spec.name](params, ctx)
+                    body = encode_ok(request.id, answer)
+                    await self._remember(db, device, spec, request, body, now)
+                code = "ok"
+            except DomainError as error:
+                # A rule said no: the op's changes are rolled back; the answer is kept for retries.
+                code = code_for(error).value
+                body = encode_error(request.id, code_for(error), error.message, **error.fields)
+                async with db.begin():
+                    await self._remember(db, device, spec, request, body, now)
+                metrics.ERRORS.labels(spec.name, code).inc()
+        log.info(
+            "answered",
+            extra={"device": device.slug, "op": spec.name, "request_id": request.id, "code": code},
+        )
+        return body
+
+    async def _remember(
+        self,
+        db: AsyncSession,
+        device: DeviceRef,
+        spec: OpSpec,
+        request: Request,
+        body: bytes,
+        now: datetime,
+    ) -> None:
+        await idempotency.store(
+            db,
+            device_id=device.id,
+            request_id=request.id,
+            op=spec.name,
+            request_hash=request.fingerprint,
+            answer=body,
+            now=now,
+        )
+
+    async def _device(
+        self, db: AsyncSession, target: RequestTopic, request: Request, spec: OpSpec
+    ) -> DeviceRef:
+        device = await devices.find(db, target.slug)
+        if device is None or not device.enabled:
+            raise Refused(ErrorCode.FORBIDDEN_OP, "device not registered or disabled", request.id)
+        if device.kind not in spec.kinds:
+            raise Refused(
+                ErrorCode.FORBIDDEN_OP, f"a {device.kind.value} may not use {spec.name}", request.id
+            )
+        return device
+
+    def _validate(self, spec: OpSpec, request: Request) -> object:
+        try:
+            return spec.request.model_validate(request.fields)
+        except ValidationError as error:
+            raise Refused(
+                ErrorCode.BAD_REQUEST, describe_validation_error(error), request.id
+            ) from None
+
+    def _replay(self, stored: idempotency.StoredAnswer, spec: OpSpec, request: Request) -> bytes:
+        if not stored.matches(spec.name, request.fingerprint):
+            raise Refused(
+                ErrorCode.BAD_REQUEST,
+                "id: already used for a different request; use a new id",
+                request.id,
+            )
+        metrics.REPLAYS.labels(spec.name).inc()
+        return stored.answer
+
+    async def _stored_twin(
+        self, target: RequestTopic, request: Request, spec: OpSpec
+    ) -> idempotency.StoredAnswer | None:
+        async with self._sessions() as db, db.begin():
+            device = await self._device(db, target, request, spec)
+            return await idempotency.lookup(db, device.id, request.id)
+
+    async def _touch(self, db: AsyncSession, device: DeviceRef, now: datetime) -> None:
+        """Update last seen at most once a minute per device and worker (it is a write)."""
+        last = self._last_touch.get(device.id)
+        if last is None or now - last >= LAST_SEEN_RESOLUTION:
+            await devices.touch(db, device.id, now=now)
+            self._last_touch[device.id] = now

@@ -1,0 +1,196 @@
+"""The handler service: subscribe to every device's requests and answer them.
+
+Stateless by design: run N copies; the shared subscription lets the broker split requests.
+Workers use clean sessions, so a crashed worker strands nothing; devices retry with the same id
+to cover a request that was in flight at the moment of a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import uuid
+from collections import defaultdict
+from datetime import timedelta
+
+import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from broker.mqtt import BrokerAddress, client
+from core import idempotency
+from core.clock import Clock
+from core.settings import Settings
+from handlers import metrics
+from handlers.runtime import Incoming, Runtime
+
+log = logging.getLogger("makerbus.handlers")
+PRUNE_EVERY_S = 3600.0
+DRAIN_TIMEOUT_S = 10.0
+
+
+class Backoff:
+    """Exponential backoff with full jitter, reset after a good connection."""
+
+    def __init__(self, base: float = 0.5, cap: float = 15.0) -> None:
+        self._base = base
+        self._cap = cap
+        self._attempt = 0
+
+    def next_delay(self) -> float:
+        self._attempt += 1
+        return random.uniform(0, min(self._cap, self._base * 2**self._attempt))  # noqa: S311
+
+    def reset(self) -> None:
+        self._attempt = 0
+
+
+def _incoming(message: aiomqtt.Message) -> Incoming:
+    payload = message.payload if isinstance(message.payload, bytes) else b""
+    props = message.properties
+    response_topic = getattr(props, "ResponseTopic", None) if props else None
+    correlation = getattr(props, "CorrelationData", None) if props else None
+    return Incoming(
+        topic=message.topic.value,
+        payload=payload,
+        response_topic=response_topic,
+        correlation_data=correlation,
+        retain=bool(message.retain),
+    )
+
+
+def _is_failure(code: int | ReasonCode) -> bool:
+    return (code.value if isinstance(code, ReasonCode) else code) >= 0x80
+
+
+def _correlation(data: bytes | None) -> Properties | None:
+    """MQTT 5 answers echo the request's correlation data."""
+    if data is None:
+        return None
+    properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+    properties.CorrelationData = data
+    return properties
+
+
+class HandlerService:
+    def __init__(
+        self, settings: Settings, sessions: async_sessionmaker[AsyncSession], clock: Clock
+    ) -> None:
+        self.settings = settings
+        self.runtime = Runtime(settings, sessions, clock)
+        self._sessions = sessions
+        self._clock = clock
+        self._stopping = asyncio.Event()
+        self._device_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self.address = BrokerAddress(settings.mqtt_host, settings.mqtt_port, settings.mqtt_ca_file)
+
+    def stop(self) -> None:
+        """Ask the service to finish the requests it has and disconnect."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Serve until `stop()`, reconnecting with backoff whenever the broker goes away."""
+        pruner = asyncio.create_task(self._prune_forever())
+        backoff = Backoff()
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self._serve_connection(backoff)
+                except aiomqtt.MqttError as error:
+                    metrics.CONNECTED.set(0)
+                    delay = backoff.next_delay()
+                    log.warning(
+                        "broker connection lost, retrying",
+                        extra={"error": str(error), "retry_in_s": round(delay, 2)},
+                    )
+                    metrics.RECONNECTS.inc()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stopping.wait(), delay)
+        finally:
+            pruner.cancel()
+            await asyncio.gather(pruner, return_exceptions=True)
+            metrics.CONNECTED.set(0)
+
+    async def _serve_connection(self, backoff: Backoff) -> None:
+        filter_ = self.runtime.topics.shared_requests(self.settings.share_group)
+        mqtt = client(
+            self.address,
+            username=self.settings.broker_handler_username,
+            password=self.settings.broker_handler_password,
+            identifier=f"makerbus-handlers-{uuid.uuid4().hex[:12]}",
+        )
+        async with mqtt:
+            granted = await mqtt.subscribe(filter_, qos=1)
+            if any(_is_failure(code) for code in granted):
+                raise aiomqtt.MqttError(f"subscription to {filter_} refused: {granted}")
+            metrics.CONNECTED.set(1)
+            backoff.reset()
+            log.info("serving requests", extra={"subscription": filter_})
+            consumer = asyncio.create_task(self._consume(mqtt))
+            stopper = asyncio.create_task(self._stopping.wait())
+            done, _ = await asyncio.wait({consumer, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            stopper.cancel()
+            if consumer in done:
+                consumer.result()  # the connection dropped: raises MqttError
+                return
+            await self._drain(mqtt, consumer, filter_)
+
+    async def _consume(self, mqtt: aiomqtt.Client) -> None:
+        async for message in mqtt.messages:
+            self._dispatch(mqtt, message)
+
+    def _dispatch(self, mqtt: aiomqtt.Client, message: aiomqtt.Message) -> None:
+        task = asyncio.create_task(self._process(mqtt, message))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
+    async def _process(self, mqtt: aiomqtt.Client, message: aiomqtt.Message) -> None:
+        incoming = _incoming(message)
+        parsed = self.runtime.topics.parse_request(incoming.topic)
+        # Requests of one device are answered in order; different devices run in parallel.
+        lock = self._device_locks[parsed.slug if parsed else ""]
+        try:
+            async with lock:
+                reply = await self.runtime.handle(incoming)
+                if reply is None:
+                    return
+                await mqtt.publish(
+                    reply.topic,
+                    reply.payload,
+                    qos=1,
+                    properties=_correlation(reply.correlation_data),
+                )
+        except aiomqtt.MqttError as error:
+            # The answer is stored; the device's retry with the same id will get it.
+            log.warning("answer not delivered", extra={"error": str(error)})
+        except Exception:
+            log.exception("unexpected failure while answering")
+
+    async def _drain(
+        self, mqtt: aiomqtt.Client, consumer: asyncio.Task[None], filter_: str
+    ) -> None:
+        """Graceful stop: take no new requests, answer the ones received, then disconnect."""
+        log.info("stopping: draining in-flight requests")
+        with contextlib.suppress(aiomqtt.MqttError):
+            await mqtt.unsubscribe(filter_)
+        consumer.cancel()
+        await asyncio.gather(consumer, return_exceptions=True)
+        if self._in_flight:
+            await asyncio.wait(set(self._in_flight), timeout=DRAIN_TIMEOUT_S)
+
+    async def _prune_forever(self) -> None:
+        keep = timedelta(days=self.settings.idempotency_retention_days)
+        while True:
+            try:
+                async with self._sessions() as db, db.begin():
+                    removed = await idempotency.prune(db, now=self._clock.now(), keep=keep)
+                if removed:
+                    log.info("pruned stored answers", extra={"removed": removed})
+            except Exception:
+                log.exception("pruning stored answers failed")
+            await asyncio.sleep(PRUNE_EVERY_S)

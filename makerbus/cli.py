@@ -1,0 +1,32 @@
+"""The `makerbus` command."""
+
+from __future__ import annotations
+
+import click
+
+from core.settings import UnsafeSettingsError
+from makerbus.cli_broker import broker
+from makerbus.cli_devices import device
+from makerbus.cli_members import member
+from makerbus.cli_services import dev, handlers, migrate
+
+
+@click.group()
+@click.version_option(package_name="makerbus")
+def cli() -> None:
+    """makerbus: the backend of a makerspace whose devices speak MQTT."""
+
+
+cli.add_command(migrate)
+cli.add_command(handlers)
+cli.add_command(dev)
+cli.add_command(broker)
+cli.add_command(device)
+cli.add_command(member)
+
+
+def main() -> None:
+    try:
+        cli()
+    except UnsafeSettingsError as error:
+        raise SystemExit(f"makerbus: {error}") from None

@@ -1,0 +1,143 @@
+"""`makerbus device add|list|rotate|disable|enable|remove`."""
+
+from __future__ import annotations
+
+import click
+
+from broker import provisioning
+from broker.provisioning import Credentials
+from core import devices
+from core.clock import SystemClock, rfc3339
+from core.models import DeviceKind
+from core.settings import get_settings
+from makerbus.cli_common import echo_json, run
+from makerbus.context import database, device_broker
+
+KINDS = click.Choice([kind.value for kind in DeviceKind])
+
+
+def _show_credentials(credentials: Credentials, as_json: bool, headline: str) -> None:
+    if as_json:
+        echo_json(credentials.as_json())
+        return
+    click.echo(headline)
+    click.echo(f"  host:     {credentials.host}")
+    click.echo(f"  port:     {credentials.port}")
+    click.echo(f"  username: {credentials.username}  (also the MQTT client id)")
+    click.echo(f"  password: {credentials.password}")
+    click.echo("The password is shown only this once: put it into the device now.")
+
+
+@click.group()
+def device() -> None:
+    """Provision devices: one broker account each."""
+
+
+@device.command()
+@click.argument("slug")
+@click.option("--kind", type=KINDS, required=True)
+@click.option("--name", help="A human name; defaults to the slug.")
+@click.option("--json", "as_json", is_flag=True, help="Print the credentials as JSON.")
+def add(slug: str, kind: str, name: str | None, as_json: bool) -> None:
+    """Register a device and create its broker account."""
+    settings = get_settings()
+
+    async def go() -> Credentials:
+        async with database(settings) as db, device_broker(settings) as broker:
+            _, credentials = await provisioning.add(
+                db,
+                broker,
+                slug=slug,
+                kind=DeviceKind(kind),
+                name=name or slug,
+                now=SystemClock().now(),
+            )
+            return credentials
+
+    _show_credentials(run(go()), as_json, f"Device {slug} ({kind}) provisioned.")
+
+
+@device.command(name="list")
+@click.option("--json", "as_json", is_flag=True)
+def list_(as_json: bool) -> None:
+    """List the registered devices."""
+    settings = get_settings()
+
+    async def go() -> list[dict[str, object]]:
+        async with database(settings) as db:
+            return [
+                {
+                    "slug": d.slug,
+                    "kind": d.kind,
+                    "name": d.name,
+                    "enabled": d.enabled,
+                    "last_seen": rfc3339(d.last_seen_at) if d.last_seen_at else None,
+                }
+                for d in await devices.list_all(db)
+            ]
+
+    rows = run(go())
+    if as_json:
+        echo_json(rows)
+        return
+    click.echo(f"{'SLUG':<24} {'KIND':<9} {'ENABLED':<8} {'LAST SEEN':<21} NAME")
+    for row in rows:
+        enabled = "yes" if row["enabled"] else "no"
+        seen = row["last_seen"] or "never"
+        click.echo(
+            f"{row['slug']!s:<24} {row['kind']!s:<9} {enabled:<8} {seen!s:<21} {row['name']}"
+        )
+
+
+@device.command()
+@click.argument("slug")
+@click.option("--json", "as_json", is_flag=True, help="Print the credentials as JSON.")
+def rotate(slug: str, as_json: bool) -> None:
+    """Give a device a new password; the old one stops working at once."""
+    settings = get_settings()
+
+    async def go() -> Credentials:
+        async with database(settings) as db, device_broker(settings) as broker:
+            return await provisioning.rotate(db, broker, slug, now=SystemClock().now())
+
+    _show_credentials(run(go()), as_json, f"Device {slug} has a new password.")
+
+
+def _set_enabled(slug: str, enabled: bool) -> None:
+    settings = get_settings()
+
+    async def go() -> None:
+        async with database(settings) as db, device_broker(settings) as broker:
+            await provisioning.set_enabled(db, broker, slug, enabled=enabled)
+
+    run(go())
+    click.echo(f"Device {slug} {'enabled' if enabled else 'disabled and disconnected'}.")
+
+
+@device.command()
+@click.argument("slug")
+def disable(slug: str) -> None:
+    """Disconnect a device and refuse it until enabled (a stolen or broken reader)."""
+    _set_enabled(slug, False)
+
+
+@device.command()
+@click.argument("slug")
+def enable(slug: str) -> None:
+    """Let a disabled device connect again."""
+    _set_enabled(slug, True)
+
+
+@device.command()
+@click.argument("slug")
+@click.confirmation_option(prompt="Remove the device and its broker account?")
+def remove(slug: str) -> None:
+    """Remove a device and its broker account."""
+    settings = get_settings()
+
+    async def go() -> None:
+        async with database(settings) as db, device_broker(settings) as broker:
+            await provisioning.remove(db, broker, slug)
+
+    run(go())
+    click.echo(f"Device {slug} removed.")

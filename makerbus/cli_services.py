@@ -1,0 +1,62 @@
+"""`makerbus migrate`, `makerbus handlers` and `makerbus dev`."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import click
+from prometheus_client import start_http_server
+
+from core import migrations
+from core.clock import SystemClock
+from core.db import async_session_factory, make_async_engine
+from core.logs import configure
+from core.settings import Settings, get_settings
+from handlers.service import HandlerService
+
+
+@click.command()
+def migrate() -> None:
+    """Apply the database migrations (`alembic upgrade head`)."""
+    settings = get_settings()
+    migrations.upgrade(settings.database_url)
+    click.echo("Database is at the newest revision.")
+
+
+async def serve_handlers(settings: Settings) -> None:
+    """Run the handler service until SIGTERM or SIGINT, then drain and stop."""
+    engine = make_async_engine(settings.database_url)
+    service = HandlerService(settings, async_session_factory(engine), SystemClock())
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, service.stop)
+    try:
+        await service.run()
+    finally:
+        await engine.dispose()
+
+
+@click.command()
+def handlers() -> None:
+    """Run the MQTT handler service (run several for more throughput)."""
+    settings = get_settings()
+    configure(settings.log_level, settings.log_format)
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port)
+    asyncio.run(serve_handlers(settings))
+
+
+@click.command()
+@click.option(
+    "--port",
+    type=int,
+    default=18830,
+    show_default=True,
+    help="Loopback port for the child mosquitto (1883 is left to a system broker).",
+)
+def dev(port: int) -> None:
+    """Everything on one machine: mosquitto child, SQLite, migrations, handlers, demo data."""
+    from makerbus.dev import run_dev
+
+    run_dev(port)

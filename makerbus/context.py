@@ -1,0 +1,51 @@
+"""Opening the database and the broker admin connection for one CLI command."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from broker.dynsec import DynsecAdmin
+from broker.dynsec_file import Account, service_accounts
+from broker.mqtt import BrokerAddress
+from broker.provisioning import DeviceBroker
+from broker.topics import Topics
+from core.db import async_session_factory, make_async_engine
+from core.settings import Settings
+
+
+@asynccontextmanager
+async def database(settings: Settings) -> AsyncIterator[AsyncSession]:
+    """One session in one transaction, committed when the block ends without an error."""
+    engine = make_async_engine(settings.database_url, pool_size=1)
+    try:
+        async with async_session_factory(engine)() as db, db.begin():
+            yield db
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def device_broker(settings: Settings) -> AsyncIterator[DeviceBroker]:
+    address = BrokerAddress(settings.mqtt_host, settings.mqtt_port, settings.mqtt_ca_file)
+    async with DynsecAdmin(
+        address, settings.broker_admin_username, settings.broker_admin_password
+    ) as admin:
+        yield DeviceBroker(
+            admin=admin,
+            topics=Topics(settings.topic_prefix),
+            device_host=settings.device_host,
+            device_port=settings.device_port,
+        )
+
+
+def accounts_from(settings: Settings) -> tuple[Account, ...]:
+    return service_accounts(
+        Topics(settings.topic_prefix),
+        settings.share_group,
+        admin=(settings.broker_admin_username, settings.broker_admin_password),
+        handler=(settings.broker_handler_username, settings.broker_handler_password),
+        monitor=(settings.broker_monitor_username, settings.broker_monitor_password),
+    )
