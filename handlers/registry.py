@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 
-from broker.contract import OPS
+from broker.contract import OPS as CONTRACT
+from broker.contract import OpSpec
 from handlers import card_ops, device_ops
 from handlers.context import OpContext
 
 OpHandler = Callable[[Any, OpContext], Awaitable[BaseModel]]
 
-HANDLERS: dict[str, OpHandler] = {
-    "device/config": device_ops.device_config,
-    "card/identify": card_ops.card_identify,
-}
 
-if HANDLERS.keys() != OPS.keys():  # pragma: no cover - caught by the first import in any test
-    raise RuntimeError(f"contract and handlers disagree: {HANDLERS.keys() ^ OPS.keys()}")
+@dataclass(frozen=True)
+class Op:
+    spec: OpSpec
+    handler: OpHandler
+
+
+def _table(handlers: Mapping[str, OpHandler]) -> dict[str, Op]:
+    if handlers.keys() != CONTRACT.keys():
+        raise RuntimeError(f"contract and handlers disagree: {handlers.keys() ^ CONTRACT.keys()}")
+    return {name: Op(CONTRACT[name], handler) for name, handler in handlers.items()}
+
+
+OPS: dict[str, Op] = _table(
+    {
+        "device/config": device_ops.device_config,
+        "card/identify": card_ops.card_identify,
+    }
+)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,7 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from broker.contract import OPS, OpSpec
+from broker.contract import OpSpec
 from broker.envelope import (
     EnvelopeError,
     Request,
@@ -35,7 +36,7 @@ from handlers import metrics
 from handlers.context import OpContext
 from handlers.errors import code_for
 from handlers.ratelimit import RateLimiter
-from handlers.registry import HANDLERS
+from handlers.registry import OPS, Op
 
 log = logging.getLogger("makerbus.handlers")
 LAST_SEEN_RESOLUTION = timedelta(seconds=60)
@@ -74,6 +75,7 @@ class Runtime:
         sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
         limiter: RateLimiter | None = None,
+        ops: Mapping[str, Op] = OPS,
     ) -> None:
         self.settings = settings
         self.topics = Topics(settings.topic_prefix)
@@ -81,6 +83,7 @@ class Runtime:
         self._clock = clock
         self._limiter = limiter or RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
         self._last_touch: dict[int, datetime] = {}
+        self._ops = ops
 
     async def handle(self, message: Incoming) -> Outgoing | None:
         """The answer to one message, or None when no answer topic can be derived."""
@@ -91,7 +94,7 @@ class Runtime:
             log.warning("ignored message on %s: not a request topic", message.topic)
             return None
         started = time.perf_counter()
-        op_label = target.op if target.op in OPS else "unknown"
+        op_label = target.op if target.op in self._ops else "unknown"
         request_id: str | None = None
         try:
             request = decode_request(message.payload, max_bytes=self.settings.max_payload_bytes)
@@ -156,12 +159,12 @@ class Runtime:
         return self.topics.response(target.slug, target.op)
 
     def _spec(self, target: RequestTopic, request: Request) -> OpSpec:
-        spec = OPS.get(target.op)
-        if spec is None:
+        op = self._ops.get(target.op)
+        if op is None:
             raise Refused(ErrorCode.UNKNOWN_OP, f"unknown op {target.op!r}", request.id)
         if not self._limiter.allow(target.slug):
             raise Refused(ErrorCode.RATE_LIMITED, "too many requests, slow down", request.id)
-        return spec
+        return op.spec
 
     async def _answer(self, target: RequestTopic, request: Request) -> bytes:
         spec = self._spec(target, request)
@@ -190,7 +193,7 @@ class Runtime:
                     ctx = OpContext(
                         db=db, device=device, request_id=request.id, now=now, settings=self.settings
                     )
-                    answer = await HANDLERS[spec.name](params, ctx)
+                    answer = await self._ops[spec.name].handler(params, ctx)
                     body = encode_ok(request.id, answer)
                     await self._remember(db, device, spec, request, body, now)
                 code = "ok"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from core.cards import CARD_UID_PATTERN
 
@@ -13,11 +13,12 @@ def _upper(value: Any) -> Any:
     return value.upper() if isinstance(value, str) else value
 
 
+# The pattern sits before the upper-casing validator so that it also appears in the JSON Schema.
 CardUid = Annotated[
     str,
+    StringConstraints(pattern=CARD_UID_PATTERN),
     BeforeValidator(_upper),
     Field(
-        pattern=CARD_UID_PATTERN,
         description="Card UID: hex without separators, 4, 7 or 10 bytes (upper case on the wire).",
         examples=["04A1B2C3D4E5F6"],
     ),

@@ -1,0 +1,3 @@
+from makerbus.cli import main
+
+main()

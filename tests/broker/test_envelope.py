@@ -1,0 +1,76 @@
+"""Decoding requests: every malformed payload is a clear `bad_request`, never a crash."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from broker.envelope import EnvelopeError, Request, decode_request, encode_error
+from broker.errors import ErrorCode
+
+LIMIT = 4096
+
+
+def test_a_request_is_an_object_with_an_id() -> None:
+    assert decode_request(b'{"id":"r-1","card":"04A1B2C3"}', max_bytes=LIMIT) == Request(
+        "r-1", {"card": "04A1B2C3"}
+    )
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (b"not json", "not valid JSON"),
+        (b"\xff\xfe", "not UTF-8"),
+        (b"[1, 2]", "must be a JSON object"),
+        (b'"text"', "must be a JSON object"),
+        (b"{}", "id: required"),
+        (b'{"id": 7}', "id: must be"),
+        (b'{"id": ""}', "id: must be"),
+        (b'{"id": "has space"}', "id: must be"),
+        (b'{"id": "' + b"x" * 65 + b'"}', "id: must be"),
+        (b'{"id": "r", "n": NaN}', "not valid JSON"),
+        (b'{"id": "r", "a": ' + b"[" * 20 + b"]" * 20 + b"}", "nests deeper"),
+        (b"[" * 100_000, "payload is"),
+    ],
+)
+def test_malformed_payloads_are_refused_with_a_reason(payload: bytes, message: str) -> None:
+    with pytest.raises(EnvelopeError, match=message):
+        decode_request(payload, max_bytes=LIMIT)
+
+
+def test_payload_over_the_limit_is_refused_before_parsing() -> None:
+    payload = json.dumps({"id": "r", "pad": "x" * LIMIT}).encode()
+
+    with pytest.raises(EnvelopeError, match="limit is 4096"):
+        decode_request(payload, max_bytes=LIMIT)
+
+
+@given(st.binary(max_size=512))
+def test_no_bytes_make_the_decoder_fail_other_than_cleanly(payload: bytes) -> None:
+    try:
+        decode_request(payload, max_bytes=LIMIT)
+    except EnvelopeError:
+        pass
+
+
+def test_the_fingerprint_ignores_key_order() -> None:
+    a = decode_request(b'{"id":"r","x":1,"y":2}', max_bytes=LIMIT)
+    b = decode_request(b'{"y":2,"x":1,"id":"r"}', max_bytes=LIMIT)
+
+    assert a.fingerprint == b.fingerprint
+
+
+def test_error_answers_carry_code_message_and_extra_fields() -> None:
+    body = json.loads(encode_error("r-1", ErrorCode.INSUFFICIENT_FUNDS, "no", paid_until="t"))
+
+    assert body == {
+        "id": "r-1",
+        "ok": False,
+        "error": "insufficient_funds",
+        "message": "no",
+        "paid_until": "t",
+    }

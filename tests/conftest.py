@@ -1,0 +1,79 @@
+"""Shared fixtures: settings, migrated databases (SQLite and PostgreSQL), sessions, a clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.clock import FrozenClock
+from core.db import make_async_engine
+from core.migrations import upgrade
+from core.settings import Environment, Settings
+from tests.databases import fresh_postgres, fresh_sqlite, postgres_reachable, postgres_required
+from tests.factories import T0
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if postgres_required() and not postgres_reachable():
+        raise pytest.UsageError(
+            "CI=true needs PostgreSQL (TEST_DATABASE_URL) and it is unreachable"
+        )
+
+
+@pytest.fixture(
+    scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A migrated database of each kind, shared by the tests of a session."""
+    if request.param == "postgres":
+        if not postgres_reachable():
+            pytest.skip("PostgreSQL is not reachable here (CI requires it)")
+        context = fresh_postgres()
+    else:
+        context = fresh_sqlite(tmp_path_factory.mktemp("sqlite"))
+    with context as url:
+        upgrade(url)
+        yield url
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(T0)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        env=Environment.PRODUCTION,
+        database_url=database_url,
+        broker_admin_password="test-admin-" + "x" * 16,
+        broker_handler_password="test-handler-" + "x" * 16,
+        broker_monitor_password="test-monitor-" + "x" * 16,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on one connection inside a transaction that is rolled back after the test.
+
+    Code under test may commit: its commits become savepoints of the outer transaction.
+    """
+    engine = make_async_engine(database_url, pool_size=1)
+    async with engine.connect() as connection:
+        outer = await connection.begin()
+        yield async_sessionmaker(
+            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
+        await outer.rollback()
+    await engine.dispose()
+
+
+@pytest.fixture
+async def db(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with sessions() as session:
+        yield session

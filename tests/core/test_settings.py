@@ -1,0 +1,54 @@
+"""Outside dev mode the service refuses default or empty secrets."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.settings import DEV_SECRET, Environment, Settings, UnsafeSettingsError
+
+STRONG = {
+    "broker_admin_password": "a" * 24,
+    "broker_handler_password": "h" * 24,
+    "broker_monitor_password": "m" * 24,
+}
+
+
+def _settings(**values: object) -> Settings:
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
+
+
+def test_production_with_default_secrets_refuses_to_start() -> None:
+    with pytest.raises(UnsafeSettingsError, match="MAKERBUS_BROKER_ADMIN_PASSWORD"):
+        _settings(env=Environment.PRODUCTION)
+
+
+@pytest.mark.parametrize("secret", ["", DEV_SECRET])
+def test_production_with_one_weak_secret_names_it(secret: str) -> None:
+    with pytest.raises(UnsafeSettingsError, match="MAKERBUS_BROKER_MONITOR_PASSWORD"):
+        _settings(env=Environment.PRODUCTION, **{**STRONG, "broker_monitor_password": secret})
+
+
+def test_production_with_real_secrets_starts() -> None:
+    assert not _settings(env=Environment.PRODUCTION, **STRONG).is_dev
+
+
+def test_dev_mode_accepts_the_published_defaults() -> None:
+    assert _settings(env=Environment.DEV).broker_admin_password == DEV_SECRET
+
+
+def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAKERBUS_ENV", "dev")
+    monkeypatch.setenv("MAKERBUS_MQTT_PORT", "18999")
+
+    assert _settings().mqtt_port == 18999
+
+
+def test_devices_are_told_the_public_broker_address_when_set() -> None:
+    settings = _settings(
+        env=Environment.DEV,
+        mqtt_host="mosquitto",
+        device_mqtt_host="mqtt.example.org",
+        device_mqtt_port=8883,
+    )
+
+    assert (settings.device_host, settings.device_port) == ("mqtt.example.org", 8883)
