@@ -78,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     fields: dict[str, object] = dict(args.fields)
+    if "id" in fields:
+        parser.error("set the request id with --id, not id=")
     try:
         client = DeviceClient(
             args.host,

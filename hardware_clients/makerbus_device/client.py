@@ -143,7 +143,9 @@ class DeviceClient:
             client_id=username,
             protocol=mqtt.MQTTv5 if self._v5 else mqtt.MQTTv311,
         )
-        client.enable_logger(logging.getLogger(f"{__name__}.paho"))
+        if logger.isEnabledFor(logging.DEBUG):
+            # Only then: paho also logs a harmless ERROR when close() races its network thread.
+            client.enable_logger(logging.getLogger(f"{__name__}.paho"))
         client.username_pw_set(username, password)
         client.will_set(self._topics.status, OFFLINE_STATUS, qos=QOS, retain=True)
         if tls_ca_file is not None:
@@ -355,7 +357,8 @@ class DeviceClient:
         """Publish anything and return the outcome as a number.
 
         That is the PUBACK reason code (MQTT 5: 0, 0x10 no subscribers, 0x87 not authorized;
-        MQTT 3.1.1 always acks with 0) or, if paho could not send at all, its error code.
+        MQTT 3.1.1 acks even a denied publish with 0), or paho's error code if it could not send
+        now (4: not connected; paho still sends a QoS 1 message after the reconnect).
         Raises DeviceError when no PUBACK arrives within ``timeout``.
         """
         info = self._client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
@@ -374,6 +377,7 @@ class DeviceClient:
         """Subscribe and return the SUBACK reason codes (0x87 denied on MQTT 5, 0x80 on 3.1.1).
 
         Messages on the new subscription land in the buffer that ``wait_for_message`` reads.
+        Sessions are clean, so the subscription is not renewed after a reconnect.
         """
         rc, mid = self._client.subscribe(topic, qos)
         if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or mid is None:
@@ -386,8 +390,8 @@ class DeviceClient:
     def wait_for_message(self, topic_filter: str, timeout: float) -> Message:
         """Return the oldest buffered or next received message matching ``topic_filter``.
 
-        Only messages that no pending request claimed are buffered (the last 1000).
-        Raises TimeoutError when none arrives within ``timeout`` seconds.
+        Only messages that no pending request claimed are buffered (the last 1000). The
+        properties are None on MQTT 3.1.1. Raises TimeoutError when none arrives in time.
         """
         with self._changed:
             message = self._changed.wait_for(lambda: self._take(topic_filter), timeout)
@@ -491,15 +495,18 @@ class DeviceClient:
     ) -> None:
         with self._lock:
             pending = self._by_mid.pop(mid, None)
-            if reason_code == 0:
+            if pending is not None:
+                if reason_code.is_failure:
+                    logger.warning("broker refused request %s: %s", pending.request_id, reason_code)
+                    pending.finish(
+                        DeviceError(
+                            f"the broker refused request {pending.request_id}: {reason_code}"
+                        )
+                    )
+            elif reason_code == 0:
                 self._puback_codes.pop(mid, None)
-            elif pending is not None and reason_code.is_failure:
-                logger.warning("broker refused request %s: %s", pending.request_id, reason_code)
-                pending.finish(
-                    DeviceError(f"the broker refused request {pending.request_id}: {reason_code}")
-                )
             else:
-                # Kept for publish_raw (or _send) which reads it once wait_for_publish returns.
+                # For publish_raw, or a _send that registers after this PUBACK, to read.
                 self._puback_codes[mid] = reason_code
 
     @_logged

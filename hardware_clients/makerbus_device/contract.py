@@ -16,8 +16,11 @@ REQUEST_ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 ID_PREFIX_RE = re.compile(r"[A-Za-z0-9_.:-]{1,40}")
 """Leaves room in a request id for ``-<counter>``."""
 
-OP_RE = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)?")
-"""An operation name such as ``card/identify``: one or two topic levels, no wildcards."""
+OP_RE = re.compile(r"[^/+#\x00]+(/[^/+#\x00]+)*")
+"""An op such as ``card/identify``: non-empty topic levels without wildcards.
+
+Deliberately loose: whether the server knows the op is for the server to answer (unknown_op).
+"""
 
 MAX_PAYLOAD_BYTES = 4096
 

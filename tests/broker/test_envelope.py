@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
@@ -51,10 +52,8 @@ def test_payload_over_the_limit_is_refused_before_parsing() -> None:
 
 @given(st.binary(max_size=512))
 def test_no_bytes_make_the_decoder_fail_other_than_cleanly(payload: bytes) -> None:
-    try:
+    with contextlib.suppress(EnvelopeError):
         decode_request(payload, max_bytes=LIMIT)
-    except EnvelopeError:
-        pass
 
 
 def test_the_fingerprint_ignores_key_order() -> None:

@@ -1,0 +1,138 @@
+"""A device can only act as itself; operators control its account with the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from makerbus_device import ConnectRefused
+
+from broker.provisioning import Credentials
+from tests.e2e.stack import Stack, disconnected
+
+V5_NOT_AUTHORIZED = 0x87
+V3_SUBSCRIBE_FAILURE = 0x80
+QUIET_S = 1.0
+
+
+def test_device_cannot_publish_on_another_devices_request_topic(stack: Stack) -> None:
+    a = stack.device(stack.provision())
+    b_credentials = stack.provision()
+    b = stack.device(b_credentials)
+    forged = f"mkr/v1/{b_credentials.username}/req/device/config"
+
+    code = a.publish_raw(forged, b'{"id": "forged-1"}')
+
+    assert code == V5_NOT_AUTHORIZED
+    with pytest.raises(TimeoutError):
+        b.wait_for_message(f"mkr/v1/{b_credentials.username}/res/#", QUIET_S)
+
+
+def test_v3_device_publishing_for_another_device_is_dropped(stack: Stack) -> None:
+    a = stack.device(stack.provision(), mqtt_version=3)
+    b_credentials = stack.provision()
+    b = stack.device(b_credentials)
+
+    a.publish_raw(f"mkr/v1/{b_credentials.username}/req/device/config", b'{"id": "forged-2"}')
+
+    with pytest.raises(TimeoutError):
+        b.wait_for_message(f"mkr/v1/{b_credentials.username}/res/#", QUIET_S)
+
+
+@pytest.mark.parametrize(
+    ("mqtt_version", "refused"), [(5, V5_NOT_AUTHORIZED), (3, V3_SUBSCRIBE_FAILURE)]
+)
+def test_device_cannot_subscribe_to_another_devices_answers(
+    stack: Stack, mqtt_version: int, refused: int
+) -> None:
+    a = stack.device(stack.provision(), mqtt_version=mqtt_version)
+    victim = stack.provision().username
+
+    assert a.subscribe_raw(f"mkr/v1/{victim}/res/#") == [refused]
+    assert a.subscribe_raw("mkr/#") == [refused]
+
+
+def test_wrong_password_is_refused(stack: Stack) -> None:
+    credentials = stack.provision()
+
+    with pytest.raises(ConnectRefused):
+        stack.device(credentials, password="not-the-password")
+
+
+def test_a_device_cannot_borrow_another_devices_client_id(stack: Stack) -> None:
+    a = stack.provision()
+    b = stack.provision()
+    impostor = Credentials(b.username, a.password, a.host, a.port)
+
+    with pytest.raises(ConnectRefused):
+        stack.device(impostor)
+
+
+def test_cli_add_prints_working_credentials_once_as_json(stack: Stack) -> None:
+    result = stack.cli("device", "add", "till-7", "--kind", "checkout", "--name", "Till", "--json")
+    printed = json.loads(result.stdout)
+
+    device = stack.device(Credentials(**printed))
+
+    assert set(printed) == {"username", "password", "host", "port"}
+    assert len(printed["password"]) >= 22  # 128 random bits
+    assert device.request("device/config")["kind"] == "checkout"
+    listed = json.loads(stack.cli("device", "list", "--json").stdout)
+    assert printed["password"] not in json.dumps(listed)
+
+
+def test_cli_add_refuses_a_taken_slug(stack: Stack) -> None:
+    slug = stack.provision().username
+
+    result = stack.cli("device", "add", slug, "--kind", "machine", check=False)
+
+    assert result.returncode != 0
+    assert "exists already" in result.stderr
+
+
+def test_disabled_device_is_disconnected_and_refused_until_enabled(stack: Stack) -> None:
+    credentials = stack.provision()
+    device = stack.device(credentials)
+
+    stack.cli("device", "disable", credentials.username)
+
+    assert disconnected(device)
+    with pytest.raises(ConnectRefused):
+        stack.device(credentials)
+    stack.cli("device", "enable", credentials.username)
+    assert stack.device(credentials).request("device/config").ok
+
+
+def test_disabled_device_is_listed_as_disabled(stack: Stack) -> None:
+    slug = stack.provision().username
+
+    stack.cli("device", "disable", slug)
+
+    listed = {row["slug"]: row for row in json.loads(stack.cli("device", "list", "--json").stdout)}
+    assert listed[slug]["enabled"] is False
+
+
+def test_rotation_invalidates_the_old_password(stack: Stack) -> None:
+    old = stack.provision()
+    device = stack.device(old)
+
+    new = Credentials(**json.loads(stack.cli("device", "rotate", old.username, "--json").stdout))
+
+    assert disconnected(device)
+    assert new.password != old.password
+    with pytest.raises(ConnectRefused):
+        stack.device(old)
+    assert stack.device(new).request("device/config").ok
+
+
+def test_removal_removes_the_account(stack: Stack) -> None:
+    credentials = stack.provision()
+    device = stack.device(credentials)
+
+    stack.cli("device", "remove", credentials.username, "--yes")
+
+    assert disconnected(device)
+    with pytest.raises(ConnectRefused):
+        stack.device(credentials)
+    listed = json.loads(stack.cli("device", "list", "--json").stdout)
+    assert credentials.username not in {row["slug"] for row in listed}
