@@ -53,7 +53,7 @@ def settings(database_url: str) -> Settings:
         broker_admin_password="test-admin-" + "x" * 16,
         broker_handler_password="test-handler-" + "x" * 16,
         broker_monitor_password="test-monitor-" + "x" * 16,
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
     )
 
 

@@ -39,7 +39,7 @@ def stack_settings(database_url: str, port: int, directory: Path) -> Settings:
         database_url=database_url,
         mqtt_port=port,
         broker_data_dir=directory,
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         **PASSWORDS,  # type: ignore[arg-type]
     )
 

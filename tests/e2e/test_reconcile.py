@@ -45,7 +45,8 @@ def test_database_device_without_an_account_gets_one_that_needs_rotation(stack: 
     result = stack.cli("broker", "reconcile")
     rotated = Credentials(**json.loads(stack.cli("device", "rotate", slug, "--json").stdout))
 
-    assert "makerbus device rotate" in result.stdout and slug in result.stdout
+    assert "makerbus device rotate" in result.stdout
+    assert slug in result.stdout
     assert stack.device(rotated).request("device/config")["kind"] == "rental"
 
 
