@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from core.models import Member
 from makerbus.context import database
-from tests.e2e.stack import Stack, disconnected, run_async
+from tests.e2e.stack import PASSWORDS, Stack, disconnected, run_async
 
 QUIET_S = 1.0
 
@@ -152,3 +152,15 @@ def test_metrics_count_requests_and_errors(stack: Stack) -> None:
     assert 'makerbus_request_errors_total{code="unknown_card",op="card/identify"}' in text
     assert 'makerbus_request_duration_seconds_bucket{le="0.05",op="card/identify"}' in text
     assert "makerbus_broker_connected 1.0" in text
+
+
+def test_handler_logs_are_json_lines_without_secrets(stack: Stack) -> None:
+    credentials = stack.provision()
+    stack.device(credentials).request("card/identify", card="04DDDDDDDDDDDD")
+
+    lines = stack.handler_log.read_text().splitlines()
+
+    entries = [json.loads(line) for line in lines if line.startswith("{")]
+    assert any(entry.get("op") == "card/identify" for entry in entries)
+    secrets = [credentials.password, *PASSWORDS.values()]
+    assert not [s for s in secrets if s in stack.handler_log.read_text()]
