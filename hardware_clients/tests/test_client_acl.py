@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pytest
+from support import wait_until
 
 from makerbus_device import ConnectRefused, DeviceClient, DeviceError, RequestTimeout
 from makerbus_device.contract import DEFAULT_PREFIX as PREFIX
@@ -19,15 +20,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.mqtt
 
 PASSWORD = "device-password"  # noqa: S105 - a throwaway test account
-
-
-def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 MakeProvisioned = Callable[..., DeviceClient]

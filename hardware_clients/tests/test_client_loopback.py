@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from support import wait_until
 
 import makerbus_device
 from makerbus_device import ConnectRefused, DeviceClient, DeviceError, RequestTimeout
@@ -25,15 +26,6 @@ pytestmark = pytest.mark.mqtt
 
 ONLINE = {"online": True, "fw": "makerbus-device/0.1.0"}
 OFFLINE = {"online": False}
-
-
-def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def next_status(watcher: DeviceClient, slug: str) -> object:
