@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broker.contract import OpSpec
@@ -106,7 +107,7 @@ class Runtime:
             )
         except Refused as refusal:
             body = self._refuse(target, op_label, refusal)
-        except (OperationalError, DBAPIError) as error:
+        except (OperationalError, InterfaceError, PoolTimeout) as error:
             log.error(
                 "database unavailable: %s", type(error).__name__, extra={"device": target.slug}
             )

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broker.contract import OpSpec
@@ -14,7 +14,7 @@ from broker.contract.common import NoFields
 from broker.contract.devices import DeviceConfigAnswer
 from core.clock import FrozenClock
 from core.devices import DeviceRef
-from core.models import DeviceKind, Member
+from core.models import Device, DeviceKind, Member
 from core.settings import Settings
 from handlers.context import OpContext
 from handlers.ratelimit import RateLimiter
@@ -298,3 +298,44 @@ async def test_database_down_answers_unavailable(settings: Settings, clock: Froz
 
     assert (body["id"], body["error"]) == ("d1", "unavailable")
     await engine.dispose()
+
+
+async def test_a_failing_op_answers_internal_and_the_next_request_is_served(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    machine: DeviceRef,
+) -> None:
+    async def broken(req: NoFields, ctx: OpContext) -> DeviceConfigAnswer:
+        raise RuntimeError("a bug")
+
+    spec = OpSpec("test/broken", NoFields, DeviceConfigAnswer, frozenset(DeviceKind), "test op")
+    runtime = Runtime(settings, sessions, clock, ops={**OPS, spec.name: Op(spec, broken)})
+
+    failed = await answer(runtime, request(machine.slug, spec.name, {"id": "b1"}))
+    served = await answer(runtime, request(machine.slug, "device/config", {"id": "b2"}))
+
+    assert (failed["id"], failed["error"]) == ("b1", "internal")
+    assert served["ok"] is True
+
+
+async def test_an_integrity_error_that_is_no_twin_answers_internal(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    machine: DeviceRef,
+) -> None:
+    async def duplicate_slug(req: NoFields, ctx: OpContext) -> DeviceConfigAnswer:
+        await ctx.db.execute(
+            insert(Device).values(
+                slug=ctx.device.slug, kind="machine", name="twin", enabled=True, created_at=ctx.now
+            )
+        )
+        raise AssertionError("the insert must fail")
+
+    spec = OpSpec("test/dup", NoFields, DeviceConfigAnswer, frozenset(DeviceKind), "test op")
+    runtime = Runtime(settings, sessions, clock, ops={**OPS, spec.name: Op(spec, duplicate_slug)})
+
+    body = await answer(runtime, request(machine.slug, spec.name, {"id": "i1"}))
+
+    assert body["error"] == "internal"
