@@ -1,7 +1,8 @@
 """Settings from the environment and `.env`, prefixed `MAKERBUS_`.
 
-Every setting is documented in `.env.example`. Outside dev mode the service refuses to start
-while any secret is empty or still one of the published development defaults.
+Every setting is documented in `.env.example`. Outside dev mode a process refuses to start while
+a secret it uses is empty or still the published development default: each command asks for
+the secrets it needs (`require_secrets`), so a container holds only its own.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-not-a-secret"  # noqa: S105 - the published default, refused outside dev
@@ -82,17 +83,16 @@ class Settings(BaseSettings):
     def device_port(self) -> int:
         return self.device_mqtt_port or self.mqtt_port
 
-    @model_validator(mode="after")
-    def _refuse_default_secrets(self) -> Settings:
+    def require_secrets(self, *fields: str) -> None:
+        """Refuse, outside dev mode, to use any of these secrets while empty or the default."""
         if self.is_dev:
-            return self
-        unsafe = [name for name in SECRET_FIELDS if getattr(self, name) in ("", DEV_SECRET)]
+            return
+        unsafe = [name for name in fields if getattr(self, name) in ("", DEV_SECRET)]
         if unsafe:
             names = ", ".join(f"MAKERBUS_{name.upper()}" for name in unsafe)
             raise UnsafeSettingsError(
-                f"refusing to start outside dev mode with an empty or default secret: {names}"
+                f"refusing to run outside dev mode with an empty or default secret: {names}"
             )
-        return self
 
 
 @lru_cache

@@ -7,7 +7,9 @@ import json
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+import aiomqtt
 import click
+from sqlalchemy.exc import OperationalError
 
 from broker.dynsec import DynsecError
 from core.errors import DomainError
@@ -21,8 +23,10 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coro)
     except (DomainError, ValueError, DynsecError) as error:
         raise click.ClickException(str(error)) from None
-    except OSError as error:
-        raise click.ClickException(f"cannot reach a service: {error}") from None
+    except aiomqtt.MqttError as error:
+        raise click.ClickException(f"cannot reach the broker: {error}") from None
+    except OperationalError as error:
+        raise click.ClickException(f"cannot reach the database: {error.orig}") from None
 
 
 def echo_json(data: object) -> None:

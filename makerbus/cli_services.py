@@ -7,6 +7,7 @@ import signal
 
 import click
 from prometheus_client import start_http_server
+from sqlalchemy.exc import OperationalError
 
 from core import migrations
 from core.clock import SystemClock
@@ -20,12 +21,16 @@ from handlers.service import HandlerService
 def migrate() -> None:
     """Apply the database migrations (`alembic upgrade head`)."""
     settings = get_settings()
-    migrations.upgrade(settings.database_url)
+    try:
+        migrations.upgrade(settings.database_url)
+    except OperationalError as error:
+        raise click.ClickException(f"cannot reach the database: {error.orig}") from None
     click.echo("Database is at the newest revision.")
 
 
 async def serve_handlers(settings: Settings) -> None:
     """Run the handler service until SIGTERM or SIGINT, then drain and stop."""
+    settings.require_secrets("broker_handler_password")
     engine = make_async_engine(settings.database_url)
     service = HandlerService(settings, async_session_factory(engine), SystemClock())
     loop = asyncio.get_running_loop()

@@ -13,7 +13,7 @@ from broker.mqtt import BrokerAddress
 from broker.provisioning import DeviceBroker
 from broker.topics import Topics
 from core.db import async_session_factory, make_async_engine
-from core.settings import Settings
+from core.settings import SECRET_FIELDS, Settings
 
 
 @asynccontextmanager
@@ -29,6 +29,7 @@ async def database(settings: Settings) -> AsyncIterator[AsyncSession]:
 
 @asynccontextmanager
 async def device_broker(settings: Settings) -> AsyncIterator[DeviceBroker]:
+    settings.require_secrets("broker_admin_password")
     address = BrokerAddress(settings.mqtt_host, settings.mqtt_port, settings.mqtt_ca_file)
     async with DynsecAdmin(
         address, settings.broker_admin_username, settings.broker_admin_password
@@ -42,6 +43,8 @@ async def device_broker(settings: Settings) -> AsyncIterator[DeviceBroker]:
 
 
 def accounts_from(settings: Settings) -> tuple[Account, ...]:
+    """The three service accounts (broker init, and reconcile, which may recreate them)."""
+    settings.require_secrets(*SECRET_FIELDS)
     return service_accounts(
         Topics(settings.topic_prefix),
         settings.share_group,

@@ -1,10 +1,10 @@
-"""Outside dev mode the service refuses default or empty secrets."""
+"""Outside dev mode a process refuses to use a default or empty secret."""
 
 from __future__ import annotations
 
 import pytest
 
-from core.settings import DEV_SECRET, Environment, Settings, UnsafeSettingsError
+from core.settings import DEV_SECRET, SECRET_FIELDS, Environment, Settings, UnsafeSettingsError
 
 STRONG = {
     "broker_admin_password": "a" * 24,
@@ -17,23 +17,35 @@ def _settings(**values: object) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
 
 
-def test_production_with_default_secrets_refuses_to_start() -> None:
+def test_production_with_default_secrets_refuses_to_use_them() -> None:
+    settings = _settings(env=Environment.PRODUCTION)
+
     with pytest.raises(UnsafeSettingsError, match="MAKERBUS_BROKER_ADMIN_PASSWORD"):
-        _settings(env=Environment.PRODUCTION)
+        settings.require_secrets(*SECRET_FIELDS)
 
 
 @pytest.mark.parametrize("secret", ["", DEV_SECRET])
 def test_production_with_one_weak_secret_names_it(secret: str) -> None:
+    settings = _settings(
+        env=Environment.PRODUCTION, **{**STRONG, "broker_monitor_password": secret}
+    )
+
     with pytest.raises(UnsafeSettingsError, match="MAKERBUS_BROKER_MONITOR_PASSWORD"):
-        _settings(env=Environment.PRODUCTION, **{**STRONG, "broker_monitor_password": secret})
+        settings.require_secrets(*SECRET_FIELDS)
 
 
-def test_production_with_real_secrets_starts() -> None:
-    assert not _settings(env=Environment.PRODUCTION, **STRONG).is_dev
+def test_a_process_only_needs_the_secrets_it_uses() -> None:
+    settings = _settings(env=Environment.PRODUCTION, broker_handler_password="h" * 24)
+
+    settings.require_secrets("broker_handler_password")
+
+
+def test_production_with_real_secrets_is_accepted() -> None:
+    _settings(env=Environment.PRODUCTION, **STRONG).require_secrets(*SECRET_FIELDS)
 
 
 def test_dev_mode_accepts_the_published_defaults() -> None:
-    assert _settings(env=Environment.DEV).broker_admin_password == DEV_SECRET
+    _settings(env=Environment.DEV).require_secrets(*SECRET_FIELDS)
 
 
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -54,8 +54,8 @@ def settings_env(settings: Settings, **overrides: str) -> dict[str, str]:
         MAKERBUS_BROKER_DATA_DIR=str(settings.broker_data_dir),
         MAKERBUS_LOG_FORMAT="json",
         **{f"MAKERBUS_{key.upper()}": value for key, value in PASSWORDS.items()},
-        **overrides,
     )
+    env.update(overrides)
     return env
 
 
