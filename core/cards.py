@@ -26,8 +26,10 @@ def normalize_uid(raw: str) -> str:
 @dataclass(frozen=True)
 class CardHolder:
     member_id: int
+    card_id: int
     name: str
     balance_cents: int
+    credit_limit_cents: int
     has_pin: bool
 
 
@@ -35,7 +37,15 @@ async def identify(db: AsyncSession, uid: str) -> CardHolder:
     """The member holding an unblocked card."""
     row = (
         await db.execute(
-            select(Card.blocked, Member.id, Member.name, Member.balance_cents, Member.pin_hash)
+            select(
+                Card.id.label("card_id"),
+                Card.blocked,
+                Member.id,
+                Member.name,
+                Member.balance_cents,
+                Member.credit_limit_cents,
+                Member.pin_hash,
+            )
             .join(Member, Member.id == Card.member_id)
             .where(Card.uid == uid)
         )
@@ -46,7 +56,9 @@ async def identify(db: AsyncSession, uid: str) -> CardHolder:
         raise CardBlocked("this card is blocked")
     return CardHolder(
         member_id=row.id,
+        card_id=row.card_id,
         name=row.name,
         balance_cents=row.balance_cents,
+        credit_limit_cents=row.credit_limit_cents,
         has_pin=row.pin_hash is not None,
     )

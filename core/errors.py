@@ -26,3 +26,23 @@ class Conflict(DomainError):
 
 class NotFound(DomainError):
     pass
+
+
+class NotAuthorized(DomainError):
+    pass
+
+
+class InsufficientFunds(DomainError):
+    pass
+
+
+class MachineBusy(DomainError):
+    pass
+
+
+class UnknownSession(DomainError):
+    pass
+
+
+class SessionClosed(DomainError):
+    pass

@@ -1,7 +1,9 @@
-"""Every balance change is a conditional UPDATE plus a ledger entry, in the caller's transaction.
+"""Every balance change is one conditional UPDATE plus ledger entries, in the caller's transaction.
 
-The balance check happens inside the UPDATE (`WHERE balance + amount >= floor`), so concurrent
-devices can never overdraw an account or lose an update: there is no read-modify-write in Python.
+The credit check happens inside the UPDATE (`WHERE balance + amount >= -credit_limit`), so
+concurrent devices can never overdraw an account or lose an update: no read-modify-write in
+Python. Several entries for one member (a login fee and a first interval) move the balance
+together or not at all.
 """
 
 from __future__ import annotations
@@ -19,44 +21,83 @@ from core.models import LedgerEntry, Member
 class EntryKind(StrEnum):
     OPENING = "opening"
     CORRECTION = "correction"
+    SESSION_LOGIN_FEE = "session_login_fee"
+    SESSION_INTERVAL = "session_interval"
+    SESSION_REFUND = "session_refund"
 
 
 @dataclass(frozen=True)
 class Posting:
-    member_id: int
-    amount_cents: int
     kind: EntryKind
-    now: datetime
-    device_id: int | None = None
-    request_id: str | None = None
-    actor: str | None = None
+    amount_cents: int
     note: str | None = None
 
 
-async def post(db: AsyncSession, posting: Posting, *, floor_cents: int | None = None) -> int | None:
-    """Apply one posting; the new balance, or None when it would fall below `floor_cents`."""
+@dataclass(frozen=True)
+class Context:
+    """Where the postings come from; recorded on every entry."""
+
+    now: datetime
+    device_id: int | None = None
+    session_id: int | None = None
+    request_id: str | None = None
+    actor: str | None = None
+
+
+@dataclass(frozen=True)
+class Balance:
+    balance_cents: int
+    credit_limit_cents: int
+
+    @property
+    def spendable_cents(self) -> int:
+        return self.balance_cents + self.credit_limit_cents
+
+
+async def post(
+    db: AsyncSession,
+    member_id: int,
+    postings: list[Posting],
+    context: Context,
+    *,
+    within_credit: bool,
+) -> Balance | None:
+    """Apply the postings; the new balance, or None (nothing changed) if the credit check fails.
+
+    `within_credit` makes the balance stay at or above minus the member's credit limit; credits
+    and refunds pass False.
+    """
+    postings = [p for p in postings if p.amount_cents != 0]
+    total = sum(p.amount_cents for p in postings)
     statement = (
         update(Member)
-        .where(Member.id == posting.member_id)
-        .values(balance_cents=Member.balance_cents + posting.amount_cents)
-        .returning(Member.balance_cents)
+        .where(Member.id == member_id)
+        .values(balance_cents=Member.balance_cents + total)
+        .returning(Member.balance_cents, Member.credit_limit_cents)
     )
-    if floor_cents is not None:
-        statement = statement.where(Member.balance_cents + posting.amount_cents >= floor_cents)
-    balance = (await db.execute(statement)).scalar_one_or_none()
-    if balance is None:
+    if within_credit:
+        statement = statement.where(Member.balance_cents + total >= -Member.credit_limit_cents)
+    row = (await db.execute(statement)).one_or_none()
+    if row is None:
         return None
-    await db.execute(
-        insert(LedgerEntry).values(
-            member_id=posting.member_id,
-            kind=posting.kind.value,
-            amount_cents=posting.amount_cents,
-            balance_after_cents=balance,
-            device_id=posting.device_id,
-            request_id=posting.request_id,
-            actor=posting.actor,
-            note=posting.note,
-            created_at=posting.now,
-        )
-    )
-    return balance
+    if postings:
+        running = row.balance_cents - total
+        entries = []
+        for posting in postings:
+            running += posting.amount_cents
+            entries.append(
+                {
+                    "member_id": member_id,
+                    "kind": posting.kind.value,
+                    "amount_cents": posting.amount_cents,
+                    "balance_after_cents": running,
+                    "device_id": context.device_id,
+                    "session_id": context.session_id,
+                    "request_id": context.request_id,
+                    "actor": context.actor,
+                    "note": posting.note,
+                    "created_at": context.now,
+                }
+            )
+        await db.execute(insert(LedgerEntry), entries)
+    return Balance(row.balance_cents, row.credit_limit_cents)

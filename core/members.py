@@ -50,15 +50,12 @@ async def add_member(
     if opening_balance_cents:
         posted = await ledger.post(
             db,
-            ledger.Posting(
-                member_id=member.id,
-                amount_cents=opening_balance_cents,
-                kind=ledger.EntryKind.OPENING,
-                now=now,
-                actor=actor,
-                note="opening balance",
-            ),
+            member.id,
+            [ledger.Posting(ledger.EntryKind.OPENING, opening_balance_cents, "opening balance")],
+            ledger.Context(now=now, actor=actor),
+            within_credit=True,
         )
-        assert posted is not None  # no floor was given, so the update always applies
-        balance = posted
+        if posted is None:
+            raise ValueError("an opening balance cannot be below the credit limit")
+        balance = posted.balance_cents
     return NewMember(member.id, member.name, card_uid, balance)

@@ -6,12 +6,14 @@ import itertools
 import secrets
 from datetime import UTC, datetime
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import devices, members
+from core import devices, machines, members
+from core.billing import Tariff, TariffOverride
 from core.devices import DeviceRef
 from core.members import NewMember
-from core.models import DeviceKind
+from core.models import DeviceKind, LedgerEntry, Member
 
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 _counter = itertools.count(1)
@@ -42,3 +44,46 @@ async def make_device(
 ) -> DeviceRef:
     slug = slug or unique_slug(kind.value)
     return await devices.create(db, slug=slug, kind=kind, name=f"Test {slug}", now=T0)
+
+
+async def make_machine(db: AsyncSession, tariff: Tariff | None = None) -> DeviceRef:
+    """A machine device with a tariff (default: 1.00 login fee, 0.20/min, 15-minute interval)."""
+    device = await make_device(db, kind=DeviceKind.MACHINE)
+    await machines.set_tariff(db, device.id, tariff or Tariff(100, 20, 15), now=T0, actor="test")
+    return device
+
+
+async def grant(
+    db: AsyncSession,
+    machine: DeviceRef,
+    member: NewMember,
+    override: TariffOverride | None = None,
+) -> None:
+    await machines.authorize(
+        db,
+        device_id=machine.id,
+        member_id=member.member_id,
+        override=override or TariffOverride(),
+        now=T0,
+        actor="test",
+    )
+
+
+async def assert_ledger_matches_balances(db: AsyncSession) -> None:
+    """The invariant: every balance equals the sum of its ledger entries."""
+    sums = (
+        select(LedgerEntry.member_id, func.sum(LedgerEntry.amount_cents).label("total"))
+        .group_by(LedgerEntry.member_id)
+        .subquery()
+    )
+    rows = (
+        await db.execute(
+            select(Member.id, Member.balance_cents, func.coalesce(sums.c.total, 0)).outerjoin(
+                sums, sums.c.member_id == Member.id
+            )
+        )
+    ).all()
+    mismatched = [
+        (member_id, balance, total) for member_id, balance, total in rows if balance != total
+    ]
+    assert mismatched == []

@@ -9,11 +9,13 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError
 
 from core.db import is_sqlite, make_engine
 from core.migrations import downgrade, upgrade
 from core.models import Base
 from tests.databases import fresh_postgres, fresh_sqlite, postgres_reachable
+from tests.factories import T0
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -65,3 +67,17 @@ def test_models_and_migrations_agree(empty_database: str) -> None:
     engine.dispose()
 
     assert differences == []
+
+
+def test_the_database_refuses_a_balance_below_the_credit_limit(empty_database: str) -> None:
+    upgrade(empty_database)
+    engine = make_engine(empty_database)
+    members = Base.metadata.tables["members"]
+
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(
+            members.insert().values(
+                name="x", balance_cents=-101, credit_limit_cents=100, created_at=T0
+            )
+        )
+    engine.dispose()

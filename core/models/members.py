@@ -12,12 +12,18 @@ from core.models.base import Base, BigId, Cents, UTCDateTime
 
 class Member(Base):
     __tablename__ = "members"
+    __table_args__ = (
+        CheckConstraint("credit_limit_cents >= 0", name="credit_limit_not_negative"),
+        CheckConstraint("balance_cents >= -credit_limit_cents", name="balance_above_credit_limit"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
     oidc_subject: Mapped[str | None] = mapped_column(String(255), unique=True)
     balance_cents: Mapped[int] = mapped_column(Cents, default=0, server_default="0")
+    # How far below zero the balance may go; 0 means no credit.
+    credit_limit_cents: Mapped[int] = mapped_column(Cents, default=0, server_default="0")
     pin_hash: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -49,6 +55,7 @@ class LedgerEntry(Base):
     amount_cents: Mapped[int] = mapped_column(Cents)
     balance_after_cents: Mapped[int] = mapped_column(Cents)
     device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id", ondelete="SET NULL"))
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id", ondelete="SET NULL"))
     request_id: Mapped[str | None] = mapped_column(String(64))
     actor: Mapped[str | None] = mapped_column(String(255))
     note: Mapped[str | None] = mapped_column(Text)

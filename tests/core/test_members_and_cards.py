@@ -43,7 +43,12 @@ async def test_identify_returns_the_holder(db: AsyncSession) -> None:
 
     holder = await cards.identify(db, uid)
 
-    assert holder == cards.CardHolder(created.member_id, "Grace", 250, has_pin=False)
+    assert (holder.member_id, holder.name, holder.balance_cents, holder.has_pin) == (
+        created.member_id,
+        "Grace",
+        250,
+        False,
+    )
 
 
 async def test_identify_unknown_card_is_refused(db: AsyncSession) -> None:
@@ -76,8 +81,10 @@ async def test_posting_below_the_floor_changes_nothing(db: AsyncSession) -> None
 
     result = await ledger.post(
         db,
-        ledger.Posting(created.member_id, -101, ledger.EntryKind.CORRECTION, T0),
-        floor_cents=0,
+        created.member_id,
+        [ledger.Posting(ledger.EntryKind.CORRECTION, -101)],
+        ledger.Context(now=T0),
+        within_credit=True,
     )
 
     assert result is None

@@ -1,0 +1,381 @@
+"""Machine sessions: start, heartbeat, end, admin end and the reaper, on the ledger invariant.
+
+Hot path: Core statements and row locks (`FOR UPDATE` on PostgreSQL; SQLite serialises writers
+with `BEGIN IMMEDIATE`), never ORM object loading. All arithmetic lives in `core.billing`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import cards, ledger, machines
+from core.billing import Tariff, affordable_seconds, intervals_due, settle
+from core.errors import InsufficientFunds, MachineBusy, SessionClosed, UnknownSession
+from core.ledger import EntryKind, Posting
+from core.models import Device, MachineSession, Member
+
+REAP_AFTER_HEARTBEATS = 3
+S = MachineSession
+_COLUMNS = (
+    S.id,
+    S.device_id,
+    S.member_id,
+    S.login_fee_cents,
+    S.price_per_minute_cents,
+    S.interval_min,
+    S.started_at,
+    S.paid_until,
+    S.last_heartbeat_at,
+    S.prepaid_cents,
+    S.ended_at,
+    Device.slug,
+)
+
+
+@dataclass(frozen=True)
+class Running:
+    """A session that runs (after start or a paid-up heartbeat)."""
+
+    session_id: int
+    paid_until: datetime
+    remaining_s: int
+    max_s: int | None
+    charged_cents: int
+    balance_cents: int
+
+
+@dataclass(frozen=True)
+class Unfunded:
+    """A heartbeat was recorded but the next interval could not be paid."""
+
+    session_id: int
+    paid_until: datetime
+    remaining_s: int
+    balance_cents: int
+
+
+@dataclass(frozen=True)
+class Ended:
+    session_id: int
+    device_id: int
+    device_slug: str
+    member_id: int
+    ended_at: datetime
+    reason: str
+    duration_s: int
+    total_cents: int
+    refund_cents: int
+    balance_cents: int
+
+
+@dataclass(frozen=True)
+class _Open:
+    """The columns of a locked session row that the rules need."""
+
+    id: int
+    device_id: int
+    member_id: int
+    login_fee_cents: int
+    price_per_minute_cents: int
+    interval_min: int
+    started_at: datetime
+    paid_until: datetime
+    last_heartbeat_at: datetime
+    prepaid_cents: int
+    ended_at: datetime | None
+    slug: str
+
+    @property
+    def tariff(self) -> Tariff:
+        return Tariff(self.login_fee_cents, self.price_per_minute_cents, self.interval_min)
+
+
+def _remaining_s(paid_until: datetime, now: datetime) -> int:
+    return max(0, int((paid_until - now).total_seconds()))
+
+
+def _running(
+    row: _Open | None,
+    *,
+    session_id: int,
+    tariff: Tariff,
+    paid_until: datetime,
+    now: datetime,
+    charged: int,
+    balance: ledger.Balance,
+) -> Running:
+    remaining = _remaining_s(paid_until, now)
+    more = affordable_seconds(tariff, spendable_cents=balance.spendable_cents)
+    return Running(
+        session_id=session_id,
+        paid_until=paid_until,
+        remaining_s=remaining,
+        max_s=None if more is None else remaining + more,
+        charged_cents=charged,
+        balance_cents=balance.balance_cents,
+    )
+
+
+async def _balance(db: AsyncSession, member_id: int) -> ledger.Balance:
+    row = (
+        await db.execute(
+            select(Member.balance_cents, Member.credit_limit_cents).where(Member.id == member_id)
+        )
+    ).one()
+    return ledger.Balance(row.balance_cents, row.credit_limit_cents)
+
+
+async def _locked(db: AsyncSession, *conditions: Any) -> _Open | None:
+    statement = (
+        select(*_COLUMNS)
+        .join(Device, Device.id == S.device_id)
+        .where(*conditions)
+        .with_for_update(of=S)
+    )
+    row = (await db.execute(statement)).one_or_none()
+    return None if row is None else _Open(**row._mapping)
+
+
+async def _session_of_device(db: AsyncSession, device_id: int, session_id: int) -> _Open:
+    row = await _locked(db, S.id == session_id, S.device_id == device_id)
+    if row is None:
+        raise UnknownSession(f"no session {session_id} on this machine")
+    if row.ended_at is not None:
+        raise SessionClosed(f"session {session_id} has ended")
+    return row
+
+
+async def start(
+    db: AsyncSession, *, device_id: int, card_uid: str, now: datetime, request_id: str | None
+) -> Running:
+    """Open a billed session; the same member again gets the open session back."""
+    holder = await cards.identify(db, card_uid)
+    open_row = await _locked(db, S.device_id == device_id, S.ended_at.is_(None))
+    if open_row is not None:
+        return await _rejoin(db, open_row, holder.member_id, now)
+    tariff = await machines.tariff_for(db, device_id=device_id, member_id=holder.member_id)
+    paid_until = now + tariff.interval
+    try:
+        async with db.begin_nested():
+            session_id = (
+                await db.execute(
+                    insert(S)
+                    .values(
+                        device_id=device_id,
+                        member_id=holder.member_id,
+                        card_id=holder.card_id,
+                        login_fee_cents=tariff.login_fee_cents,
+                        price_per_minute_cents=tariff.price_per_minute_cents,
+                        interval_min=tariff.interval_min,
+                        started_at=now,
+                        paid_until=paid_until,
+                        last_heartbeat_at=now,
+                        prepaid_cents=tariff.interval_cents,
+                    )
+                    .returning(S.id)
+                )
+            ).scalar_one()
+    except IntegrityError:
+        # Another start on this machine committed first (the open-session index said no).
+        open_row = await _locked(db, S.device_id == device_id, S.ended_at.is_(None))
+        if open_row is None:
+            raise
+        return await _rejoin(db, open_row, holder.member_id, now)
+    balance = await ledger.post(
+        db,
+        holder.member_id,
+        [
+            Posting(EntryKind.SESSION_LOGIN_FEE, -tariff.login_fee_cents),
+            Posting(EntryKind.SESSION_INTERVAL, -tariff.interval_cents),
+        ],
+        ledger.Context(now=now, device_id=device_id, session_id=session_id, request_id=request_id),
+        within_credit=True,
+    )
+    if balance is None:
+        raise InsufficientFunds(
+            f"starting costs {tariff.start_cents} cents",
+            balance_cents=holder.balance_cents,
+            needed_cents=tariff.start_cents,
+        )
+    return _running(
+        None,
+        session_id=session_id,
+        tariff=tariff,
+        paid_until=paid_until,
+        now=now,
+        charged=tariff.start_cents,
+        balance=balance,
+    )
+
+
+async def _rejoin(db: AsyncSession, row: _Open, member_id: int, now: datetime) -> Running:
+    if row.member_id != member_id:
+        raise MachineBusy("another member is using this machine")
+    return _running(
+        row,
+        session_id=row.id,
+        tariff=row.tariff,
+        paid_until=row.paid_until,
+        now=now,
+        charged=0,
+        balance=await _balance(db, member_id),
+    )
+
+
+async def heartbeat(
+    db: AsyncSession,
+    *,
+    device_id: int,
+    session_id: int,
+    now: datetime,
+    heartbeat_period: timedelta,
+    request_id: str | None,
+) -> Running | Unfunded:
+    """Record proof of life; prepay the next interval(s) when the paid time runs short."""
+    row = await _session_of_device(db, device_id, session_id)
+    if now >= row.paid_until:
+        raise SessionClosed("the paid time is over")
+    tariff = row.tariff
+    values: dict[str, Any] = {"last_heartbeat_at": now}
+    charged = 0
+    paid_until = row.paid_until
+    intervals = intervals_due(tariff, row.paid_until, now, heartbeat_period)
+    if intervals:
+        charged = intervals * tariff.interval_cents
+        balance = await ledger.post(
+            db,
+            row.member_id,
+            [Posting(EntryKind.SESSION_INTERVAL, -charged)],
+            ledger.Context(
+                now=now, device_id=device_id, session_id=session_id, request_id=request_id
+            ),
+            within_credit=True,
+        )
+        if balance is None:
+            await db.execute(update(S).where(S.id == session_id).values(values))
+            unpaid = await _balance(db, row.member_id)
+            return Unfunded(
+                session_id, row.paid_until, _remaining_s(row.paid_until, now), unpaid.balance_cents
+            )
+        paid_until = row.paid_until + intervals * tariff.interval
+        values.update(paid_until=paid_until, prepaid_cents=row.prepaid_cents + charged)
+    else:
+        balance = await _balance(db, row.member_id)
+    await db.execute(update(S).where(S.id == session_id).values(values))
+    return _running(
+        row,
+        session_id=session_id,
+        tariff=tariff,
+        paid_until=paid_until,
+        now=now,
+        charged=charged,
+        balance=balance,
+    )
+
+
+async def end(
+    db: AsyncSession, *, device_id: int, session_id: int, now: datetime, request_id: str | None
+) -> Ended:
+    """The member is done: bill the started minutes used, refund the rest of the prepaid time."""
+    row = await _session_of_device(db, device_id, session_id)
+    return await _close(
+        db,
+        row,
+        end_at=min(now, row.paid_until),
+        reason="device",
+        context=ledger.Context(
+            now=now, device_id=device_id, session_id=session_id, request_id=request_id
+        ),
+    )
+
+
+async def admin_end(db: AsyncSession, *, session_id: int, now: datetime, actor: str) -> Ended:
+    """An admin closes a session (the caller tells the device on `cmd/session/terminate`)."""
+    row = await _locked(db, S.id == session_id)
+    if row is None:
+        raise UnknownSession(f"no session {session_id}")
+    if row.ended_at is not None:
+        raise SessionClosed(f"session {session_id} has ended")
+    return await _close(
+        db,
+        row,
+        end_at=min(now, row.paid_until),
+        reason="admin",
+        context=ledger.Context(
+            now=now, device_id=row.device_id, session_id=session_id, actor=actor
+        ),
+    )
+
+
+async def reap(db: AsyncSession, *, now: datetime, heartbeat_period: timedelta) -> list[Ended]:
+    """Close sessions past their paid time or silent for 3 heartbeat periods.
+
+    Each is billed to its last proof of life. Rows another worker is reaping are skipped.
+    """
+    silent_since = now - REAP_AFTER_HEARTBEATS * heartbeat_period
+    statement = (
+        select(*_COLUMNS)
+        .join(Device, Device.id == S.device_id)
+        .where(S.ended_at.is_(None))
+        .where(or_(S.paid_until <= now, S.last_heartbeat_at <= silent_since))
+        .with_for_update(of=S, skip_locked=True)
+    )
+    closed = []
+    for found in (await db.execute(statement)).all():
+        row = _Open(**found._mapping)
+        reason = "expired" if row.paid_until <= now else "no_heartbeat"
+        closed.append(
+            await _close(
+                db,
+                row,
+                end_at=min(row.last_heartbeat_at, row.paid_until),
+                reason=reason,
+                context=ledger.Context(
+                    now=now, device_id=row.device_id, session_id=row.id, actor="reaper"
+                ),
+            )
+        )
+    return closed
+
+
+async def _close(
+    db: AsyncSession, row: _Open, *, end_at: datetime, reason: str, context: ledger.Context
+) -> Ended:
+    bill = settle(row.tariff, started=row.started_at, ended=end_at, prepaid_cents=row.prepaid_cents)
+    balance = await ledger.post(
+        db,
+        row.member_id,
+        [Posting(EntryKind.SESSION_REFUND, bill.refund_cents)],
+        context,
+        within_credit=False,
+    )
+    assert balance is not None  # a refund is a credit: no floor applies
+    await db.execute(
+        update(S)
+        .where(S.id == row.id)
+        .values(
+            ended_at=end_at,
+            end_reason=reason,
+            duration_s=bill.duration_s,
+            total_cents=bill.total_cents,
+            refund_cents=bill.refund_cents,
+        )
+    )
+    return Ended(
+        session_id=row.id,
+        device_id=row.device_id,
+        device_slug=row.slug,
+        member_id=row.member_id,
+        ended_at=end_at,
+        reason=reason,
+        duration_s=bill.duration_s,
+        total_cents=bill.total_cents,
+        refund_cents=bill.refund_cents,
+        balance_cents=balance.balance_cents,
+    )
