@@ -292,11 +292,12 @@ async def end(
         context=ledger.Context(
             now=now, device_id=device_id, session_id=session_id, request_id=request_id
         ),
+        device_knows=True,
     )
 
 
 async def admin_end(db: AsyncSession, *, session_id: int, now: datetime, actor: str) -> Ended:
-    """An admin closes a session (the caller tells the device on `cmd/session/terminate`)."""
+    """An admin closes a session; the handler service then tells the device (`untold`)."""
     row = await _locked(db, S.id == session_id)
     if row is None:
         raise UnknownSession(f"no session {session_id}")
@@ -345,7 +346,13 @@ async def reap(db: AsyncSession, *, now: datetime, heartbeat_period: timedelta) 
 
 
 async def _close(
-    db: AsyncSession, row: _Open, *, end_at: datetime, reason: str, context: ledger.Context
+    db: AsyncSession,
+    row: _Open,
+    *,
+    end_at: datetime,
+    reason: str,
+    context: ledger.Context,
+    device_knows: bool = False,
 ) -> Ended:
     bill = settle(row.tariff, started=row.started_at, ended=end_at, prepaid_cents=row.prepaid_cents)
     balance = await ledger.post(
@@ -365,6 +372,7 @@ async def _close(
             duration_s=bill.duration_s,
             total_cents=bill.total_cents,
             refund_cents=bill.refund_cents,
+            device_told_at=context.now if device_knows else None,
         )
     )
     return Ended(
@@ -379,3 +387,37 @@ async def _close(
         refund_cents=bill.refund_cents,
         balance_cents=balance.balance_cents,
     )
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What `cmd/session/terminate` tells a device about a session closed without it."""
+
+    session_id: int
+    device_slug: str
+    reason: str
+    ended_at: datetime
+    duration_s: int
+    total_cents: int
+    refund_cents: int
+
+
+async def untold(db: AsyncSession, *, limit: int = 100) -> list[Notice]:
+    """Sessions the reaper or an admin closed whose device has not been told yet (locked)."""
+    statement = (
+        select(
+            S.id, Device.slug, S.end_reason, S.ended_at, S.duration_s, S.total_cents, S.refund_cents
+        )
+        .join(Device, Device.id == S.device_id)
+        .where(S.ended_at.is_not(None), S.device_told_at.is_(None))
+        .order_by(S.ended_at)
+        .limit(limit)
+        .with_for_update(of=S, skip_locked=True)
+    )
+    # Columns that are nullable in general are set on every ended session.
+    return [Notice(**row._mapping) for row in (await db.execute(statement)).all()]
+
+
+async def mark_told(db: AsyncSession, session_ids: list[int], *, now: datetime) -> None:
+    if session_ids:
+        await db.execute(update(S).where(S.id.in_(session_ids)).values(device_told_at=now))

@@ -136,6 +136,7 @@ def upgrade() -> None:
         sa.Column("duration_s", sa.Integer(), nullable=True),
         sa.Column("total_cents", sa.BigInteger(), nullable=True),
         sa.Column("refund_cents", sa.BigInteger(), nullable=True),
+        sa.Column("device_told_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["card_id"], ["cards.id"], name=op.f("fk_sessions_card_id_cards"), ondelete="SET NULL"
         ),
@@ -154,6 +155,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sessions")),
     )
     with op.batch_alter_table("sessions", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_sessions_device_not_told",
+            ["ended_at"],
+            unique=False,
+            sqlite_where=sa.text("ended_at IS NOT NULL AND device_told_at IS NULL"),
+            postgresql_where=sa.text("ended_at IS NOT NULL AND device_told_at IS NULL"),
+        )
         batch_op.create_index(
             "ix_sessions_member_id_started_at", ["member_id", "started_at"], unique=False
         )
@@ -220,6 +228,11 @@ def downgrade() -> None:
             postgresql_where=sa.text("ended_at IS NULL"),
         )
         batch_op.drop_index("ix_sessions_member_id_started_at")
+        batch_op.drop_index(
+            "ix_sessions_device_not_told",
+            sqlite_where=sa.text("ended_at IS NOT NULL AND device_told_at IS NULL"),
+            postgresql_where=sa.text("ended_at IS NOT NULL AND device_told_at IS NULL"),
+        )
 
     op.drop_table("sessions")
     op.drop_table("machine_tariffs")

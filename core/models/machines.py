@@ -91,6 +91,12 @@ class MachineSession(Base):
             sqlite_where=text("ended_at IS NULL"),
             postgresql_where=text("ended_at IS NULL"),
         ),
+        Index(
+            "ix_sessions_device_not_told",
+            "ended_at",
+            sqlite_where=text("ended_at IS NOT NULL AND device_told_at IS NULL"),
+            postgresql_where=text("ended_at IS NOT NULL AND device_told_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -109,3 +115,6 @@ class MachineSession(Base):
     duration_s: Mapped[int | None]
     total_cents: Mapped[int | None] = mapped_column(Cents)
     refund_cents: Mapped[int | None] = mapped_column(Cents)
+    # Set when the device knows the session is over: at once when it ended the session itself,
+    # after `cmd/session/terminate` was published when the reaper or an admin closed it.
+    device_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -352,3 +352,30 @@ async def test_admin_end_closes_and_bills(db: AsyncSession, clock: FrozenClock) 
 
     assert (ended.reason, ended.total_cents, ended.refund_cents) == ("admin", 30, 120)
     await assert_ledger_matches_balances(db)
+
+
+async def test_sessions_closed_without_the_device_wait_to_be_told(
+    db: AsyncSession, clock: FrozenClock
+) -> None:
+    machine = await make_machine(db)
+    by_device, by_admin = (
+        await make_member(db, balance_cents=1000),
+        await make_member(db, balance_cents=1000),
+    )
+    other = await make_machine(db)
+    await grant(db, machine, by_device)
+    await grant(db, other, by_admin)
+    own = await _start(db, machine, by_device, clock)
+    admins = await _start(db, other, by_admin, clock)
+    await sessions.end(
+        db, device_id=machine.id, session_id=own.session_id, now=clock.now(), request_id="e"
+    )
+    await sessions.admin_end(db, session_id=admins.session_id, now=clock.now(), actor="admin")
+
+    notices = await sessions.untold(db)
+    await sessions.mark_told(db, [n.session_id for n in notices], now=clock.now())
+
+    assert [(n.session_id, n.device_slug, n.reason) for n in notices] == [
+        (admins.session_id, other.slug, "admin")
+    ]
+    assert await sessions.untold(db) == []
