@@ -406,7 +406,13 @@ async def untold(db: AsyncSession, *, limit: int = 100) -> list[Notice]:
     """Sessions the reaper or an admin closed whose device has not been told yet (locked)."""
     statement = (
         select(
-            S.id, Device.slug, S.end_reason, S.ended_at, S.duration_s, S.total_cents, S.refund_cents
+            S.id.label("session_id"),
+            Device.slug.label("device_slug"),
+            S.end_reason.label("reason"),
+            S.ended_at,
+            S.duration_s,
+            S.total_cents,
+            S.refund_cents,
         )
         .join(Device, Device.id == S.device_id)
         .where(S.ended_at.is_not(None), S.device_told_at.is_(None))
