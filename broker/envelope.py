@@ -88,7 +88,10 @@ def _dump(body: dict[str, Any]) -> bytes:
 
 
 def encode_ok(request_id: str, answer: BaseModel) -> bytes:
-    return _dump({"id": request_id, "ok": True, **answer.model_dump(mode="json")})
+    """Fields left unset are omitted (e.g. a machine's extras in `card/identify`)."""
+    return _dump(
+        {"id": request_id, "ok": True, **answer.model_dump(mode="json", exclude_unset=True)}
+    )
 
 
 def encode_error(request_id: str | None, code: ErrorCode, message: str, **fields: Any) -> bytes:

@@ -62,3 +62,11 @@ async def identify(db: AsyncSession, uid: str) -> CardHolder:
         credit_limit_cents=row.credit_limit_cents,
         has_pin=row.pin_hash is not None,
     )
+
+
+async def member_of(db: AsyncSession, uid: str) -> int:
+    """The id of the member a card belongs to (blocked or not)."""
+    member_id = await db.scalar(select(Card.member_id).where(Card.uid == uid))
+    if member_id is None:
+        raise UnknownCard(f"no member has card {uid}")
+    return member_id

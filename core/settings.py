@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     rate_limit_per_s: float = Field(default=20.0, gt=0)
     rate_limit_burst: int = Field(default=40, ge=1)
     heartbeat_period_s: int = Field(default=30, ge=5, le=600)
+    sweep_interval_s: float = Field(default=5.0, gt=0, le=60)
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
     idempotency_retention_days: int = Field(default=7, ge=7)
     metrics_port: Port = 9100

@@ -1,12 +1,13 @@
-"""What an op handler is given besides its request."""
+"""What an op handler is given besides its request, and what it may answer besides a model."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from broker.errors import ErrorCode
 from core.devices import DeviceRef
 from core.settings import Settings
 
@@ -18,3 +19,20 @@ class OpContext:
     request_id: str
     now: datetime
     settings: Settings
+
+    @property
+    def heartbeat_period(self) -> timedelta:
+        return timedelta(seconds=self.settings.heartbeat_period_s)
+
+
+@dataclass(frozen=True)
+class Decline:
+    """An error answer whose changes are kept (raising a domain error rolls them back).
+
+    For rules that say no after recording something, like a heartbeat that cannot pay the next
+    interval but still counts as proof of life.
+    """
+
+    code: ErrorCode
+    message: str
+    fields: dict[str, object] = field(default_factory=dict)

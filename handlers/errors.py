@@ -8,6 +8,11 @@ from core import errors
 DOMAIN_CODES: dict[type[errors.DomainError], ErrorCode] = {
     errors.UnknownCard: ErrorCode.UNKNOWN_CARD,
     errors.CardBlocked: ErrorCode.CARD_BLOCKED,
+    errors.NotAuthorized: ErrorCode.NOT_AUTHORIZED,
+    errors.InsufficientFunds: ErrorCode.INSUFFICIENT_FUNDS,
+    errors.MachineBusy: ErrorCode.MACHINE_BUSY,
+    errors.UnknownSession: ErrorCode.UNKNOWN_SESSION,
+    errors.SessionClosed: ErrorCode.SESSION_CLOSED,
 }
 
 

@@ -10,10 +10,10 @@ from pydantic import BaseModel
 
 from broker.contract import OPS as CONTRACT
 from broker.contract import OpSpec
-from handlers import card_ops, device_ops
-from handlers.context import OpContext
+from handlers import card_ops, device_ops, session_ops
+from handlers.context import Decline, OpContext
 
-OpHandler = Callable[[Any, OpContext], Awaitable[BaseModel]]
+OpHandler = Callable[[Any, OpContext], Awaitable[BaseModel | Decline]]
 
 
 @dataclass(frozen=True)
@@ -32,5 +32,8 @@ OPS: dict[str, Op] = _table(
     {
         "device/config": device_ops.device_config,
         "card/identify": card_ops.card_identify,
+        "session/start": session_ops.session_start,
+        "session/heartbeat": session_ops.session_heartbeat,
+        "session/end": session_ops.session_end,
     }
 )

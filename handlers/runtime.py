@@ -34,7 +34,7 @@ from core.devices import DeviceRef
 from core.errors import DomainError
 from core.settings import Settings
 from handlers import metrics
-from handlers.context import OpContext
+from handlers.context import Decline, OpContext
 from handlers.errors import code_for
 from handlers.ratelimit import RateLimiter
 from handlers.registry import OPS, Op
@@ -195,9 +195,16 @@ class Runtime:
                         db=db, device=device, request_id=request.id, now=now, settings=self.settings
                     )
                     answer = await self._ops[spec.name].handler(params, ctx)
-                    body = encode_ok(request.id, answer)
+                    if isinstance(answer, Decline):
+                        code = answer.code.value
+                        body = encode_error(
+                            request.id, answer.code, answer.message, **answer.fields
+                        )
+                        metrics.ERRORS.labels(spec.name, code).inc()
+                    else:
+                        code = "ok"
+                        body = encode_ok(request.id, answer)
                     await self._remember(db, device, spec, request, body, now)
-                code = "ok"
             except DomainError as error:
                 # A rule said no: the op's changes are rolled back; the answer is kept for retries.
                 code = code_for(error).value

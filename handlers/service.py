@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 import uuid
 from collections import defaultdict
 from datetime import timedelta
@@ -22,10 +23,9 @@ from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broker.mqtt import BrokerAddress, client
-from core import idempotency
 from core.clock import Clock
 from core.settings import Settings
-from handlers import metrics
+from handlers import jobs, metrics
 from handlers.runtime import Incoming, Runtime
 
 log = logging.getLogger("makerbus.handlers")
@@ -95,7 +95,6 @@ class HandlerService:
 
     async def run(self) -> None:
         """Serve until `stop()`, reconnecting with backoff whenever the broker goes away."""
-        pruner = asyncio.create_task(self._prune_forever())
         backoff = Backoff()
         try:
             while not self._stopping.is_set():
@@ -112,8 +111,6 @@ class HandlerService:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._stopping.wait(), delay)
         finally:
-            pruner.cancel()
-            await asyncio.gather(pruner, return_exceptions=True)
             metrics.CONNECTED.set(0)
 
     async def _serve_connection(self, backoff: Backoff) -> None:
@@ -132,13 +129,24 @@ class HandlerService:
             backoff.reset()
             log.info("serving requests", extra={"subscription": filter_})
             consumer = asyncio.create_task(self._consume(mqtt))
+            background = asyncio.create_task(self._jobs_forever(mqtt))
             stopper = asyncio.create_task(self._stopping.wait())
-            done, _ = await asyncio.wait({consumer, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                {consumer, background, stopper}, return_when=asyncio.FIRST_COMPLETED
+            )
             stopper.cancel()
-            if consumer in done:
-                consumer.result()  # the connection dropped: raises MqttError
+            background.cancel()
+            if stopper in done:
+                await asyncio.gather(background, return_exceptions=True)
+                await self._drain(mqtt, consumer, filter_)
                 return
-            await self._drain(mqtt, consumer, filter_)
+            # The consumer or the jobs stopped on their own: the connection is gone.
+            consumer.cancel()
+            outcomes = await asyncio.gather(consumer, background, return_exceptions=True)
+            for outcome in outcomes:
+                if isinstance(outcome, Exception):
+                    raise outcome
+            raise aiomqtt.MqttError("the broker connection ended")
 
     async def _consume(self, mqtt: aiomqtt.Client) -> None:
         async for message in mqtt.messages:
@@ -183,14 +191,25 @@ class HandlerService:
         if self._in_flight:
             await asyncio.wait(set(self._in_flight), timeout=DRAIN_TIMEOUT_S)
 
-    async def _prune_forever(self) -> None:
+    async def _jobs_forever(self, mqtt: aiomqtt.Client) -> None:
+        """While connected: sweep sessions often, prune stored answers hourly."""
         keep = timedelta(days=self.settings.idempotency_retention_days)
+        heartbeat = timedelta(seconds=self.settings.heartbeat_period_s)
+        last_prune = float("-inf")
+
+        async def publish(topic: str, payload: bytes) -> None:
+            await mqtt.publish(topic, payload, qos=1)
+
         while True:
             try:
-                async with self._sessions() as db, db.begin():
-                    removed = await idempotency.prune(db, now=self._clock.now(), keep=keep)
-                if removed:
-                    log.info("pruned stored answers", extra={"removed": removed})
+                await jobs.sweep_sessions(
+                    self._sessions, self._clock, heartbeat, self.runtime.topics, publish
+                )
+                if time.monotonic() - last_prune >= PRUNE_EVERY_S:
+                    await jobs.prune_answers(self._sessions, self._clock, keep)
+                    last_prune = time.monotonic()
+            except aiomqtt.MqttError:
+                raise
             except Exception:
-                log.exception("pruning stored answers failed")
-            await asyncio.sleep(PRUNE_EVERY_S)
+                log.exception("background job failed; retrying on the next sweep")
+            await asyncio.sleep(self.settings.sweep_interval_s)

@@ -7,6 +7,7 @@ import click
 from core.settings import UnsafeSettingsError
 from makerbus.cli_broker import broker
 from makerbus.cli_devices import device
+from makerbus.cli_machines import machine, session
 from makerbus.cli_members import member
 from makerbus.cli_services import dev, handlers, migrate
 
@@ -23,6 +24,8 @@ cli.add_command(dev)
 cli.add_command(broker)
 cli.add_command(device)
 cli.add_command(member)
+cli.add_command(machine)
+cli.add_command(session)
 
 
 def main() -> None:

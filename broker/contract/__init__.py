@@ -13,9 +13,17 @@ from pydantic import BaseModel
 from broker.contract.cards import CardIdentifyAnswer, CardIdentifyRequest
 from broker.contract.common import NoFields
 from broker.contract.devices import DeviceConfigAnswer
+from broker.contract.sessions import (
+    SessionAnswer,
+    SessionEndAnswer,
+    SessionEndRequest,
+    SessionHeartbeatRequest,
+    SessionStartRequest,
+)
 from core.models import DeviceKind
 
 ALL_KINDS = frozenset(DeviceKind)
+MACHINE = frozenset({DeviceKind.MACHINE})
 
 
 @dataclass(frozen=True)
@@ -42,7 +50,29 @@ OPS: dict[str, OpSpec] = {
             CardIdentifyRequest,
             CardIdentifyAnswer,
             ALL_KINDS,
-            "The member holding a card, with balance and whether a PIN is set.",
+            "The member holding a card, with balance and whether a PIN is set; on a machine "
+            "also whether they may use it and at what tariff.",
+        ),
+        OpSpec(
+            "session/start",
+            SessionStartRequest,
+            SessionAnswer,
+            MACHINE,
+            "Open a session: charges the login fee and the first interval in advance.",
+        ),
+        OpSpec(
+            "session/heartbeat",
+            SessionHeartbeatRequest,
+            SessionAnswer,
+            MACHINE,
+            "Proof of life; prepays the next interval when the paid time runs short.",
+        ),
+        OpSpec(
+            "session/end",
+            SessionEndRequest,
+            SessionEndAnswer,
+            MACHINE,
+            "Close the session: bills each started minute and refunds the rest.",
         ),
     )
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from broker.contract.common import CardUid, Cents, WireModel
 
 
@@ -9,8 +11,20 @@ class CardIdentifyRequest(WireModel):
     card: CardUid
 
 
+class TariffInfo(WireModel):
+    login_fee_cents: Cents
+    price_per_minute_cents: Cents
+    interval_min: int
+
+
 class CardIdentifyAnswer(WireModel):
     member_id: int
     name: str
     balance_cents: Cents
     has_pin: bool
+    authorized: bool | None = Field(
+        default=None, description="Machines only: whether the member may start a session."
+    )
+    tariff: TariffInfo | None = Field(
+        default=None, description="Machines only, when authorized: the member's prices."
+    )

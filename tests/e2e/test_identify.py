@@ -8,6 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from core.models import DeviceKind
 from tests.e2e.stack import Stack
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "hardware_clients" / "schemas"
@@ -20,7 +21,7 @@ def assert_matches_schema(name: str, document: object) -> None:
 @pytest.mark.parametrize("mqtt_version", [5, 3])
 def test_device_identifies_a_card(stack: Stack, mqtt_version: int) -> None:
     member = stack.add_member(name="Ada Lovelace", balance_cents=4200)
-    device = stack.device(stack.provision(), mqtt_version=mqtt_version)
+    device = stack.device(stack.provision(DeviceKind.CHECKOUT), mqtt_version=mqtt_version)
 
     answer = device.request("card/identify", card=member.card_uid)
 

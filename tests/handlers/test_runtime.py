@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from broker.contract import OpSpec
 from broker.contract.common import NoFields
 from broker.contract.devices import DeviceConfigAnswer
+from core.billing import Tariff, TariffOverride
 from core.clock import FrozenClock
 from core.devices import DeviceRef
 from core.models import Device, DeviceKind, Member
@@ -20,7 +21,7 @@ from handlers.context import OpContext
 from handlers.ratelimit import RateLimiter
 from handlers.registry import OPS, Op
 from handlers.runtime import Incoming, Runtime
-from tests.factories import make_device, make_member, unique_uid
+from tests.factories import grant, make_device, make_machine, make_member, unique_uid
 
 
 @pytest.fixture
@@ -66,14 +67,13 @@ async def test_device_config_tells_the_device_about_itself(
     }
 
 
-async def test_identify_answers_with_the_holder(
-    runtime: Runtime, machine: DeviceRef, db: AsyncSession
-) -> None:
+async def test_identify_answers_with_the_holder(runtime: Runtime, db: AsyncSession) -> None:
+    checkout = await make_device(db, kind=DeviceKind.CHECKOUT)
     uid = unique_uid()
     member = await make_member(db, name="Ada", balance_cents=500, card=uid)
     await db.commit()
 
-    body = await answer(runtime, request(machine.slug, "card/identify", {"id": "i1", "card": uid}))
+    body = await answer(runtime, request(checkout.slug, "card/identify", {"id": "i1", "card": uid}))
 
     assert body == {
         "id": "i1",
@@ -83,6 +83,28 @@ async def test_identify_answers_with_the_holder(
         "balance_cents": 500,
         "has_pin": False,
     }
+
+
+async def test_identify_on_a_machine_tells_access_and_prices(
+    runtime: Runtime, db: AsyncSession
+) -> None:
+    machine = await make_machine(db, Tariff(100, 20, 15))
+    allowed, stranger = await make_member(db), await make_member(db)
+    await grant(db, machine, allowed, TariffOverride(price_per_minute_cents=5))
+    await db.commit()
+
+    yes = await answer(
+        runtime, request(machine.slug, "card/identify", {"id": "m1", "card": allowed.card_uid})
+    )
+    no = await answer(
+        runtime, request(machine.slug, "card/identify", {"id": "m2", "card": stranger.card_uid})
+    )
+
+    assert (yes["authorized"], yes["tariff"]) == (
+        True,
+        {"login_fee_cents": 100, "price_per_minute_cents": 5, "interval_min": 15},
+    )
+    assert (no["authorized"], "tariff" in no) == (False, False)
 
 
 async def test_identify_accepts_lower_case_uids(

@@ -1,0 +1,58 @@
+"""`session/start`, `session/heartbeat`, `session/end` and the `cmd/session/terminate` command."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from broker.contract.common import CardUid, Cents, Timestamp, WireModel
+
+SessionId = Field(ge=1, description="The id `session/start` answered with.")
+
+
+class SessionStartRequest(WireModel):
+    card: CardUid
+
+
+class SessionHeartbeatRequest(WireModel):
+    session_id: int = SessionId
+
+
+class SessionEndRequest(WireModel):
+    session_id: int = SessionId
+
+
+class SessionAnswer(WireModel):
+    """The state of a running session, after start or heartbeat."""
+
+    session_id: int
+    paid_until: Timestamp = Field(
+        description="Switch the machine off at this time unless a later heartbeat extends it."
+    )
+    remaining_s: int = Field(description="Seconds until paid_until.")
+    max_s: int | None = Field(
+        description="Seconds the member's money lasts in all, counting "
+        "the paid time; null on a free machine."
+    )
+    charged_cents: Cents = Field(description="What this request charged.")
+    balance_cents: Cents
+
+
+class SessionEndAnswer(WireModel):
+    session_id: int
+    duration_s: int
+    total_cents: Cents = Field(description="The whole session's cost, login fee included.")
+    refund_cents: Cents = Field(description="Unused prepaid time given back.")
+    balance_cents: Cents
+
+
+class SessionTerminateCommand(WireModel):
+    """Sent on `cmd/session/terminate` when the reaper or an admin closed a session."""
+
+    session_id: int
+    reason: Literal["admin", "expired", "no_heartbeat"]
+    ended_at: Timestamp
+    duration_s: int
+    total_cents: Cents
+    refund_cents: Cents
