@@ -79,11 +79,9 @@ def authorize(
     async def go() -> int:
         async with database(settings) as db:
             device_id = await machines.machine_id(db, slug)
-            who = (
-                member_id
-                if member_id is not None
-                else await _member_by_card(db, normalize_uid(card_uid or ""))
-            )
+            who = member_id
+            if who is None:
+                who = await cards.member_of(db, normalize_uid(card_uid or ""))
             if await db.get(Member, who) is None:
                 raise NotFound(f"no member {who}")
             await machines.authorize(
