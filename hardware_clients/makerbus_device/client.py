@@ -7,9 +7,7 @@ import logging
 import secrets
 import socket
 import threading
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, ParamSpec, Self
 
@@ -23,28 +21,24 @@ from makerbus_device.answer import Answer
 from makerbus_device.contract import (
     DEFAULT_PREFIX,
     ID_PREFIX_RE,
-    MAX_PAYLOAD_BYTES,
     OFFLINE_STATUS,
     OP_RE,
     QOS,
-    REQUEST_ID_RE,
     SLUG_RE,
     Topics,
     online_status,
+    request_payload,
 )
 from makerbus_device.errors import ConnectRefused, DeviceError, RequestTimeout
+from makerbus_device.inbox import Inbox, Message
+from makerbus_device.pending import Pending, PendingRequests
 
 logger = logging.getLogger(__name__)
 
 CommandHandler = Callable[[str, dict[str, object]], None]
 """Called with a command's name (``session/terminate``) and its decoded JSON object."""
 
-Message = tuple[str, bytes, Properties | None]
-"""A received message: topic, payload and (MQTT 5 only) its properties."""
-
 DEFAULT_FW = "makerbus-device/0.1.0"
-_INBOX_SIZE = 1000
-_RECENT_IDS = 256
 _ACK_TIMEOUT = 5.0
 _P = ParamSpec("_P")
 
@@ -60,22 +54,6 @@ def _logged(callback: Callable[_P, None]) -> Callable[_P, None]:
             logger.exception("error in MQTT callback %s", callback.__name__)
 
     return guarded
-
-
-@dataclass(eq=False)
-class _Pending:
-    """One request waiting for its answer (or for a reason to give up)."""
-
-    request_id: str
-    correlation: bytes | None
-    mids: set[int] = field(default_factory=set)
-    outcome: Answer | DeviceError | None = None
-    done: threading.Event = field(default_factory=threading.Event)
-
-    def finish(self, outcome: Answer | DeviceError) -> None:
-        if self.outcome is None:
-            self.outcome = outcome
-            self.done.set()
 
 
 class DeviceClient:
@@ -127,13 +105,9 @@ class DeviceClient:
         self._connect_sub_mid: int | None = None
         self._disconnect_reason: str | None = None
         self._loop_thread: int | None = None
-        self._pending: dict[str, _Pending] = {}
-        self._by_correlation: dict[bytes, _Pending] = {}
-        self._by_mid: dict[int, _Pending] = {}
-        self._puback_codes: dict[int, ReasonCode] = {}
+        self._requests = PendingRequests()
         self._subacks: dict[int, list[ReasonCode]] = {}
-        self._recent_ids: deque[str] = deque(maxlen=_RECENT_IDS)
-        self._inbox: deque[Message] = deque(maxlen=_INBOX_SIZE)
+        self._inbox = Inbox()
         self._command_handler: CommandHandler | None = None
         self._client = self._make_client(username, password, tls_ca_file)
 
@@ -193,8 +167,7 @@ class DeviceClient:
                 return
             self._closing = True  # so the coming disconnect is not reported as a loss
             session_up = self._session_up
-            for pending in self._pending.values():
-                pending.finish(DeviceError("the client was closed"))
+            self._requests.fail_all("the client was closed")
         if session_up:
             # A clean DISCONNECT suppresses the will, so say goodbye ourselves.
             info = self._client.publish(self._topics.status, OFFLINE_STATUS, qos=QOS, retain=True)
@@ -265,14 +238,9 @@ class DeviceClient:
         if retries < 0:
             raise ValueError("retries must be >= 0")
         rid = self.new_request_id() if request_id is None else request_id
-        if not REQUEST_ID_RE.fullmatch(rid):
-            raise ValueError(f"invalid request id {rid!r}: 1-64 characters of [A-Za-z0-9_.:-]")
-        body = json.dumps({"id": rid, **fields}, ensure_ascii=False, separators=(",", ":"))
-        payload = body.encode()
-        if len(payload) > MAX_PAYLOAD_BYTES:
-            raise ValueError(f"request is {len(payload)} bytes; the limit is {MAX_PAYLOAD_BYTES}")
+        payload = request_payload(rid, fields)
 
-        pending = _Pending(rid, secrets.token_bytes(16) if self._v5 else None)
+        pending = Pending(rid, secrets.token_bytes(16) if self._v5 else None)
         properties = self._request_properties(op, pending.correlation)
         self._register(pending)
         try:
@@ -299,21 +267,17 @@ class DeviceClient:
         properties.CorrelationData = correlation
         return properties
 
-    def _register(self, pending: _Pending) -> None:
+    def _register(self, pending: Pending) -> None:
         with self._lock:
             if not self._running:
                 raise DeviceError("not connected: call connect() first")
             if self._loop_thread == threading.get_ident():
                 # The answer is delivered by this very thread, so waiting here would deadlock.
                 raise DeviceError("request() cannot be called from a command handler")
-            if pending.request_id in self._pending:
-                raise ValueError(f"request id {pending.request_id} is already in flight")
-            self._pending[pending.request_id] = pending
-            if pending.correlation is not None:
-                self._by_correlation[pending.correlation] = pending
+            self._requests.add(pending)
 
     def _send(
-        self, pending: _Pending, topic: str, payload: bytes, properties: Properties | None
+        self, pending: Pending, topic: str, payload: bytes, properties: Properties | None
     ) -> None:
         info = self._client.publish(topic, payload, qos=QOS, properties=properties)
         if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
@@ -322,25 +286,11 @@ class DeviceClient:
             return
         with self._lock:
             # The PUBACK may already have been handled; on_publish then parked its code.
-            if not info.is_published():
-                self._by_mid[info.mid] = pending
-                pending.mids.add(info.mid)
-                return
-            code = self._puback_codes.pop(info.mid, None)
-            if code is not None and code.is_failure:
-                pending.finish(
-                    DeviceError(f"the broker refused request {pending.request_id}: {code}")
-                )
+            self._requests.sent(pending, info.mid, acknowledged=info.is_published())
 
-    def _forget(self, pending: _Pending) -> None:
+    def _forget(self, pending: Pending) -> None:
         with self._lock:
-            del self._pending[pending.request_id]
-            if pending.correlation is not None:
-                del self._by_correlation[pending.correlation]
-            for mid in pending.mids:
-                if self._by_mid.get(mid) is pending:
-                    del self._by_mid[mid]
-            self._recent_ids.append(pending.request_id)
+            self._requests.remove(pending)
 
     # -- raw access (tests, tools) -------------------------------------------------------------
 
@@ -368,7 +318,7 @@ class DeviceClient:
         if not info.is_published():
             raise DeviceError(f"no PUBACK for {topic} within {timeout} s")
         with self._lock:
-            code = self._puback_codes.pop(info.mid, None)
+            code = self._requests.take_puback_code(info.mid)
         return 0 if code is None else code.value
 
     def subscribe_raw(
@@ -394,17 +344,10 @@ class DeviceClient:
         properties are None on MQTT 3.1.1. Raises TimeoutError when none arrives in time.
         """
         with self._changed:
-            message = self._changed.wait_for(lambda: self._take(topic_filter), timeout)
+            message = self._changed.wait_for(lambda: self._inbox.take(topic_filter), timeout)
         if message is None:
             raise TimeoutError(f"no message on {topic_filter} within {timeout} s")
         return message
-
-    def _take(self, topic_filter: str) -> Message | None:
-        for index, message in enumerate(self._inbox):
-            if mqtt.topic_matches_sub(topic_filter, message[0]):
-                del self._inbox[index]
-                return message
-        return None
 
     def on_command(self, handler: CommandHandler) -> None:
         """Call ``handler(name, payload)`` for each JSON object arriving on ``cmd/<name>``.
@@ -494,20 +437,10 @@ class DeviceClient:
         properties: Properties,
     ) -> None:
         with self._lock:
-            pending = self._by_mid.pop(mid, None)
-            if pending is not None:
-                if reason_code.is_failure:
-                    logger.warning("broker refused request %s: %s", pending.request_id, reason_code)
-                    pending.finish(
-                        DeviceError(
-                            f"the broker refused request {pending.request_id}: {reason_code}"
-                        )
-                    )
-            elif reason_code == 0:
-                self._puback_codes.pop(mid, None)
-            else:
-                # For publish_raw, or a _send that registers after this PUBACK, to read.
-                self._puback_codes[mid] = reason_code
+            pending = self._requests.puback(mid, reason_code)
+            if pending is not None and reason_code.is_failure:
+                logger.warning("broker refused request %s: %s", pending.request_id, reason_code)
+                pending.refuse(reason_code)
 
     @_logged
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
@@ -516,7 +449,7 @@ class DeviceClient:
         if topic.startswith(self._topics.res_prefix) and self._claim_answer(payload, properties):
             return
         with self._changed:
-            self._inbox.append((topic, payload, properties))
+            self._inbox.put((topic, payload, properties))
             self._changed.notify_all()
         if topic.startswith(self._topics.cmd_prefix):
             self._dispatch_command(topic.removeprefix(self._topics.cmd_prefix), payload)
@@ -534,15 +467,11 @@ class DeviceClient:
         correlation = getattr(properties, "CorrelationData", None)
         answer_id = decoded.get("id")
         with self._lock:
-            pending = None
-            if isinstance(correlation, bytes):
-                pending = self._by_correlation.get(correlation)
-            if pending is None and isinstance(answer_id, str):
-                pending = self._pending.get(answer_id)
+            pending = self._requests.match(correlation, answer_id)
             if pending is not None:
                 pending.finish(Answer.from_json(decoded))
                 return True
-            if answer_id in self._recent_ids:
+            if self._requests.finished_recently(answer_id):
                 # The answer to an earlier copy of a retried request, or a QoS 1 redelivery.
                 logger.debug("dropping a repeated answer to %s", answer_id)
                 return True

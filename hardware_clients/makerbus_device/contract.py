@@ -5,6 +5,7 @@ Devices must not depend on the server package, so the few constants they need li
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 DEFAULT_PREFIX = "mkr/v1"
@@ -33,6 +34,20 @@ OFFLINE_STATUS = json.dumps({"online": False}).encode()
 def online_status(fw: str) -> bytes:
     """The retained status a device publishes after every (re)connect."""
     return json.dumps({"online": True, "fw": fw}).encode()
+
+
+def request_payload(request_id: str, fields: Mapping[str, object]) -> bytes:
+    """A request's compact JSON ``{"id": ..., **fields}``; ``fields`` must not hold ``id``.
+
+    Raises ValueError for an id that REQUEST_ID_RE rejects or a payload over MAX_PAYLOAD_BYTES.
+    """
+    if not REQUEST_ID_RE.fullmatch(request_id):
+        raise ValueError(f"invalid request id {request_id!r}: 1-64 characters of [A-Za-z0-9_.:-]")
+    body = json.dumps({"id": request_id, **fields}, ensure_ascii=False, separators=(",", ":"))
+    payload = body.encode()
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise ValueError(f"request is {len(payload)} bytes; the limit is {MAX_PAYLOAD_BYTES}")
+    return payload
 
 
 @dataclass(frozen=True)
