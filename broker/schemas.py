@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from broker.contract import OPS, OpSpec
+from broker.contract import COMMANDS, OPS, CommandSpec, OpSpec
 from broker.envelope import REQUEST_ID_PATTERN
 from broker.errors import ERROR_MEANINGS, ErrorCode
 
@@ -78,11 +78,18 @@ def answer_schema(spec: OpSpec) -> dict[str, Any]:
     return schema
 
 
+def command_schema(spec: CommandSpec) -> dict[str, Any]:
+    body = spec.payload.model_json_schema(mode="serialization")
+    return {"$schema": DIALECT, **body, "title": f"cmd/{spec.name}", "description": spec.summary}
+
+
 def all_schemas() -> dict[str, dict[str, Any]]:
     files: dict[str, dict[str, Any]] = {"error.schema.json": {"$schema": DIALECT, **error_schema()}}
     for spec in OPS.values():
         files[f"{file_stem(spec.name)}.request.schema.json"] = request_schema(spec)
         files[f"{file_stem(spec.name)}.answer.schema.json"] = answer_schema(spec)
+    for command in COMMANDS.values():
+        files[f"cmd.{file_stem(command.name)}.schema.json"] = command_schema(command)
     return files
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import ledger
@@ -59,3 +59,16 @@ async def add_member(
             raise ValueError("an opening balance cannot be below the credit limit")
         balance = posted.balance_cents
     return NewMember(member.id, member.name, card_uid, balance)
+
+
+async def set_credit_limit(db: AsyncSession, member_id: int, credit_limit_cents: int) -> None:
+    """How far below zero the member may go; refused if the balance is already lower."""
+    if credit_limit_cents < 0:
+        raise ValueError("a credit limit cannot be negative")
+    result = await db.execute(
+        update(Member)
+        .where(Member.id == member_id, Member.balance_cents >= -credit_limit_cents)
+        .values(credit_limit_cents=credit_limit_cents)
+    )
+    if not getattr(result, "rowcount", 0):
+        raise Conflict("the balance is already below that credit limit, or no such member")

@@ -19,6 +19,7 @@ from broker.contract.sessions import (
     SessionEndRequest,
     SessionHeartbeatRequest,
     SessionStartRequest,
+    SessionTerminateCommand,
 )
 from core.models import DeviceKind
 
@@ -73,6 +74,25 @@ OPS: dict[str, OpSpec] = {
             SessionEndAnswer,
             MACHINE,
             "Close the session: bills each started minute and refunds the rest.",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    name: str
+    payload: type[BaseModel]
+    summary: str
+
+
+COMMANDS: dict[str, CommandSpec] = {
+    spec.name: spec
+    for spec in (
+        CommandSpec(
+            "session/terminate",
+            SessionTerminateCommand,
+            "The reaper or an admin closed the session: switch the machine off now.",
         ),
     )
 }

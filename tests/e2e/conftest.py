@@ -30,3 +30,11 @@ def own_stack(database_url: str, tmp_path: Path) -> Iterator[Stack]:
     running = Stack.create(database_url, tmp_path)
     yield running
     running.stop()
+
+
+@pytest.fixture
+def two_worker_stack(database_url: str, tmp_path: Path) -> Iterator[Stack]:
+    """Two handler processes sharing the subscription."""
+    running = Stack.create(database_url, tmp_path, workers=2)
+    yield running
+    running.stop()

@@ -14,16 +14,24 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from makerbus_device import DeviceClient
+from sqlalchemy import select
 
 from broker import provisioning
 from broker.launcher import LocalBroker, free_port, init_local
 from broker.provisioning import Credentials
+from core import machines, members
+from core.billing import Tariff, TariffOverride
 from core.clock import SystemClock
 from core.members import NewMember
-from core.models import DeviceKind
+from core.models import DeviceKind, Member
 from core.settings import Environment, Settings
 from makerbus.context import accounts_from, database, device_broker
-from tests.factories import make_member, unique_slug, unique_uid
+from tests.factories import (
+    assert_ledger_matches_balances,
+    make_member,
+    unique_slug,
+    unique_uid,
+)
 
 T = TypeVar("T")
 PASSWORDS = {
@@ -69,45 +77,61 @@ class Stack:
     broker: LocalBroker
     directory: Path
     metrics_port: int = field(default_factory=free_port)
-    handler: subprocess.Popen[bytes] | None = None
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     clients: list[DeviceClient] = field(default_factory=list)
 
     @classmethod
-    def create(cls, database_url: str, directory: Path) -> Stack:
+    def create(cls, database_url: str, directory: Path, *, workers: int = 1) -> Stack:
         port = free_port()
         settings = stack_settings(database_url, port, directory / "mosquitto")
         init_local(settings.broker_data_dir, port, accounts_from(settings))
         stack = cls(settings, LocalBroker(settings.broker_data_dir, port), directory)
         stack.broker.start()
-        stack.start_handlers()
+        for index in range(workers):
+            stack.start_handlers(index)
         return stack
 
     @property
+    def handler(self) -> subprocess.Popen[bytes]:
+        """The first handler worker."""
+        return self.workers[0]
+
+    @property
     def handler_log(self) -> Path:
-        return self.directory / "handlers.log"
+        return self.log_of(0)
+
+    def log_of(self, index: int) -> Path:
+        return self.directory / f"handlers-{index}.log"
 
     def env(self, **overrides: str) -> dict[str, str]:
         return settings_env(self.settings, **overrides)
 
-    def start_handlers(self) -> None:
-        with self.handler_log.open("ab") as log:
-            self.handler = subprocess.Popen(
-                [sys.executable, "-m", "makerbus", "handlers"],
-                env=self.env(MAKERBUS_METRICS_PORT=str(self.metrics_port)),
-                stdout=log,
-                stderr=subprocess.STDOUT,
+    def start_handlers(self, index: int = 0) -> None:
+        """Start handler worker `index` (each has its own log; the first serves metrics)."""
+        metrics = str(self.metrics_port) if index == 0 else "0"
+        with self.log_of(index).open("ab") as log:
+            self.workers.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "makerbus", "handlers"],
+                    env=self.env(MAKERBUS_METRICS_PORT=metrics, MAKERBUS_SWEEP_INTERVAL_S="0.3"),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
             )
-        self.wait_for_log("serving requests")
+        self.wait_for_log("serving requests", index=index)
 
-    def wait_for_log(self, text: str, timeout: float = 20.0, after: int = 0) -> None:
+    def wait_for_log(
+        self, text: str, timeout: float = 20.0, after: int = 0, index: int = 0
+    ) -> None:
+        log = self.log_of(index)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if text in self.handler_log.read_text()[after:]:
+            if text in log.read_text()[after:]:
                 return
-            if self.handler is not None and self.handler.poll() is not None:
+            if self.workers[index].poll() is not None:
                 break
             time.sleep(0.05)
-        raise AssertionError(f"handler log never said {text!r}:\n{self.log_tail()}")
+        raise AssertionError(f"handler log never said {text!r}:\n{log.read_text()[-3000:]}")
 
     def log_tail(self) -> str:
         return self.handler_log.read_text()[-3000:]
@@ -115,13 +139,15 @@ class Stack:
     def stop(self) -> None:
         for client in self.clients:
             client.close()
-        if self.handler is not None and self.handler.poll() is None:
-            self.handler.send_signal(signal.SIGTERM)
+        for worker in self.workers:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+        for worker in self.workers:
             try:
-                self.handler.wait(15)
+                worker.wait(15)
             except subprocess.TimeoutExpired:
-                self.handler.kill()
-                self.handler.wait()
+                worker.kill()
+                worker.wait()
         self.broker.stop()
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -153,15 +179,72 @@ class Stack:
         return run_async(go())
 
     def add_member(
-        self, *, name: str = "Ada Lovelace", balance_cents: int = 0, card: str | None = None
+        self,
+        *,
+        name: str = "Ada Lovelace",
+        balance_cents: int = 0,
+        card: str | None = None,
+        credit_limit_cents: int = 0,
     ) -> NewMember:
         async def go() -> NewMember:
             async with database(self.settings) as db:
-                return await make_member(
+                created = await make_member(
                     db, name=name, balance_cents=balance_cents, card=card or unique_uid()
                 )
+                if credit_limit_cents:
+                    await members.set_credit_limit(db, created.member_id, credit_limit_cents)
+                return created
 
         return run_async(go())
+
+    def machine(self, tariff: Tariff) -> Credentials:
+        """A provisioned machine device with a tariff."""
+        credentials = self.provision(DeviceKind.MACHINE)
+
+        async def go() -> None:
+            async with database(self.settings) as db:
+                device_id = await machines.machine_id(db, credentials.username)
+                await machines.set_tariff(
+                    db, device_id, tariff, now=SystemClock().now(), actor="e2e"
+                )
+
+        run_async(go())
+        return credentials
+
+    def authorize(self, machine: Credentials, member: NewMember) -> None:
+        async def go() -> None:
+            async with database(self.settings) as db:
+                device_id = await machines.machine_id(db, machine.username)
+                await machines.authorize(
+                    db,
+                    device_id=device_id,
+                    member_id=member.member_id,
+                    override=TariffOverride(),
+                    now=SystemClock().now(),
+                    actor="e2e",
+                )
+
+        run_async(go())
+
+    def balance(self, member: NewMember) -> int:
+        async def go() -> int:
+            async with database(self.settings) as db:
+                balance = await db.scalar(
+                    select(Member.balance_cents).where(Member.id == member.member_id)
+                )
+                assert balance is not None
+                return balance
+
+        return run_async(go())
+
+    def check_ledger(self) -> None:
+        """The invariant after a scenario: every balance equals the sum of its entries."""
+
+        async def go() -> None:
+            async with database(self.settings) as db:
+                await assert_ledger_matches_balances(db)
+
+        run_async(go())
 
     def device(
         self,
