@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from broker import schemas
-from broker.contract import OPS
+from broker.contract import COMMANDS, OPS
 from broker.errors import ErrorCode
 from broker.mosquitto_config import container_config, render
 
@@ -29,9 +29,9 @@ def test_container_mosquitto_conf_is_the_generated_one() -> None:
     )
 
 
-def test_protocol_documents_every_op_and_error_code() -> None:
+def test_protocol_documents_every_op_command_and_error_code() -> None:
     protocol = (ROOT / "hardware_clients" / "PROTOCOL.md").read_text()
 
-    missing = [f"`{name}`" for name in OPS if f"`{name}`" not in protocol]
+    missing = [f"`{name}`" for name in [*OPS, *COMMANDS] if f"`{name}`" not in protocol]
     missing += [f"`{code.value}`" for code in ErrorCode if f"`{code.value}`" not in protocol]
     assert missing == []
