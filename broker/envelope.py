@@ -15,6 +15,10 @@ from broker.errors import ErrorCode
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 _REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
 _MAX_DEPTH = 8
+# Fields that never enter the stored fingerprint: a hash of a 4-6 digit PIN next to the other
+# (recorded) fields would give the PIN away to anyone who can read the database.
+SECRET_FIELDS = frozenset({"pin"})
+_SAFE_FIELD_NAME = re.compile(r"^[A-Za-z0-9_]{1,40}$")
 
 
 class EnvelopeError(Exception):
@@ -33,17 +37,24 @@ class Request:
 
     @property
     def fingerprint(self) -> str:
-        """A hash of the fields, so a reused id with different content is caught."""
-        canonical = json.dumps(self.fields, sort_keys=True, separators=(",", ":"))
+        """A hash of the non-secret fields, so a reused id with different content is caught."""
+        public = {k: v for k, v in self.fields.items() if k not in SECRET_FIELDS}
+        canonical = json.dumps(public, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _depth(value: Any, level: int = 0) -> int:
-    if isinstance(value, dict):
-        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
-    if isinstance(value, list):
-        return max((_depth(v, level + 1) for v in value), default=level + 1)
-    return level
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether containers nest deeper than `limit` (iterative: hostile input cannot recurse)."""
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        for child in children:
+            if isinstance(child, dict | list):
+                if level + 1 > limit:
+                    return True
+                stack.append((child, level + 1))
+    return False
 
 
 def _reject_constant(name: str) -> Any:
@@ -64,21 +75,27 @@ def decode_request(payload: bytes, *, max_bytes: int) -> Request:
         raise EnvelopeError("payload is not valid JSON") from None
     if not isinstance(data, dict):
         raise EnvelopeError(f"payload must be a JSON object, not {type(data).__name__}")
-    if _depth(data) > _MAX_DEPTH:
-        raise EnvelopeError(f"payload nests deeper than {_MAX_DEPTH} levels")
     request_id = data.pop("id", None)
     if request_id is None:
         raise EnvelopeError("id: required")
     if not isinstance(request_id, str) or not _REQUEST_ID.match(request_id):
         raise EnvelopeError("id: must be 1-64 characters of A-Z a-z 0-9 _ . : -")
+    if _too_deep(data, _MAX_DEPTH):
+        raise EnvelopeError(f"payload nests deeper than {_MAX_DEPTH} levels", request_id)
     return Request(id=request_id, fields=data)
+
+
+def _field_name(part: str | int) -> str:
+    """Field names come from the device: echo only plain ones (the live view shows answers)."""
+    text = str(part)
+    return text if _SAFE_FIELD_NAME.match(text) else "(unreadable field name)"
 
 
 def describe_validation_error(error: ValidationError) -> str:
     """A short message naming each bad field, never echoing the value sent."""
     parts = []
     for item in error.errors(include_url=False, include_input=False):
-        location = ".".join(str(part) for part in item["loc"]) or "payload"
+        location = ".".join(_field_name(part) for part in item["loc"]) or "payload"
         parts.append(f"{location}: {item['msg']}")
     return "; ".join(parts[:5])
 

@@ -6,7 +6,6 @@ import re
 from dataclasses import dataclass
 
 _SLUG = re.compile(r"^[a-z0-9-]{2,40}$")
-_OP = re.compile(r"^[a-z][a-z0-9_]*(/[a-z][a-z0-9_]*){0,3}$")
 MAX_RESPONSE_TOPIC_LENGTH = 256
 
 
@@ -67,11 +66,3 @@ class Topics:
             and len(topic) <= MAX_RESPONSE_TOPIC_LENGTH
             and not any(ch in topic for ch in "+#\x00")
         )
-
-
-def is_valid_slug(slug: str) -> bool:
-    return bool(_SLUG.match(slug))
-
-
-def is_known_op_shape(op: str) -> bool:
-    return bool(_OP.match(op))

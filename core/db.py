@@ -23,6 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 _SYNC_DRIVERS = {"postgresql": "postgresql+psycopg", "sqlite": "sqlite+pysqlite"}
 _ASYNC_DRIVERS = {"postgresql": "postgresql+psycopg", "sqlite": "sqlite+aiosqlite"}
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Error messages then name the statement but not its values (names, balances, hashes).
+_ENGINE_OPTIONS: dict[str, Any] = {"hide_parameters": True}
 
 
 def _with_driver(url: str, drivers: dict[str, str]) -> URL:
@@ -72,10 +74,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     target = sync_url(url)
     if target.get_backend_name() == "sqlite":
         _ensure_sqlite_dir(target)
-        engine = create_engine(target, echo=echo)
+        engine = create_engine(target, echo=echo, **_ENGINE_OPTIONS)
         _configure_sqlite(engine)
         return engine
-    return create_engine(target, echo=echo, pool_pre_ping=True)
+    return create_engine(target, echo=echo, pool_pre_ping=True, **_ENGINE_OPTIONS)
 
 
 def make_async_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
@@ -83,11 +85,16 @@ def make_async_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> A
     target = async_url(url)
     if target.get_backend_name() == "sqlite":
         _ensure_sqlite_dir(target)
-        engine = create_async_engine(target, echo=echo)
+        engine = create_async_engine(target, echo=echo, **_ENGINE_OPTIONS)
         _configure_sqlite(engine.sync_engine)
         return engine
     return create_async_engine(
-        target, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        target,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        **_ENGINE_OPTIONS,
     )
 
 

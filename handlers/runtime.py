@@ -36,7 +36,6 @@ from core.settings import Settings
 from handlers import metrics
 from handlers.context import Decline, OpContext
 from handlers.errors import code_for
-from handlers.ratelimit import RateLimiter
 from handlers.registry import OPS, Op
 
 log = logging.getLogger("makerbus.handlers")
@@ -75,14 +74,12 @@ class Runtime:
         settings: Settings,
         sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
-        limiter: RateLimiter | None = None,
         ops: Mapping[str, Op] = OPS,
     ) -> None:
         self.settings = settings
         self.topics = Topics(settings.topic_prefix)
         self._sessions = sessions
         self._clock = clock
-        self._limiter = limiter or RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
         self._last_touch: dict[int, datetime] = {}
         self._ops = ops
 
@@ -103,7 +100,7 @@ class Runtime:
             body = await self._answer(target, request)
         except EnvelopeError as error:
             body = self._refuse(
-                target, op_label, Refused(ErrorCode.BAD_REQUEST, error.message, request_id)
+                target, op_label, Refused(ErrorCode.BAD_REQUEST, error.message, error.request_id)
             )
         except Refused as refusal:
             body = self._refuse(target, op_label, refusal)
@@ -135,6 +132,27 @@ class Runtime:
             correlation_data=message.correlation_data,
         )
 
+    def rate_limited(self, message: Incoming) -> Outgoing | None:
+        """The `rate_limited` answer to a message the limiter turned away (no database work)."""
+        target = self.topics.parse_request(message.topic)
+        if target is None:
+            return None
+        try:
+            request_id: str | None = decode_request(
+                message.payload, max_bytes=self.settings.max_payload_bytes
+            ).id
+        except EnvelopeError as error:
+            request_id = error.request_id
+        op_label = target.op if target.op in self._ops else "unknown"
+        body = self._refuse(
+            target,
+            op_label,
+            Refused(ErrorCode.RATE_LIMITED, "too many requests, slow down", request_id),
+        )
+        return Outgoing(
+            self._reply_topic(target, message.response_topic), body, message.correlation_data
+        )
+
     def _refuse(self, target: RequestTopic, op_label: str, refusal: Refused) -> bytes:
         metrics.ERRORS.labels(op_label, refusal.code.value).inc()
         log.info(
@@ -163,8 +181,6 @@ class Runtime:
         op = self._ops.get(target.op)
         if op is None:
             raise Refused(ErrorCode.UNKNOWN_OP, f"unknown op {target.op!r}", request.id)
-        if not self._limiter.allow(target.slug):
-            raise Refused(ErrorCode.RATE_LIMITED, "too many requests, slow down", request.id)
         return op.spec
 
     async def _answer(self, target: RequestTopic, request: Request) -> bytes:

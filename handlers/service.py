@@ -13,7 +13,6 @@ import logging
 import random
 import time
 import uuid
-from collections import defaultdict
 from datetime import timedelta
 
 import aiomqtt
@@ -26,10 +25,13 @@ from broker.mqtt import BrokerAddress, client
 from core.clock import Clock
 from core.settings import Settings
 from handlers import jobs, metrics
-from handlers.runtime import Incoming, Runtime
+from handlers.ordering import DeviceQueues
+from handlers.ratelimit import RateLimiter, Verdict
+from handlers.runtime import Incoming, Outgoing, Runtime
 
 log = logging.getLogger("makerbus.handlers")
 PRUNE_EVERY_S = 3600.0
+MAX_IN_FLIGHT = 256
 DRAIN_TIMEOUT_S = 10.0
 
 
@@ -85,7 +87,9 @@ class HandlerService:
         self._sessions = sessions
         self._clock = clock
         self._stopping = asyncio.Event()
-        self._device_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._device_queues = DeviceQueues()
+        self._limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+        self._capacity = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._in_flight: set[asyncio.Task[None]] = set()
         self.address = BrokerAddress(settings.mqtt_host, settings.mqtt_port, settings.mqtt_ca_file)
 
@@ -150,34 +154,53 @@ class HandlerService:
 
     async def _consume(self, mqtt: aiomqtt.Client) -> None:
         async for message in mqtt.messages:
-            self._dispatch(mqtt, message)
+            incoming = _incoming(message)
+            parsed = self.runtime.topics.parse_request(incoming.topic)
+            slug = parsed.slug if parsed else ""
+            verdict = self._limiter.check(slug)
+            if verdict is Verdict.DROP:
+                metrics.DROPPED.inc()
+                continue
+            # Bounded work in progress: past the cap, new messages wait here.
+            await self._capacity.acquire()
+            work = (
+                self._answer(mqtt, slug, incoming)
+                if verdict is Verdict.ADMIT
+                else self._publish(mqtt, self.runtime.rate_limited(incoming))
+            )
+            task = asyncio.create_task(work)
+            self._in_flight.add(task)
+            task.add_done_callback(self._finished)
 
-    def _dispatch(self, mqtt: aiomqtt.Client, message: aiomqtt.Message) -> None:
-        task = asyncio.create_task(self._process(mqtt, message))
-        self._in_flight.add(task)
-        task.add_done_callback(self._in_flight.discard)
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._capacity.release()
 
-    async def _process(self, mqtt: aiomqtt.Client, message: aiomqtt.Message) -> None:
-        incoming = _incoming(message)
-        parsed = self.runtime.topics.parse_request(incoming.topic)
+    async def _answer(self, mqtt: aiomqtt.Client, slug: str, incoming: Incoming) -> None:
         # Requests of one device are answered in order; different devices run in parallel.
-        lock = self._device_locks[parsed.slug if parsed else ""]
+        async with self._device_queues.turn(slug):
+            await self._publish(mqtt, await self._handle(incoming))
+
+    async def _handle(self, incoming: Incoming) -> Outgoing | None:
         try:
-            async with lock:
-                reply = await self.runtime.handle(incoming)
-                if reply is None:
-                    return
-                await mqtt.publish(
-                    reply.topic,
-                    reply.payload,
-                    qos=1,
-                    properties=_correlation(reply.correlation_data),
-                )
+            return await self.runtime.handle(incoming)
+        except Exception:
+            log.exception("unexpected failure while answering")
+            return None
+
+    async def _publish(self, mqtt: aiomqtt.Client, reply: Outgoing | None) -> None:
+        if reply is None:
+            return
+        try:
+            await mqtt.publish(
+                reply.topic,
+                reply.payload,
+                qos=1,
+                properties=_correlation(reply.correlation_data),
+            )
         except aiomqtt.MqttError as error:
             # The answer is stored; the device's retry with the same id will get it.
             log.warning("answer not delivered", extra={"error": str(error)})
-        except Exception:
-            log.exception("unexpected failure while answering")
 
     async def _drain(
         self, mqtt: aiomqtt.Client, consumer: asyncio.Task[None], filter_: str

@@ -25,6 +25,8 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
         raise click.ClickException(str(error)) from None
     except aiomqtt.MqttError as error:
         raise click.ClickException(f"cannot reach the broker: {error}") from None
+    except TimeoutError:
+        raise click.ClickException("the broker did not answer in time") from None
     except OperationalError as error:
         raise click.ClickException(f"cannot reach the database: {error.orig}") from None
 

@@ -73,3 +73,20 @@ def test_error_answers_carry_code_message_and_extra_fields() -> None:
         "message": "no",
         "paid_until": "t",
     }
+
+
+def test_nesting_far_beyond_the_limit_is_a_clean_refusal_with_the_id() -> None:
+    payload = b'{"id": "deep-1", "a": ' + b"[" * 850 + b"]" * 850 + b"}"
+
+    with pytest.raises(EnvelopeError, match="nests deeper") as refused:
+        decode_request(payload, max_bytes=LIMIT)
+
+    assert refused.value.request_id == "deep-1"
+
+
+def test_secret_fields_stay_out_of_the_fingerprint() -> None:
+    with_pin = decode_request(b'{"id":"r","card":"04A1B2C3","pin":"1234"}', max_bytes=LIMIT)
+    other_pin = decode_request(b'{"id":"r","card":"04A1B2C3","pin":"9999"}', max_bytes=LIMIT)
+    without = decode_request(b'{"id":"r","card":"04A1B2C3"}', max_bytes=LIMIT)
+
+    assert with_pin.fingerprint == other_pin.fingerprint == without.fingerprint

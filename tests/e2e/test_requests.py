@@ -8,9 +8,9 @@ import urllib.request
 import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
-from sqlalchemy import update
 
-from core.models import Member
+from core import ledger
+from core.clock import SystemClock
 from makerbus.context import database
 from tests.e2e.stack import PASSWORDS, Stack, disconnected, run_async
 
@@ -69,8 +69,12 @@ def test_same_id_twice_returns_the_identical_stored_answer(stack: Stack) -> None
 
     async def change_balance() -> None:
         async with database(stack.settings) as db:
-            await db.execute(
-                update(Member).where(Member.id == member.member_id).values(balance_cents=1)
+            await ledger.post(
+                db,
+                member.member_id,
+                [ledger.Posting(ledger.EntryKind.CORRECTION, -699, "test")],
+                ledger.Context(now=SystemClock().now(), actor="test"),
+                within_credit=True,
             )
 
     run_async(change_balance())
