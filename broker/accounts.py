@@ -29,6 +29,7 @@ def new_password() -> str:
 @dataclass(frozen=True)
 class BrokerClient:
     username: str
+    clientid: str | None
     disabled: bool
     roles: frozenset[str]
     groups: frozenset[str]
@@ -44,7 +45,7 @@ async def create_device(admin: DynsecAdmin, topics: Topics, slug: str, password:
     """The device's own role and a client whose client id is bound to its slug."""
     role = device_role(slug)
     await admin.run({"command": "createGroup", "groupname": DEVICE_GROUP}, tolerate=EXISTS)
-    # Tolerate a leftover role (e.g. from a half-finished earlier attempt): its ACLs are the same.
+    # A leftover role (from a half-finished earlier attempt) is completed, not an error.
     await admin.run(*_role_commands(role, device_acls(topics, slug)), tolerate=EXISTS)
     await admin.run(
         {
@@ -56,6 +57,37 @@ async def create_device(admin: DynsecAdmin, topics: Topics, slug: str, password:
             "groups": [{"groupname": DEVICE_GROUP, "priority": 0}],
         }
     )
+
+
+async def repair_device(admin: DynsecAdmin, slug: str, current: BrokerClient) -> bool:
+    """Give a device account back its role, group and client-id binding; True if it lacked one.
+
+    Each change disconnects the device once, so only what is missing is changed.
+    """
+    commands: list[Command] = []
+    if device_role(slug) not in current.roles:
+        commands.append(
+            {
+                "command": "addClientRole",
+                "username": slug,
+                "rolename": device_role(slug),
+                "priority": 0,
+            }
+        )
+    if DEVICE_GROUP not in current.groups:
+        commands.append(
+            {
+                "command": "addGroupClient",
+                "groupname": DEVICE_GROUP,
+                "username": slug,
+                "priority": 0,
+            }
+        )
+    if current.clientid != slug:
+        commands.append({"command": "setClientId", "username": slug, "clientid": slug})
+    if commands:
+        await admin.run(*commands)
+    return bool(commands)
 
 
 async def set_password(admin: DynsecAdmin, slug: str, password: str) -> None:
@@ -83,6 +115,7 @@ async def list_clients(admin: DynsecAdmin) -> dict[str, BrokerClient]:
     for entry in data.get("clients", []):
         clients[entry["username"]] = BrokerClient(
             username=entry["username"],
+            clientid=entry.get("clientid"),
             disabled=bool(entry.get("disabled", False)),
             roles=frozenset(r["rolename"] for r in entry.get("roles", [])),
             groups=frozenset(g["groupname"] for g in entry.get("groups", [])),
@@ -108,11 +141,10 @@ async def ensure_role(
 
     Only missing entries are added: editing a role disconnects every client holding it.
     """
-    have = existing.get(role)
-    if have is None:
+    if role not in existing:
         await admin.run(*_role_commands(role, acls))
         return True
-    missing = [acl for acl in acls if acl not in have]
+    missing = missing_acls(role, acls, existing)
     if missing:
         await admin.run(
             *({"command": "addRoleACL", "rolename": role, **acl.as_json()} for acl in missing)
@@ -145,3 +177,25 @@ async def ensure_service_account(
         )
         return True
     return changed
+
+
+def missing_acls(
+    role: str, acls: tuple[Acl, ...], existing: dict[str, frozenset[Acl]]
+) -> list[Acl]:
+    have = existing.get(role, frozenset())
+    return [acl for acl in acls if acl not in have]
+
+
+async def repair_own_role(
+    admin: DynsecAdmin, account: Account, existing: dict[str, frozenset[Acl]]
+) -> bool:
+    """Add what the admin's own role lacks; the broker then disconnects this admin session."""
+    missing = missing_acls(account.role, account.acls, existing)
+    if missing:
+        await admin.run_last(
+            *(
+                {"command": "addRoleACL", "rolename": account.role, **acl.as_json()}
+                for acl in missing
+            )
+        )
+    return bool(missing)

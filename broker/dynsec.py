@@ -7,10 +7,13 @@ commands travel in one message and are answered together.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from types import TracebackType
 from typing import Any
+
+import aiomqtt
 
 from broker.mqtt import BrokerAddress, client
 
@@ -45,6 +48,7 @@ class DynsecAdmin:
         self._timeout = timeout
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._reader: asyncio.Task[None] | None = None
+        self._expect_disconnect = False
 
     async def __aenter__(self) -> DynsecAdmin:
         await self._client.__aenter__()
@@ -61,6 +65,12 @@ class DynsecAdmin:
         if self._reader is not None:
             self._reader.cancel()
             await asyncio.gather(self._reader, return_exceptions=True)
+        if self._expect_disconnect:
+            # The broker has closed (or is closing) the connection: do not wait out a timeout.
+            with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await self._client.__aexit__(exc_type, exc, tb)
+            return
         await self._client.__aexit__(exc_type, exc, tb)
 
     async def _read(self) -> None:
@@ -104,3 +114,16 @@ class DynsecAdmin:
                 raise DynsecError(str(response.get("command")), str(error))
             results.append(response.get("data"))
         return results
+
+    async def run_last(self, *commands: Command, settle_s: float = 1.0) -> None:
+        """Send commands that change this admin's own permissions, as the last of a session.
+
+        The broker disconnects a client whose role changes, possibly before it answers; so
+        nothing is awaited but the send, and the disconnect on the way out is expected.
+        """
+        self._expect_disconnect = True
+        payload = json.dumps({"commands": [dict(c) for c in commands]})
+        # The PUBACK may never come: the broker can drop the connection first.
+        with contextlib.suppress(aiomqtt.MqttError):
+            await self._client.publish(CONTROL_TOPIC, payload, qos=1, timeout=settle_s)
+        await asyncio.sleep(settle_s)

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker import accounts
 from broker.acl import DEVICE_GROUP, device_acls, device_role
-from broker.dynsec import DynsecAdmin
+from broker.dynsec import DynsecAdmin, DynsecError
 from broker.dynsec_file import Account
 from broker.topics import Topics
 from core import devices
@@ -48,6 +48,7 @@ class DeviceBroker:
     topics: Topics
     device_host: str
     device_port: int
+    admin_username: str = "makerbus-admin"
 
     def credentials(self, slug: str, password: str) -> Credentials:
         return Credentials(slug, password, self.device_host, self.device_port)
@@ -62,15 +63,25 @@ async def add(
     name: str,
     now: datetime,
 ) -> tuple[DeviceRef, Credentials]:
+    await devices.lock_registry(db)
     device = await devices.create(db, slug=slug, kind=kind, name=name, now=now)
     password = accounts.new_password()
-    await accounts.create_device(broker.admin, broker.topics, slug, password)
+    try:
+        await accounts.create_device(broker.admin, broker.topics, slug, password)
+    except DynsecError as error:
+        if error.error != "Client already exists":
+            raise
+        # The database had no such device, so the account is a leftover of an attempt that
+        # failed after the broker step: replace it.
+        await accounts.delete_device(broker.admin, slug)
+        await accounts.create_device(broker.admin, broker.topics, slug, password)
     return device, broker.credentials(slug, password)
 
 
 async def rotate(
     db: AsyncSession, broker: DeviceBroker, slug: str, *, now: datetime
 ) -> Credentials:
+    await devices.lock_registry(db)
     await devices.get(db, slug)
     await devices.mark_rotated(db, slug, now=now)
     password = accounts.new_password()
@@ -81,12 +92,14 @@ async def rotate(
 async def set_enabled(
     db: AsyncSession, broker: DeviceBroker, slug: str, *, enabled: bool
 ) -> DeviceRef:
+    await devices.lock_registry(db)
     device = await devices.set_enabled(db, slug, enabled=enabled)
     await accounts.set_enabled(broker.admin, slug, enabled=enabled)
     return device
 
 
 async def remove(db: AsyncSession, broker: DeviceBroker, slug: str) -> None:
+    await devices.lock_registry(db)
     await devices.remove(db, slug)
     await accounts.delete_device(broker.admin, slug)
 
@@ -118,10 +131,14 @@ async def reconcile(
     """Make the broker's accounts match the database's devices and the service accounts."""
     report = ReconcileReport()
     admin = broker.admin
+    await devices.lock_registry(db)
     clients = await accounts.list_clients(admin)
     roles = await accounts.role_acls(admin)
+    own = [a for a in service_accounts if a.username == broker.admin_username]
     for account in service_accounts:
-        if await accounts.ensure_service_account(admin, account, clients, roles):
+        if account not in own and await accounts.ensure_service_account(
+            admin, account, clients, roles
+        ):
             report.services.append(account.username)
 
     wanted = {device.slug: device for device in await devices.list_all(db)}
@@ -133,9 +150,10 @@ async def reconcile(
                 await accounts.set_enabled(admin, slug, enabled=False)
             report.created.append(slug)
             continue
-        if await accounts.ensure_role(
+        role_fixed = await accounts.ensure_role(
             admin, device_role(slug), device_acls(broker.topics, slug), roles
-        ):
+        )
+        if await accounts.repair_device(admin, slug, current) or role_fixed:
             report.repaired.append(slug)
         if device.enabled and current.disabled:
             await accounts.set_enabled(admin, slug, enabled=True)
@@ -148,4 +166,8 @@ async def reconcile(
         if DEVICE_GROUP in current.groups and username not in wanted:
             await accounts.delete_device(admin, username)
             report.removed.append(username)
+    # Last: changing the admin's own role ends this connection.
+    for account in own:
+        if await accounts.repair_own_role(admin, account, roles):
+            report.services.append(account.username)
     return report

@@ -6,11 +6,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import Conflict, NotFound
-from core.models import SLUG_PATTERN, Device, DeviceKind
+from core.models import SLUG_PATTERN, Device, DeviceKind, MachineSession
 
 _SLUG = re.compile(SLUG_PATTERN)
 RESERVED_SLUG_PREFIX = "makerbus-"
@@ -38,6 +38,20 @@ def check_slug(slug: str) -> str:
     if slug.startswith(RESERVED_SLUG_PREFIX):
         raise ValueError(f"slugs starting with {RESERVED_SLUG_PREFIX!r} are reserved")
     return slug
+
+
+# Any constant will do: it names the one advisory lock of the device registry.
+_REGISTRY_LOCK = 0x6D6B7262  # "mkrb"
+
+
+async def lock_registry(db: AsyncSession) -> None:
+    """Serialise provisioning and reconcile, so one never sees the other half done.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: every transaction already holds the
+    database's write lock (BEGIN IMMEDIATE).
+    """
+    if db.get_bind().dialect.name == "postgresql":
+        await db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _REGISTRY_LOCK})
 
 
 async def create(
@@ -86,7 +100,10 @@ async def mark_rotated(db: AsyncSession, slug: str, *, now: datetime) -> None:
 
 
 async def remove(db: AsyncSession, slug: str) -> None:
-    await get(db, slug)
+    """Remove a device that has no history; one with sessions must be disabled instead."""
+    device = await get(db, slug)
+    if await db.scalar(select(MachineSession.id).where(MachineSession.device_id == device.id)):
+        raise Conflict(f"device {slug} has sessions on record: disable it instead")
     await db.execute(delete(Device).where(Device.slug == slug))
 
 

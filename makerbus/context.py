@@ -39,6 +39,7 @@ async def device_broker(settings: Settings) -> AsyncIterator[DeviceBroker]:
             topics=Topics(settings.topic_prefix),
             device_host=settings.device_host,
             device_port=settings.device_port,
+            admin_username=settings.broker_admin_username,
         )
 
 

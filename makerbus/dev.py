@@ -45,8 +45,10 @@ def _port_is_free(port: int) -> bool:
 
 async def _demo(settings: Settings, known: dict[str, dict[str, Any]]) -> dict[str, Any]:
     async with database(settings) as db, device_broker(settings) as broker:
-        await provisioning.reconcile(db, broker, accounts_from(settings))
-        return await demo.ensure(db, broker, known)
+        report = await provisioning.reconcile(db, broker, accounts_from(settings))
+        # Accounts the broker had lost were recreated with new passwords: forget the old ones.
+        still_valid = {s: c for s, c in known.items() if s not in report.needs_rotation}
+        return await demo.ensure(db, broker, still_valid)
 
 
 def _print_summary(settings: Settings, described: dict[str, Any]) -> None:
