@@ -36,7 +36,7 @@ class Tariff:
 
     @property
     def start_cents(self) -> int:
-        """What a start costs: the login fee and the first interval in advance."""
+        """The least a start costs: the login fee and the first interval in advance."""
         return self.login_fee_cents + self.interval_cents
 
     @property
@@ -69,8 +69,8 @@ def _pick(override: int | None, default: int) -> int:
     return default if override is None else override
 
 
-# Prepay while the paid time is less than two heartbeats away: with one, a heartbeat that
-# arrives a moment late would find the paid time over and stop a machine its member can pay for.
+# After a start or a heartbeat the paid time must reach beyond the next two heartbeats, so that
+# one lost or late heartbeat never stops a machine its member can pay for.
 PREPAY_HEARTBEATS = 2
 
 
@@ -79,16 +79,20 @@ def prepay_horizon(heartbeat: timedelta) -> timedelta:
 
 
 def next_interval_due(paid_until: datetime, now: datetime, heartbeat: timedelta) -> bool:
-    """Charge the next interval when the paid time is less than two heartbeats away."""
-    return paid_until - now < prepay_horizon(heartbeat)
+    """Whether the paid time no longer reaches beyond two heartbeats."""
+    return paid_until - now <= prepay_horizon(heartbeat)
 
 
 def intervals_due(tariff: Tariff, paid_until: datetime, now: datetime, heartbeat: timedelta) -> int:
-    """How many intervals to prepay now so that the paid time reaches the prepay horizon."""
-    shortfall = prepay_horizon(heartbeat) - (paid_until - now)
-    if shortfall <= timedelta(0):
+    """How many intervals to prepay now so that the paid time reaches beyond the horizon.
+
+    A start (paid_until == now) prepays at least one; a short interval may need more.
+    """
+    remaining = paid_until - now
+    horizon = prepay_horizon(heartbeat)
+    if remaining > horizon:
         return 0
-    return math.ceil(shortfall / tariff.interval)
+    return (horizon - remaining) // tariff.interval + 1
 
 
 def billed_minutes(started: datetime, ended: datetime) -> int:

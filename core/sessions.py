@@ -152,15 +152,27 @@ async def _session_of_device(db: AsyncSession, device_id: int, session_id: int) 
 
 
 async def start(
-    db: AsyncSession, *, device_id: int, card_uid: str, now: datetime, request_id: str | None
+    db: AsyncSession,
+    *,
+    device_id: int,
+    card_uid: str,
+    now: datetime,
+    heartbeat_period: timedelta,
+    request_id: str | None,
 ) -> Running:
-    """Open a billed session; the same member again gets the open session back."""
+    """Open a billed session; the same member again gets the open session back.
+
+    It charges the login fee and prepays the first interval (more than one when intervals are
+    shorter than two heartbeats).
+    """
     holder = await cards.identify(db, card_uid)
     open_row = await _locked(db, S.device_id == device_id, S.ended_at.is_(None))
     if open_row is not None:
         return await _rejoin(db, open_row, holder.member_id, now)
     tariff = await machines.tariff_for(db, device_id=device_id, member_id=holder.member_id)
-    paid_until = now + tariff.interval
+    intervals = intervals_due(tariff, now, now, heartbeat_period)
+    prepaid = intervals * tariff.interval_cents
+    paid_until = now + intervals * tariff.interval
     try:
         async with db.begin_nested():
             session_id = (
@@ -176,7 +188,7 @@ async def start(
                         started_at=now,
                         paid_until=paid_until,
                         last_heartbeat_at=now,
-                        prepaid_cents=tariff.interval_cents,
+                        prepaid_cents=prepaid,
                     )
                     .returning(S.id)
                 )
@@ -192,16 +204,17 @@ async def start(
         holder.member_id,
         [
             Posting(EntryKind.SESSION_LOGIN_FEE, -tariff.login_fee_cents),
-            Posting(EntryKind.SESSION_INTERVAL, -tariff.interval_cents),
+            Posting(EntryKind.SESSION_INTERVAL, -prepaid),
         ],
         ledger.Context(now=now, device_id=device_id, session_id=session_id, request_id=request_id),
         within_credit=True,
     )
     if balance is None:
+        needed = tariff.login_fee_cents + prepaid
         raise InsufficientFunds(
-            f"starting costs {tariff.start_cents} cents",
+            f"starting costs {needed} cents",
             balance_cents=holder.balance_cents,
-            needed_cents=tariff.start_cents,
+            needed_cents=needed,
         )
     return _running(
         None,
@@ -209,7 +222,7 @@ async def start(
         tariff=tariff,
         paid_until=paid_until,
         now=now,
-        charged=tariff.start_cents,
+        charged=tariff.login_fee_cents + prepaid,
         balance=balance,
     )
 

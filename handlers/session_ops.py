@@ -33,6 +33,7 @@ async def session_start(req: SessionStartRequest, ctx: OpContext) -> SessionAnsw
         device_id=ctx.device.id,
         card_uid=req.card,
         now=ctx.now,
+        heartbeat_period=ctx.heartbeat_period,
         request_id=ctx.request_id,
     )
     return _answer(running)

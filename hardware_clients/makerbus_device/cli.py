@@ -4,12 +4,16 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from makerbus_device.client import DeviceClient
 from makerbus_device.contract import DEFAULT_PREFIX
 from makerbus_device.errors import DeviceError
+from makerbus_device.hardware import ConsoleReader, ConsoleRelay
+from makerbus_device.machine import MachineController
 
 CREDENTIAL_ENV = "MAKERBUS_DEVICE_PASSWORD"
 
@@ -25,6 +29,12 @@ Prints the answer JSON on one line. Exit status: 0 if the answer says ok, {EXIT_
 carries an error, {EXIT_DEVICE_ERROR} if no answer came (unreachable, refused, timed out).
 """
 
+_MACHINE_HELP = """\
+Run the reference machine controller: type a card UID and press Enter to tap it; RELAY ON and
+RELAY OFF lines show the machine's power. The first tap starts a session, the same card again
+ends it. Ctrl-C, SIGTERM or the end of the input stop the controller with the relay off.
+"""
+
 
 def parse_field(item: str) -> tuple[str, object]:
     """Split ``key=value`` and decode the value as JSON when it is JSON."""
@@ -38,6 +48,19 @@ def parse_field(item: str) -> tuple[str, object]:
     return key, value
 
 
+def _add_connection_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--username", required=True, help="the device slug")
+    parser.add_argument("--password", help=f"default: the environment variable {CREDENTIAL_ENV}")
+    parser.add_argument(
+        "--mqtt", type=int, choices=(5, 3), default=5, help="protocol: 5 or 3 (3.1.1)"
+    )
+    parser.add_argument("--prefix", default=DEFAULT_PREFIX, help="topic prefix")
+    parser.add_argument("--tls-ca-file", help="CA bundle; enables TLS")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log MQTT traffic")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="makerbus-device", description="Talk to a makerbus server as a device."
@@ -49,21 +72,19 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    request.add_argument("--host", required=True)
-    request.add_argument("--port", type=int, required=True)
-    request.add_argument("--username", required=True, help="the device slug")
-    request.add_argument("--password", help=f"default: the environment variable {CREDENTIAL_ENV}")
-    request.add_argument(
-        "--mqtt", type=int, choices=(5, 3), default=5, help="protocol: 5 or 3 (3.1.1)"
-    )
-    request.add_argument("--prefix", default=DEFAULT_PREFIX, help="topic prefix")
-    request.add_argument("--tls-ca-file", help="CA bundle; enables TLS")
+    _add_connection_arguments(request)
     request.add_argument("--id", dest="request_id", help="request id (default: a fresh one)")
     request.add_argument("--timeout", type=float, default=5.0, help="seconds per attempt")
     request.add_argument("--retries", type=int, default=2, help="extra attempts, same id")
-    request.add_argument("-v", "--verbose", action="store_true", help="log MQTT traffic")
     request.add_argument("op", help="operation, e.g. card/identify")
     request.add_argument("fields", nargs="*", type=parse_field, metavar="key=value")
+    machine = commands.add_parser(
+        "machine",
+        help="run the reference machine controller on the console",
+        description=_MACHINE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_connection_arguments(machine)
     return parser
 
 
@@ -77,9 +98,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    fields: dict[str, object] = dict(args.fields)
-    if "id" in fields:
-        parser.error("set the request id with --id, not id=")
     try:
         client = DeviceClient(
             args.host,
@@ -90,6 +108,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             prefix=args.prefix,
             tls_ca_file=args.tls_ca_file,
         )
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.command == "machine":
+        return _machine(client)
+    return _request(parser, args, client)
+
+
+def _request(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, client: DeviceClient
+) -> int:
+    fields: dict[str, object] = dict(args.fields)
+    if "id" in fields:
+        parser.error("set the request id with --id, not id=")
+    try:
         with client:
             answer = client.request(
                 args.op,
@@ -105,3 +137,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_DEVICE_ERROR
     sys.stdout.write(json.dumps(answer.raw, ensure_ascii=False) + "\n")
     return 0 if answer.ok else EXIT_NOT_OK
+
+
+def _say(text: str) -> None:
+    sys.stdout.write(f"{text}\n")
+    sys.stdout.flush()
+
+
+def _machine(client: DeviceClient) -> int:
+    """Run the controller until Ctrl-C, SIGTERM or the end of the input; the relay ends off."""
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    controller = MachineController(
+        client, ConsoleReader(on_eof=stop.set), ConsoleRelay(), display=_say
+    )
+    try:
+        with client:
+            _say("type a card UID and press Enter to tap it; Ctrl-C stops")
+            controller.run(stop)
+    except KeyboardInterrupt:
+        pass  # run() has switched the relay off on its way out
+    except DeviceError as exc:
+        sys.stderr.write(f"makerbus-device: {exc}\n")
+        return EXIT_DEVICE_ERROR
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return 0

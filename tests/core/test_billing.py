@@ -63,19 +63,28 @@ def test_a_session_ending_exactly_at_paid_time_gets_no_refund() -> None:
     assert (bill.usage_cents, bill.refund_cents) == (600, 0)
 
 
-def test_the_next_interval_is_due_when_paid_time_is_less_than_two_heartbeats_away() -> None:
+def test_the_next_interval_is_due_when_paid_time_no_longer_reaches_past_two_heartbeats() -> None:
     paid_until = T0 + timedelta(minutes=15)
     heartbeat = timedelta(seconds=30)
 
-    assert not next_interval_due(paid_until, paid_until - timedelta(seconds=60), heartbeat)
-    assert next_interval_due(paid_until, paid_until - timedelta(seconds=59), heartbeat)
+    assert not next_interval_due(paid_until, paid_until - timedelta(seconds=61), heartbeat)
+    assert next_interval_due(paid_until, paid_until - timedelta(seconds=60), heartbeat)
 
 
 @pytest.mark.parametrize(
     ("remaining_s", "interval_min", "expected"),
-    [(90, 1, 0), (59, 1, 1), (0, 1, 1), (10, 15, 1), (-1, 1, 2)],
+    [
+        (90, 1, 0),
+        (61, 1, 0),
+        (60, 1, 1),
+        (59, 1, 1),
+        (0, 1, 2),
+        (0, 15, 1),
+        (10, 15, 1),
+        (-1, 1, 2),
+    ],
 )
-def test_enough_intervals_are_prepaid_to_reach_the_horizon(
+def test_enough_intervals_are_prepaid_to_reach_past_the_horizon(
     remaining_s: int, interval_min: int, expected: int
 ) -> None:
     tariff = Tariff(0, 1, interval_min)

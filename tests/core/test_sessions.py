@@ -52,7 +52,12 @@ async def _start(
 ) -> sessions.Running:
     assert member.card_uid is not None
     return await sessions.start(
-        db, device_id=machine.id, card_uid=member.card_uid, now=clock.now(), request_id="r"
+        db,
+        device_id=machine.id,
+        card_uid=member.card_uid,
+        now=clock.now(),
+        heartbeat_period=HEARTBEAT,
+        request_id="r",
     )
 
 
@@ -188,19 +193,35 @@ async def test_unpaid_heartbeat_reports_paid_until_and_charges_nothing(
     db: AsyncSession, clock: FrozenClock
 ) -> None:
     machine = await make_machine(db, Tariff(0, 10, 1))
-    member = await make_member(db, balance_cents=10)
+    member = await make_member(db, balance_cents=20)
     await grant(db, machine, member)
-    opened = await _start(db, machine, member, clock)
+    opened = await _start(db, machine, member, clock)  # two 1-minute intervals: 120 s paid
 
-    clock.advance(timedelta(seconds=40))
+    clock.advance(timedelta(seconds=70))
     outcome = await _beat(db, machine, opened.session_id, clock)
 
-    assert outcome == sessions.Unfunded(opened.session_id, T0 + timedelta(minutes=1), 20, 0)
+    assert outcome == sessions.Unfunded(opened.session_id, T0 + timedelta(minutes=2), 50, 0)
     assert await _balance(db, member) == 0
     last = await db.scalar(
         select(MachineSession.last_heartbeat_at).where(MachineSession.id == opened.session_id)
     )
     assert last == clock.now()
+
+
+async def test_a_start_prepays_beyond_two_heartbeats_so_one_lost_heartbeat_is_harmless(
+    db: AsyncSession, clock: FrozenClock
+) -> None:
+    machine = await make_machine(db, Tariff(0, 10, 1))
+    member = await make_member(db, balance_cents=1000)
+    await grant(db, machine, member)
+    opened = await _start(db, machine, member, clock)
+
+    clock.advance(2 * HEARTBEAT)  # the heartbeat at +30 s was lost
+    late = await _beat(db, machine, opened.session_id, clock)
+
+    assert (opened.charged_cents, opened.paid_until) == (20, T0 + timedelta(minutes=2))
+    assert isinstance(late, sessions.Running)
+    assert late.paid_until == T0 + timedelta(minutes=3)
 
 
 @pytest.mark.parametrize(
@@ -325,16 +346,16 @@ async def test_reaper_closes_sessions_past_their_paid_time(
     db: AsyncSession, clock: FrozenClock
 ) -> None:
     machine = await make_machine(db, Tariff(0, 10, 1))
-    member = await make_member(db, balance_cents=10)
+    member = await make_member(db, balance_cents=20)
     await grant(db, machine, member)
     opened = await _start(db, machine, member, clock)
-    clock.advance(timedelta(seconds=40))
+    clock.advance(timedelta(seconds=70))
     await _beat(db, machine, opened.session_id, clock)  # unfunded
-    clock.advance(timedelta(seconds=20))
+    clock.advance(timedelta(seconds=50))  # the paid time (120 s) is over
 
     reaped = await sessions.reap(db, now=clock.now(), heartbeat_period=HEARTBEAT)
 
-    assert [(r.reason, r.duration_s, r.total_cents) for r in reaped] == [("expired", 40, 10)]
+    assert [(r.reason, r.duration_s, r.total_cents) for r in reaped] == [("expired", 70, 20)]
     with pytest.raises(SessionClosed):
         await _beat(db, machine, opened.session_id, clock)
 

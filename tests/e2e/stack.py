@@ -10,11 +10,12 @@ import sys
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 from makerbus_device import DeviceClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from broker import provisioning
 from broker.launcher import LocalBroker, free_port, init_local
@@ -23,7 +24,7 @@ from core import machines, members
 from core.billing import Tariff, TariffOverride
 from core.clock import SystemClock
 from core.members import NewMember
-from core.models import DeviceKind, Member
+from core.models import DeviceKind, MachineSession, Member
 from core.settings import Environment, Settings
 from makerbus.context import accounts_from, database, device_broker
 from tests.factories import (
@@ -236,6 +237,26 @@ class Stack:
                 return balance
 
         return run_async(go())
+
+    def backdate_session(self, session_id: int, *, by: timedelta) -> None:
+        """Move a session's times into the past: the handlers run on real time, tests cannot
+        wait minutes for paid time to run short."""
+
+        async def go() -> None:
+            async with database(self.settings) as db:
+                row = await db.get(MachineSession, session_id)
+                assert row is not None
+                await db.execute(
+                    update(MachineSession)
+                    .where(MachineSession.id == session_id)
+                    .values(
+                        started_at=row.started_at - by,
+                        paid_until=row.paid_until - by,
+                        last_heartbeat_at=row.last_heartbeat_at - by,
+                    )
+                )
+
+        run_async(go())
 
     def check_ledger(self) -> None:
         """The invariant after a scenario: every balance equals the sum of its entries."""

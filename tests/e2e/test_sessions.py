@@ -6,12 +6,10 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
 
 from core.billing import Tariff
-from core.models import DeviceKind, MachineSession
-from makerbus.context import database
-from tests.e2e.stack import Stack, run_async, wait_until
+from core.models import DeviceKind
+from tests.e2e.stack import Stack, wait_until
 from tests.e2e.test_identify import assert_matches_schema
 
 LASER = Tariff(login_fee_cents=100, price_per_minute_cents=20, interval_min=15)
@@ -111,26 +109,6 @@ def test_retried_start_and_end_charge_and_refund_once(stack: Stack) -> None:
     stack.check_ledger()
 
 
-def _backdate(stack: Stack, session_id: int, *, by: timedelta) -> None:
-    """Move a session's times into the past, as if it had gone silent `by` ago."""
-
-    async def go() -> None:
-        async with database(stack.settings) as db:
-            row = await db.get(MachineSession, session_id)
-            assert row is not None
-            await db.execute(
-                update(MachineSession)
-                .where(MachineSession.id == session_id)
-                .values(
-                    started_at=row.started_at - by,
-                    paid_until=row.paid_until - by,
-                    last_heartbeat_at=row.last_heartbeat_at - by,
-                )
-            )
-
-    run_async(go())
-
-
 def test_silent_sessions_are_reaped_and_the_device_is_told(stack: Stack) -> None:
     machine = stack.machine(Tariff(0, 10, 15))
     member = stack.add_member(balance_cents=1000)
@@ -140,7 +118,7 @@ def test_silent_sessions_are_reaped_and_the_device_is_told(stack: Stack) -> None
     device.on_command(lambda name, payload: commands.append((name, payload)))
     opened = device.request("session/start", card=member.card_uid)
 
-    _backdate(stack, int(str(opened["session_id"])), by=timedelta(minutes=2))
+    stack.backdate_session(int(str(opened["session_id"])), by=timedelta(minutes=2))
 
     topic = f"mkr/v1/{machine.username}/cmd/session/terminate"
     assert wait_until(lambda: commands, 10.0), f"no command on {topic}"
