@@ -10,12 +10,20 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.clock import FrozenClock
+from core.billing import Tariff
+from core.clock import FrozenClock, SystemClock
 from core.db import async_session_factory, make_async_engine
-from core.models import DeviceKind, ProcessedRequest
+from core.models import MachineSession, Member
 from core.settings import Settings
 from handlers.runtime import Incoming, Runtime
-from tests.factories import make_device, make_member
+from tests.factories import grant, make_machine, make_member
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    """Committed sessions live beside the e2e handler processes, whose reaper runs on real
+    time: a session started on a clock from the past would be reaped mid-test."""
+    return FrozenClock(SystemClock().now())
 
 
 @pytest.fixture
@@ -26,23 +34,23 @@ async def committed_sessions(database_url: str) -> AsyncIterator[async_sessionma
     await engine.dispose()
 
 
-async def test_concurrent_twins_get_one_stored_answer(
+async def test_concurrent_twins_of_a_start_charge_once_and_answer_alike(
     settings: Settings, committed_sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
 ) -> None:
     async with committed_sessions() as db, db.begin():
-        device = await make_device(db, kind=DeviceKind.CHECKOUT)
-        member = await make_member(db, balance_cents=300)
+        machine = await make_machine(db, Tariff(100, 20, 15))
+        member = await make_member(db, balance_cents=1000)
+        await grant(db, machine, member)
     runtime = Runtime(settings, committed_sessions, clock)
     payload = json.dumps({"id": "twin-1", "card": member.card_uid}).encode()
-    message = Incoming(topic=f"mkr/v1/{device.slug}/req/card/identify", payload=payload)
+    message = Incoming(topic=f"mkr/v1/{machine.slug}/req/session/start", payload=payload)
 
     replies = await asyncio.gather(*(runtime.handle(message) for _ in range(8)))
 
     bodies = {reply.payload for reply in replies if reply is not None}
     assert len(bodies) == 1
-    assert json.loads(bodies.pop())["ok"] is True
+    assert json.loads(bodies.pop())["charged_cents"] == 400
     async with committed_sessions() as db:
-        stored = await db.scalar(
-            select(func.count()).where(ProcessedRequest.device_id == device.id)
-        )
-    assert stored == 1
+        balance = await db.scalar(select(Member.balance_cents).where(Member.id == member.member_id))
+        opened = await db.scalar(select(func.count()).where(MachineSession.device_id == machine.id))
+    assert (balance, opened) == (600, 1)
