@@ -9,7 +9,7 @@ from makerbus.cli_broker import broker
 from makerbus.cli_devices import device
 from makerbus.cli_machines import machine, session
 from makerbus.cli_members import member
-from makerbus.cli_services import dev, handlers, migrate
+from makerbus.cli_services import dev, handlers, migrate, simulate
 
 
 @click.group()
@@ -21,6 +21,7 @@ def cli() -> None:
 cli.add_command(migrate)
 cli.add_command(handlers)
 cli.add_command(dev)
+cli.add_command(simulate)
 cli.add_command(broker)
 cli.add_command(device)
 cli.add_command(member)

@@ -10,6 +10,7 @@ from prometheus_client import start_http_server
 from sqlalchemy.exc import OperationalError
 
 from core import migrations
+from core.billing import Tariff
 from core.clock import SystemClock
 from core.db import async_session_factory, make_async_engine
 from core.logs import configure
@@ -65,3 +66,46 @@ def dev(port: int) -> None:
     from makerbus.dev import run_dev
 
     run_dev(port)
+
+
+@click.command()
+@click.option("--machines", type=click.IntRange(1, 500), default=10, show_default=True)
+@click.option(
+    "--members",
+    type=click.IntRange(1, 500),
+    default=None,
+    help="Members sharing the machines (default: one per machine).",
+)
+@click.option("--seconds", type=float, default=300, show_default=True, help="How long to run.")
+@click.option("--work-min-s", type=float, default=20, show_default=True)
+@click.option("--work-max-s", type=float, default=120, show_default=True)
+@click.option(
+    "--balance-cents",
+    type=int,
+    default=5000,
+    show_default=True,
+    help="Each member is topped up to this balance.",
+)
+@click.option("--prefix", default="sim", show_default=True, help="Slug prefix of the devices.")
+def simulate(
+    machines: int,
+    members: int | None,
+    seconds: float,
+    work_min_s: float,
+    work_max_s: float,
+    balance_cents: int,
+    prefix: str,
+) -> None:
+    """Run a fleet of simulated machine controllers against the configured stack."""
+    from makerbus.simulate import run_simulation
+
+    run_simulation(
+        get_settings(),
+        machines=machines,
+        members=members or machines,
+        seconds=seconds,
+        work_s=(work_min_s, work_max_s),
+        tariff=Tariff(50, 10, 1),
+        balance=balance_cents,
+        prefix=prefix,
+    )

@@ -1,0 +1,53 @@
+"""`makerbus dev` comes up from nothing, and the console controller runs a session against it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from broker.launcher import free_port
+from broker.provisioning import Credentials
+from tests.e2e.console import Console
+from tests.e2e.stack import wait_until
+
+
+def test_dev_stack_serves_the_console_controller_from_demo_json(tmp_path: Path) -> None:
+    log = tmp_path / "dev.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKERBUS_")}
+    with log.open("w") as out:
+        dev = subprocess.Popen(
+            [sys.executable, "-m", "makerbus", "dev", "--port", str(free_port())],
+            cwd=tmp_path,
+            env={**env, "MAKERBUS_ENV": "dev"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    console = None
+    try:
+        assert wait_until(lambda: "Ctrl-C stops everything." in log.read_text(), 60), (
+            log.read_text()
+        )
+        demo = json.loads((tmp_path / "var" / "demo.json").read_text())
+        laser = next(d for d in demo["devices"] if d["slug"] == "laser-1")
+        ada = next(m for m in demo["members"] if m["name"] == "Ada Lovelace")
+        console = Console(
+            Credentials(laser["username"], laser["password"], laser["host"], laser["port"])
+        )
+
+        console.type(f"{ada['card']}\n")
+        console.read_until("RELAY ON")
+        console.type(f"{ada['card']}\n", then_close=True)
+
+        assert "RELAY OFF" in console.read_until("RELAY OFF")
+        assert console.process.wait(15) == 0
+    finally:
+        if console is not None:
+            console.close()
+        dev.send_signal(signal.SIGINT)
+        code = dev.wait(30)
+    assert code == 0
+    assert "Stopped the handlers and the broker." in log.read_text()
