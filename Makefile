@@ -52,3 +52,6 @@ schemas: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+
+bench: $(STAMP) mosquitto
+	$(BIN)/python -m bench.run

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.db import run
 from core.models import ProcessedRequest
 
 
@@ -23,10 +24,11 @@ class StoredAnswer:
 
 async def lookup(db: AsyncSession, device_id: int, request_id: str) -> StoredAnswer | None:
     row = (
-        await db.execute(
+        await run(
+            db,
             select(ProcessedRequest.op, ProcessedRequest.request_hash, ProcessedRequest.answer)
             .where(ProcessedRequest.device_id == device_id)
-            .where(ProcessedRequest.request_id == request_id)
+            .where(ProcessedRequest.request_id == request_id),
         )
     ).one_or_none()
     if row is None:
@@ -45,7 +47,8 @@ async def store(
     now: datetime,
 ) -> None:
     """Record the answer; a concurrent twin makes the commit fail on the primary key."""
-    await db.execute(
+    await run(
+        db,
         insert(ProcessedRequest).values(
             device_id=device_id,
             request_id=request_id,
@@ -53,13 +56,11 @@ async def store(
             request_hash=request_hash,
             answer=answer.decode(),
             created_at=now,
-        )
+        ),
     )
 
 
 async def prune(db: AsyncSession, *, now: datetime, keep: timedelta) -> int:
     """Forget answers older than `keep`; returns how many were removed."""
-    result = await db.execute(
-        delete(ProcessedRequest).where(ProcessedRequest.created_at < now - keep)
-    )
+    result = await run(db, delete(ProcessedRequest).where(ProcessedRequest.created_at < now - keep))
     return int(getattr(result, "rowcount", 0) or 0)

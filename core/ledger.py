@@ -15,6 +15,7 @@ from enum import StrEnum
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.db import run
 from core.models import LedgerEntry, Member
 
 
@@ -77,7 +78,7 @@ async def post(
     )
     if within_credit:
         statement = statement.where(Member.balance_cents + total >= -Member.credit_limit_cents)
-    row = (await db.execute(statement)).one_or_none()
+    row = (await run(db, statement)).one_or_none()
     if row is None:
         return None
     if postings:
@@ -99,5 +100,5 @@ async def post(
                     "created_at": context.now,
                 }
             )
-        await db.execute(insert(LedgerEntry), entries)
+        await run(db, insert(LedgerEntry), entries)
     return Balance(row.balance_cents, row.credit_limit_cents)

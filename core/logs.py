@@ -52,3 +52,5 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
     root.setLevel(level.upper())
     # aiomqtt warns about pending publishes under normal load; keep its warnings for real trouble.
     logging.getLogger("mqtt").setLevel(logging.ERROR)
+    # SQL statements are not operator information, even at DEBUG.
+    logging.getLogger("sqlalchemy").setLevel(logging.WARNING)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import cards, ledger, machines
 from core.billing import Tariff, affordable_seconds, intervals_due, settle
+from core.db import run
 from core.errors import InsufficientFunds, MachineBusy, SessionClosed, UnknownSession
 from core.ledger import EntryKind, Posting
 from core.models import Device, MachineSession, Member
@@ -101,7 +102,6 @@ def _remaining_s(paid_until: datetime, now: datetime) -> int:
 
 
 def _running(
-    row: _Open | None,
     *,
     session_id: int,
     tariff: Tariff,
@@ -124,8 +124,9 @@ def _running(
 
 async def _balance(db: AsyncSession, member_id: int) -> ledger.Balance:
     row = (
-        await db.execute(
-            select(Member.balance_cents, Member.credit_limit_cents).where(Member.id == member_id)
+        await run(
+            db,
+            select(Member.balance_cents, Member.credit_limit_cents).where(Member.id == member_id),
         )
     ).one()
     return ledger.Balance(row.balance_cents, row.credit_limit_cents)
@@ -138,7 +139,7 @@ async def _locked(db: AsyncSession, *conditions: Any) -> _Open | None:
         .where(*conditions)
         .with_for_update(of=S)
     )
-    row = (await db.execute(statement)).one_or_none()
+    row = (await run(db, statement)).one_or_none()
     return None if row is None else _Open(**row._mapping)
 
 
@@ -176,7 +177,8 @@ async def start(
     try:
         async with db.begin_nested():
             session_id = (
-                await db.execute(
+                await run(
+                    db,
                     insert(S)
                     .values(
                         device_id=device_id,
@@ -190,7 +192,7 @@ async def start(
                         last_heartbeat_at=now,
                         prepaid_cents=prepaid,
                     )
-                    .returning(S.id)
+                    .returning(S.id),
                 )
             ).scalar_one()
     except IntegrityError:
@@ -217,7 +219,6 @@ async def start(
             needed_cents=needed,
         )
     return _running(
-        None,
         session_id=session_id,
         tariff=tariff,
         paid_until=paid_until,
@@ -231,7 +232,6 @@ async def _rejoin(db: AsyncSession, row: _Open, member_id: int, now: datetime) -
     if row.member_id != member_id:
         raise MachineBusy("another member is using this machine")
     return _running(
-        row,
         session_id=row.id,
         tariff=row.tariff,
         paid_until=row.paid_until,
@@ -250,46 +250,78 @@ async def heartbeat(
     heartbeat_period: timedelta,
     request_id: str | None,
 ) -> Running | Unfunded:
-    """Record proof of life; prepay the next interval(s) when the paid time runs short."""
-    row = await _session_of_device(db, device_id, session_id)
-    if now >= row.paid_until:
-        raise SessionClosed("the paid time is over")
-    tariff = row.tariff
-    values: dict[str, Any] = {"last_heartbeat_at": now}
-    charged = 0
-    paid_until = row.paid_until
-    intervals = intervals_due(tariff, row.paid_until, now, heartbeat_period)
-    if intervals:
-        charged = intervals * tariff.interval_cents
-        balance = await ledger.post(
+    """Record proof of life; prepay the next interval(s) when the paid time runs short.
+
+    The hot path: one UPDATE records the heartbeat, locks the row and returns what the answer
+    needs (the member's balance included); only a due interval costs more statements.
+    """
+    owner = Member.id == S.member_id
+    row = (
+        await run(
             db,
-            row.member_id,
-            [Posting(EntryKind.SESSION_INTERVAL, -charged)],
-            ledger.Context(
-                now=now, device_id=device_id, session_id=session_id, request_id=request_id
+            update(S)
+            .where(S.id == session_id, S.device_id == device_id, S.ended_at.is_(None))
+            .values(last_heartbeat_at=now)
+            .returning(
+                S.member_id,
+                S.login_fee_cents,
+                S.price_per_minute_cents,
+                S.interval_min,
+                S.paid_until,
+                S.prepaid_cents,
+                select(Member.balance_cents).where(owner).scalar_subquery().label("balance"),
+                select(Member.credit_limit_cents).where(owner).scalar_subquery().label("credit"),
             ),
-            within_credit=True,
         )
-        if balance is None:
-            await db.execute(update(S).where(S.id == session_id).values(values))
-            unpaid = await _balance(db, row.member_id)
-            return Unfunded(
-                session_id, row.paid_until, _remaining_s(row.paid_until, now), unpaid.balance_cents
-            )
-        paid_until = row.paid_until + intervals * tariff.interval
-        values.update(paid_until=paid_until, prepaid_cents=row.prepaid_cents + charged)
-    else:
-        balance = await _balance(db, row.member_id)
-    await db.execute(update(S).where(S.id == session_id).values(values))
+    ).one_or_none()
+    if row is None:
+        raise await _why_not_open(db, device_id, session_id)
+    paid_until, balance = row.paid_until, row.balance
+    if now >= paid_until:
+        raise SessionClosed("the paid time is over")
+    tariff = Tariff(row.login_fee_cents, row.price_per_minute_cents, row.interval_min)
+    intervals = intervals_due(tariff, paid_until, now, heartbeat_period)
+    if not intervals:
+        return _running(
+            session_id=session_id,
+            tariff=tariff,
+            paid_until=paid_until,
+            now=now,
+            charged=0,
+            balance=ledger.Balance(balance, row.credit),
+        )
+    charged = intervals * tariff.interval_cents
+    posted = await ledger.post(
+        db,
+        row.member_id,
+        [Posting(EntryKind.SESSION_INTERVAL, -charged)],
+        ledger.Context(now=now, device_id=device_id, session_id=session_id, request_id=request_id),
+        within_credit=True,
+    )
+    if posted is None:
+        return Unfunded(session_id, paid_until, _remaining_s(paid_until, now), balance)
+    paid_until += intervals * tariff.interval
+    await run(
+        db,
+        update(S)
+        .where(S.id == session_id)
+        .values(paid_until=paid_until, prepaid_cents=row.prepaid_cents + charged),
+    )
     return _running(
-        row,
         session_id=session_id,
         tariff=tariff,
         paid_until=paid_until,
         now=now,
         charged=charged,
-        balance=balance,
+        balance=posted,
     )
+
+
+async def _why_not_open(db: AsyncSession, device_id: int, session_id: int) -> Exception:
+    ended = await run(db, select(S.ended_at).where(S.id == session_id, S.device_id == device_id))
+    if ended.one_or_none() is None:
+        return UnknownSession(f"no session {session_id} on this machine")
+    return SessionClosed(f"session {session_id} has ended")
 
 
 async def end(
@@ -341,7 +373,7 @@ async def reap(db: AsyncSession, *, now: datetime, heartbeat_period: timedelta) 
         .with_for_update(of=S, skip_locked=True)
     )
     closed = []
-    for found in (await db.execute(statement)).all():
+    for found in (await run(db, statement)).all():
         row = _Open(**found._mapping)
         reason = "expired" if row.paid_until <= now else "no_heartbeat"
         closed.append(
@@ -376,7 +408,8 @@ async def _close(
         within_credit=False,
     )
     assert balance is not None  # a refund is a credit: no floor applies
-    await db.execute(
+    await run(
+        db,
         update(S)
         .where(S.id == row.id)
         .values(
@@ -386,7 +419,7 @@ async def _close(
             total_cents=bill.total_cents,
             refund_cents=bill.refund_cents,
             device_told_at=context.now if device_knows else None,
-        )
+        ),
     )
     return Ended(
         session_id=row.id,
@@ -434,9 +467,9 @@ async def untold(db: AsyncSession, *, limit: int = 100) -> list[Notice]:
         .with_for_update(of=S, skip_locked=True)
     )
     # Columns that are nullable in general are set on every ended session.
-    return [Notice(**row._mapping) for row in (await db.execute(statement)).all()]
+    return [Notice(**row._mapping) for row in (await run(db, statement)).all()]
 
 
 async def mark_told(db: AsyncSession, session_ids: list[int], *, now: datetime) -> None:
     if session_ids:
-        await db.execute(update(S).where(S.id.in_(session_ids)).values(device_told_at=now))
+        await run(db, update(S).where(S.id.in_(session_ids)).values(device_told_at=now))

@@ -35,6 +35,7 @@ from core.errors import DomainError
 from core.settings import Settings
 from handlers import metrics
 from handlers.context import Decline, OpContext
+from handlers.directory import DeviceDirectory
 from handlers.errors import code_for
 from handlers.registry import OPS, Op
 
@@ -81,6 +82,7 @@ class Runtime:
         self._sessions = sessions
         self._clock = clock
         self._last_touch: dict[int, datetime] = {}
+        self._directory = DeviceDirectory()
         self._ops = ops
 
     async def handle(self, message: Incoming) -> Outgoing | None:
@@ -228,7 +230,7 @@ class Runtime:
                 async with db.begin():
                     await self._remember(db, device, spec, request, body, now)
                 metrics.ERRORS.labels(spec.name, code).inc()
-        log.info(
+        log.debug(
             "answered",
             extra={"device": device.slug, "op": spec.name, "request_id": request.id, "code": code},
         )
@@ -256,7 +258,7 @@ class Runtime:
     async def _device(
         self, db: AsyncSession, target: RequestTopic, request: Request, spec: OpSpec
     ) -> DeviceRef:
-        device = await devices.find(db, target.slug)
+        device = await self._directory.find(db, target.slug)
         if device is None or not device.enabled:
             raise Refused(ErrorCode.FORBIDDEN_OP, "device not registered or disabled", request.id)
         if device.kind not in spec.kinds:

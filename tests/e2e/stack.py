@@ -62,6 +62,7 @@ def settings_env(settings: Settings, **overrides: str) -> dict[str, str]:
         MAKERBUS_MQTT_PORT=str(settings.mqtt_port),
         MAKERBUS_BROKER_DATA_DIR=str(settings.broker_data_dir),
         MAKERBUS_LOG_FORMAT="json",
+        MAKERBUS_LOG_LEVEL="DEBUG",
         **{f"MAKERBUS_{key.upper()}": value for key, value in PASSWORDS.items()},
     )
     env.update(overrides)
