@@ -68,9 +68,8 @@ def _print_summary(settings: Settings, described: dict[str, Any]) -> None:
             f"balance {entry['balance_cents']} cents"
         )
     click.echo(
-        "  try:      makerbus-device request --host 127.0.0.1 "
-        f"--port {settings.mqtt_port} --username laser-1 --password <see above> "
-        "card/identify card=04A1B2C3D4E5F6"
+        f"  try:      makerbus-device machine --host 127.0.0.1 --port {settings.mqtt_port} "
+        "--username laser-1 --password <see above>   (then type 04A1B2C3D4E5F6 and Enter)"
     )
     click.echo("Ctrl-C stops everything.")
 
