@@ -46,3 +46,51 @@ class UnknownSession(DomainError):
 
 class SessionClosed(DomainError):
     pass
+
+
+class UnknownProduct(DomainError):
+    pass
+
+
+class ProductInactive(DomainError):
+    pass
+
+
+class OutOfStock(DomainError):
+    pass
+
+
+class CardExists(DomainError):
+    pass
+
+
+class CardLinked(DomainError):
+    pass
+
+
+class UnknownTarget(DomainError):
+    pass
+
+
+class PinRequired(DomainError):
+    pass
+
+
+class PinInvalid(DomainError):
+    pass
+
+
+class PinLocked(DomainError):
+    pass
+
+
+class UnknownItem(DomainError):
+    pass
+
+
+class ItemRented(DomainError):
+    pass
+
+
+class ItemNotRented(DomainError):
+    pass

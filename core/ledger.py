@@ -25,6 +25,10 @@ class EntryKind(StrEnum):
     SESSION_LOGIN_FEE = "session_login_fee"
     SESSION_INTERVAL = "session_interval"
     SESSION_REFUND = "session_refund"
+    PURCHASE = "purchase"
+    TOPUP = "topup"
+    TRANSFER_OUT = "transfer_out"
+    TRANSFER_IN = "transfer_in"
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class Posting:
     kind: EntryKind
     amount_cents: int
     note: str | None = None
+    product_id: int | None = None  # overrides the context's, for baskets of several products
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,9 @@ class Context:
     now: datetime
     device_id: int | None = None
     session_id: int | None = None
+    product_id: int | None = None
+    box_id: int | None = None
+    counterparty_id: int | None = None
     request_id: str | None = None
     actor: str | None = None
 
@@ -94,6 +102,9 @@ async def post(
                     "balance_after_cents": running,
                     "device_id": context.device_id,
                     "session_id": context.session_id,
+                    "product_id": posting.product_id or context.product_id,
+                    "box_id": context.box_id,
+                    "counterparty_id": context.counterparty_id,
                     "request_id": context.request_id,
                     "actor": context.actor,
                     "note": posting.note,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.errors import ErrorCode
@@ -36,3 +39,6 @@ class Decline:
     code: ErrorCode
     message: str
     fields: dict[str, object] = field(default_factory=dict)
+
+
+OpHandler = Callable[[Any, OpContext], Awaitable[BaseModel | Decline]]

@@ -13,6 +13,18 @@ DOMAIN_CODES: dict[type[errors.DomainError], ErrorCode] = {
     errors.MachineBusy: ErrorCode.MACHINE_BUSY,
     errors.UnknownSession: ErrorCode.UNKNOWN_SESSION,
     errors.SessionClosed: ErrorCode.SESSION_CLOSED,
+    errors.UnknownProduct: ErrorCode.UNKNOWN_PRODUCT,
+    errors.ProductInactive: ErrorCode.PRODUCT_INACTIVE,
+    errors.OutOfStock: ErrorCode.OUT_OF_STOCK,
+    errors.CardExists: ErrorCode.CARD_EXISTS,
+    errors.CardLinked: ErrorCode.CARD_LINKED,
+    errors.UnknownTarget: ErrorCode.UNKNOWN_TARGET,
+    errors.PinRequired: ErrorCode.PIN_REQUIRED,
+    errors.PinInvalid: ErrorCode.PIN_INVALID,
+    errors.PinLocked: ErrorCode.PIN_LOCKED,
+    errors.UnknownItem: ErrorCode.UNKNOWN_ITEM,
+    errors.ItemRented: ErrorCode.ITEM_RENTED,
+    errors.ItemNotRented: ErrorCode.ITEM_NOT_RENTED,
 }
 
 

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-
-from pydantic import BaseModel
 
 from broker.contract import OPS as CONTRACT
-from broker.contract import OpSpec
-from handlers import card_ops, device_ops, session_ops
-from handlers.context import Decline, OpContext
-
-OpHandler = Callable[[Any, OpContext], Awaitable[BaseModel | Decline]]
+from broker.contract.spec import OpSpec
+from handlers import bank_ops, card_ops, device_ops, rental_ops, session_ops, shop_ops
+from handlers.context import OpHandler
 
 
 @dataclass(frozen=True)
@@ -35,5 +30,8 @@ OPS: dict[str, Op] = _table(
         "session/start": session_ops.session_start,
         "session/heartbeat": session_ops.session_heartbeat,
         "session/end": session_ops.session_end,
+        **shop_ops.HANDLERS,
+        **bank_ops.HANDLERS,
+        **rental_ops.HANDLERS,
     }
 )

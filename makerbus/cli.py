@@ -5,11 +5,14 @@ from __future__ import annotations
 import click
 
 from core.settings import UnsafeSettingsError
+from makerbus.cli_bank import cashbox
 from makerbus.cli_broker import broker
 from makerbus.cli_devices import device
 from makerbus.cli_machines import machine, session
 from makerbus.cli_members import member
+from makerbus.cli_rentals import rental
 from makerbus.cli_services import dev, handlers, migrate, simulate
+from makerbus.cli_shop import product
 
 
 @click.group()
@@ -27,6 +30,9 @@ cli.add_command(device)
 cli.add_command(member)
 cli.add_command(machine)
 cli.add_command(session)
+cli.add_command(product)
+cli.add_command(cashbox)
+cli.add_command(rental)
 
 
 def main() -> None:

@@ -1,21 +1,34 @@
 """All models, imported here so that `Base.metadata` knows every table."""
 
+from core.models.bank import CashBox, CashBoxEntry, LinkToken
 from core.models.base import Base
 from core.models.devices import SLUG_PATTERN, Device, DeviceKind, ProcessedRequest
 from core.models.machines import Authorization, MachineAdmin, MachineSession, MachineTariff
 from core.models.members import Card, LedgerEntry, Member
+from core.models.rentals import Rental, RentalItem, RentalPermission
+from core.models.shop import Category, Product, ProductCode, StockMovement
 
 __all__ = [
     "SLUG_PATTERN",
     "Authorization",
     "Base",
     "Card",
+    "CashBox",
+    "CashBoxEntry",
+    "Category",
     "Device",
     "DeviceKind",
     "LedgerEntry",
+    "LinkToken",
     "MachineAdmin",
     "MachineSession",
     "MachineTariff",
     "Member",
     "ProcessedRequest",
+    "Product",
+    "ProductCode",
+    "Rental",
+    "RentalItem",
+    "RentalPermission",
+    "StockMovement",
 ]

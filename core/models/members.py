@@ -25,6 +25,8 @@ class Member(Base):
     # How far below zero the balance may go; 0 means no credit.
     credit_limit_cents: Mapped[int] = mapped_column(Cents, default=0, server_default="0")
     pin_hash: Mapped[str | None] = mapped_column(String(100))
+    pin_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    pin_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -56,6 +58,11 @@ class LedgerEntry(Base):
     balance_after_cents: Mapped[int] = mapped_column(Cents)
     device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id", ondelete="SET NULL"))
     session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id", ondelete="SET NULL"))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="SET NULL"))
+    box_id: Mapped[int | None] = mapped_column(ForeignKey("cash_boxes.id", ondelete="SET NULL"))
+    counterparty_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL")
+    )
     request_id: Mapped[str | None] = mapped_column(String(64))
     actor: Mapped[str | None] = mapped_column(String(255))
     note: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,7 @@
+"""The operations of shop devices (filled in with issue 4)."""
+
+from __future__ import annotations
+
+from broker.contract.spec import OpSpec
+
+OPS: tuple[OpSpec, ...] = ()

@@ -1,0 +1,7 @@
+"""The rental operations (filled in with issue 4)."""
+
+from __future__ import annotations
+
+from handlers.context import OpHandler
+
+HANDLERS: dict[str, OpHandler] = {}
