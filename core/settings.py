@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     broker_data_dir: Path = Path("var/mosquitto")
     broker_dynsec_plugin: Path | None = None
 
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", pattern=r"^https?://[^\s/]+(/[^\s]*)?$"
+    )
+
     max_payload_bytes: int = Field(default=4096, ge=256, le=65536)
     rate_limit_per_s: float = Field(default=20.0, gt=0)
     rate_limit_burst: int = Field(default=40, ge=1)
