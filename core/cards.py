@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.db import run
 from core.errors import CardBlocked, UnknownCard
 from core.models import Card, Member
 
@@ -36,7 +37,8 @@ class CardHolder:
 async def identify(db: AsyncSession, uid: str) -> CardHolder:
     """The member holding an unblocked card."""
     row = (
-        await db.execute(
+        await run(
+            db,
             select(
                 Card.id.label("card_id"),
                 Card.blocked,
@@ -47,7 +49,7 @@ async def identify(db: AsyncSession, uid: str) -> CardHolder:
                 Member.pin_hash,
             )
             .join(Member, Member.id == Card.member_id)
-            .where(Card.uid == uid)
+            .where(Card.uid == uid),
         )
     ).one_or_none()
     if row is None:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.billing import Tariff, TariffOverride, effective_tariff
+from core.db import run
 from core.errors import NotAuthorized, NotFound
 from core.models import Authorization, Device, DeviceKind, MachineTariff
 
@@ -73,26 +74,32 @@ async def authorize(
 async def tariff_for(db: AsyncSession, *, device_id: int, member_id: int) -> Tariff:
     """The member's effective tariff on the machine, or NotAuthorized."""
     row = (
-        await db.execute(
-            select(MachineTariff, Authorization)
+        await run(
+            db,
+            select(
+                MachineTariff.login_fee_cents,
+                MachineTariff.price_per_minute_cents,
+                MachineTariff.interval_min,
+                Authorization.id.label("authorization_id"),
+                Authorization.login_fee_cents.label("own_login_fee_cents"),
+                Authorization.price_per_minute_cents.label("own_price_per_minute_cents"),
+                Authorization.interval_min.label("own_interval_min"),
+            )
             .outerjoin(
                 Authorization,
                 (Authorization.device_id == MachineTariff.device_id)
                 & (Authorization.member_id == member_id),
             )
-            .where(MachineTariff.device_id == device_id)
+            .where(MachineTariff.device_id == device_id),
         )
     ).one_or_none()
     if row is None:
         raise NotAuthorized("this machine has no tariff yet")
-    machine, authorization = row
-    if authorization is None:
+    if row.authorization_id is None:
         raise NotAuthorized("the member is not authorized for this machine")
     return effective_tariff(
-        Tariff(machine.login_fee_cents, machine.price_per_minute_cents, machine.interval_min),
+        Tariff(row.login_fee_cents, row.price_per_minute_cents, row.interval_min),
         TariffOverride(
-            authorization.login_fee_cents,
-            authorization.price_per_minute_cents,
-            authorization.interval_min,
+            row.own_login_fee_cents, row.own_price_per_minute_cents, row.own_interval_min
         ),
     )
