@@ -1,10 +1,12 @@
-"""`makerbus member add` (until the web side manages members)."""
+"""`makerbus member add|pin-set|pin-clear` (until the web side manages members)."""
 
 from __future__ import annotations
 
+import sys
+
 import click
 
-from core import members
+from core import cards, members, pins
 from core.cards import normalize_uid
 from core.clock import SystemClock
 from core.members import NewMember
@@ -65,3 +67,61 @@ def add(name: str, card_uid: str | None, balance_cents: int, as_json: bool) -> N
         f"Member {created.member_id} {created.name!r} created"
         f"{f' with card {uid}' if uid else ''}, balance {created.balance_cents} cents."
     )
+
+
+def _card_option(uid: str) -> str:
+    try:
+        return normalize_uid(uid)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--card") from None
+
+
+def _read_pin(from_stdin: bool) -> str:
+    """The new PIN from one line of stdin, or typed twice without echo."""
+    if from_stdin:
+        pin = sys.stdin.readline().strip()
+    else:
+        pin = str(click.prompt("New PIN", hide_input=True, confirmation_prompt=True)).strip()
+    try:
+        return pins.check_format(pin)
+    except ValueError as error:
+        # The message never repeats what was typed.
+        raise click.BadParameter(str(error), param_hint="PIN") from None
+
+
+@member.command(name="pin-set")
+@click.option("--card", "card_uid", required=True, help="A card of the member.")
+@click.option(
+    "--pin-stdin", is_flag=True, help="Read the PIN from the first line of stdin (scripts)."
+)
+def pin_set(card_uid: str, pin_stdin: bool) -> None:
+    """Set a member's PIN (4-8 digits), making them a treasurer who may pay out cash."""
+    uid = _card_option(card_uid)
+    pin = _read_pin(pin_stdin)
+    settings = get_settings()
+
+    async def go() -> int:
+        async with database(settings) as db:
+            member_id = await cards.member_of(db, uid)
+            await pins.set_pin(db, member_id, pin)
+            return member_id
+
+    member_id = run(go())
+    click.echo(f"PIN set for member {member_id}; failures and any lock cleared.")
+
+
+@member.command(name="pin-clear")
+@click.option("--card", "card_uid", required=True, help="A card of the member.")
+def pin_clear(card_uid: str) -> None:
+    """Remove a member's PIN: they can no longer pay out cash."""
+    uid = _card_option(card_uid)
+    settings = get_settings()
+
+    async def go() -> int:
+        async with database(settings) as db:
+            member_id = await cards.member_of(db, uid)
+            await pins.clear_pin(db, member_id)
+            return member_id
+
+    member_id = run(go())
+    click.echo(f"PIN cleared for member {member_id}.")

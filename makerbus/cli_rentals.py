@@ -4,7 +4,115 @@ from __future__ import annotations
 
 import click
 
+from core import cards, rentals
+from core.cards import normalize_uid
+from core.clock import SystemClock, rfc3339
+from core.settings import get_settings
+from makerbus.cli_common import echo_json, run
+from makerbus.context import database
+
 
 @click.group()
 def rental() -> None:
     """Rental items and who may rent."""
+
+
+@rental.command()
+@click.argument("tid")
+@click.option("--name", required=True, help="What the item is, as stations show it.")
+@click.option("--description", help="More about the item (shown by stations).")
+def add(tid: str, name: str, description: str | None) -> None:
+    """Register an item by its UHF tag id (hex; stored upper case)."""
+    settings = get_settings()
+
+    async def go() -> rentals.ItemStatus:
+        async with database(settings) as db:
+            return await rentals.add_item(
+                db, tid=tid, name=name, description=description, now=SystemClock().now()
+            )
+
+    item = run(go())
+    click.echo(f"Item {item.tid} added: {item.name} (id {item.item_id}).")
+
+
+def _row(listed: rentals.Listed) -> dict[str, object]:
+    item = listed.item
+    return {
+        "tid": item.tid,
+        "name": item.name,
+        "description": item.description,
+        "active": item.active,
+        "out": item.out,
+        "rental_id": item.rental_id,
+        "member_id": listed.member_id,
+        "member": listed.member_name,
+        "since": None if item.since is None else rfc3339(item.since),
+    }
+
+
+@rental.command(name="list")
+@click.option("--json", "as_json", is_flag=True)
+def list_(as_json: bool) -> None:
+    """Every item, and who has it since when."""
+    settings = get_settings()
+
+    async def go() -> list[rentals.Listed]:
+        async with database(settings) as db:
+            return await rentals.listing(db)
+
+    rows = [_row(listed) for listed in run(go())]
+    if as_json:
+        echo_json(rows)
+        return
+    for row in rows:
+        state = f"out to {row['member']} since {row['since']}" if row["out"] else "in"
+        inactive = "" if row["active"] else " (inactive)"
+        click.echo(f"{row['tid']!s:<26} {row['name']!s:<30} {state}{inactive}")
+
+
+@rental.command()
+@click.argument("tid")
+def deactivate(tid: str) -> None:
+    """Take an item out of service (an item that is out can still be returned)."""
+    settings = get_settings()
+
+    async def go() -> rentals.ItemStatus:
+        async with database(settings) as db:
+            return await rentals.deactivate(db, tid)
+
+    item = run(go())
+    still_out = " It is out: it can still be returned." if item.out else ""
+    click.echo(f"Item {item.tid} deactivated.{still_out}")
+
+
+@rental.command()
+@click.option("--card", "card_uid", required=True, help="The member's card UID.")
+def permit(card_uid: str) -> None:
+    """Let the card's member rent items."""
+    settings = get_settings()
+
+    async def go() -> int:
+        async with database(settings) as db:
+            member_id = await cards.member_of(db, normalize_uid(card_uid))
+            await rentals.permit(db, member_id, actor="cli", now=SystemClock().now())
+            return member_id
+
+    click.echo(f"Member {run(go())} may rent items.")
+
+
+@rental.command()
+@click.option("--card", "card_uid", required=True, help="The member's card UID.")
+def revoke(card_uid: str) -> None:
+    """Stop the card's member renting (items they have stay out until returned)."""
+    settings = get_settings()
+
+    async def go() -> tuple[int, bool]:
+        async with database(settings) as db:
+            member_id = await cards.member_of(db, normalize_uid(card_uid))
+            return member_id, await rentals.revoke(db, member_id)
+
+    member_id, had = run(go())
+    if had:
+        click.echo(f"Member {member_id} may no longer rent items.")
+    else:
+        click.echo(f"Member {member_id} had no rental permission.")

@@ -2,9 +2,154 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 import click
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import products, stock
+from core.clock import SystemClock
+from core.products import ProductInfo
+from core.settings import get_settings
+from makerbus.cli_common import echo_json, run
+from makerbus.context import database
+
+ACTOR = "cli"
+T = TypeVar("T")
+
+
+def _ean(_ctx: click.Context, param: click.Parameter, value: str) -> str:
+    try:
+        return products.check_ean(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param=param) from None
+
+
+def _in_database(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one committed transaction, failing with one clear line."""
+    settings = get_settings()
+
+    async def go() -> T:
+        async with database(settings) as db:
+            return await work(db)
+
+    return run(go())
+
+
+def _origin(reason: str | None) -> stock.Origin:
+    return stock.Origin(now=SystemClock().now(), actor=ACTOR, reason=reason)
+
+
+def _describe(product: ProductInfo) -> str:
+    state = "" if product.active else ", inactive"
+    return (
+        f"{product.ean} {product.name!r}: {product.price_cents} cents, stock {product.stock}{state}"
+    )
 
 
 @click.group()
 def product() -> None:
     """Products, categories, aliases and stock."""
+
+
+@product.command()
+@click.argument("ean", callback=_ean)
+@click.option("--name", required=True)
+@click.option("--price-cents", type=click.IntRange(min=0), required=True)
+@click.option("--category", help="Created when new.")
+@click.option("--stock", "initial", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--allow-negative-stock", is_flag=True, help="Keep selling when the count says 0.")
+def add(
+    ean: str,
+    name: str,
+    price_cents: int,
+    category: str | None,
+    initial: int,
+    allow_negative_stock: bool,
+) -> None:
+    """Add a product; an initial stock is booked as a restock."""
+
+    async def work(db: AsyncSession) -> ProductInfo:
+        await products.create(
+            db,
+            ean=ean,
+            name=name,
+            price_cents=price_cents,
+            category=category,
+            allow_negative_stock=allow_negative_stock,
+            now=SystemClock().now(),
+        )
+        if initial:
+            await stock.restock(db, ean, initial, _origin("initial stock"))
+        return await products.find(db, ean)
+
+    click.echo(f"Added {_describe(_in_database(work))}.")
+
+
+@product.command()
+@click.argument("ean", callback=_ean)
+@click.argument("alias_ean", callback=_ean)
+def alias(ean: str, alias_ean: str) -> None:
+    """Let ALIAS_EAN name the product EAN names."""
+    found = _in_database(lambda db: products.add_alias(db, ean, alias_ean))
+    click.echo(f"{alias_ean} now names {found.ean} {found.name!r}.")
+
+
+@product.command()
+@click.argument("ean", callback=_ean)
+@click.argument("qty", type=click.IntRange(min=1))
+@click.option("--reason")
+def restock(ean: str, qty: int, reason: str | None) -> None:
+    """Add QTY units that arrived."""
+    change = _in_database(lambda db: stock.restock(db, ean, qty, _origin(reason)))
+    click.echo(f"{ean}: +{change.delta}, stock {change.stock_after}.")
+
+
+@product.command()
+@click.argument("ean", callback=_ean)
+@click.argument("count", type=click.IntRange(min=0))
+@click.option("--reason")
+def stocktake(ean: str, count: int, reason: str | None) -> None:
+    """Set the stock to the COUNT found on the shelf."""
+    change = _in_database(lambda db: stock.stocktake(db, ean, count, _origin(reason)))
+    click.echo(f"{ean}: counted {change.stock_after} ({change.delta:+d}).")
+
+
+@product.command()
+@click.argument("ean", callback=_ean)
+def deactivate(ean: str) -> None:
+    """Take a product off sale (terminals answer product_inactive)."""
+    found = _in_database(lambda db: products.set_active(db, ean, active=False))
+    click.echo(f"Deactivated {_describe(found)}.")
+
+
+@product.command(name="list")
+@click.option("--json", "as_json", is_flag=True)
+def list_products(as_json: bool) -> None:
+    """Every product with its stock, aliases and whether it is for sale."""
+
+    async def work(db: AsyncSession) -> list[tuple[ProductInfo, list[str]]]:
+        return [(p, await products.aliases(db, p.product_id)) for p in await products.list_all(db)]
+
+    listed = _in_database(work)
+    if as_json:
+        echo_json(
+            [
+                {
+                    "ean": p.ean,
+                    "aliases": codes,
+                    "name": p.name,
+                    "price_cents": p.price_cents,
+                    "category": p.category,
+                    "stock": p.stock,
+                    "active": p.active,
+                    "allow_negative_stock": p.allow_negative_stock,
+                }
+                for p, codes in listed
+            ]
+        )
+        return
+    for p, codes in listed:
+        also = f" (also {', '.join(codes)})" if codes else ""
+        click.echo(f"{_describe(p)}{also}")

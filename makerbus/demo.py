@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker import provisioning
 from broker.provisioning import DeviceBroker
-from core import machines, members
+from core import cash_boxes, machines, members, pins, products, rentals, stock
 from core.billing import Tariff, TariffOverride
 from core.clock import SystemClock
-from core.models import Card, Device, DeviceKind, Member
+from core.models import Card, Device, DeviceKind, Member, ProductCode, RentalItem
 
 DEVICES = (
     ("laser-1", DeviceKind.MACHINE, "Laser cutter"),
@@ -37,6 +37,19 @@ TARIFFS = {
     "laser-1": Tariff(login_fee_cents=100, price_per_minute_cents=20, interval_min=15),
     "lathe-1": Tariff(login_fee_cents=0, price_per_minute_cents=5, interval_min=1),
 }
+# (EAN, name, price, category, stock, alias EAN or None)
+PRODUCTS = (
+    ("4006381333931", "Club-Mate 0.5 l", 150, "Drinks", 24, "40063813"),
+    ("4001686315354", "Gummy bears", 120, "Snacks", 10, None),
+    ("4260107220015", "M3 screw set", 300, "Hardware", 5, None),
+)
+CASH_BOX = ("main", "Main cash box")
+TREASURER = ("04A1B2C3D4E5F6", "1234")  # dev only: Ada is the demo treasurer
+RENTAL_ITEMS = (
+    ("E2801160600002084A4F5A11", "Cordless drill"),
+    ("E2801160600002084A4F5A12", "Oscilloscope"),
+)
+RENTERS = ("04A1B2C3D4E5F6",)
 # (machine, card, the member's own price per minute or None)
 AUTHORIZATIONS = (
     ("laser-1", "04A1B2C3D4E5F6", None),
@@ -125,6 +138,49 @@ def known_credentials(previous: Path) -> dict[str, dict[str, Any]]:
     }
 
 
+async def _shop(db: AsyncSession) -> list[dict[str, Any]]:
+    now = SystemClock().now()
+    listed = []
+    for ean, name, price, category, stock_count, alias in PRODUCTS:
+        if await db.scalar(select(ProductCode.ean).where(ProductCode.ean == ean)) is None:
+            await products.create(
+                db, ean=ean, name=name, price_cents=price, now=now, category=category
+            )
+            await stock.restock(
+                db, ean, stock_count, stock.Origin(now=now, actor="demo", reason="demo stock")
+            )
+            if alias is not None:
+                await products.add_alias(db, ean, alias)
+        listed.append({"ean": ean, "alias": alias, "name": name, "price_cents": price})
+    return listed
+
+
+async def _bank(db: AsyncSession) -> dict[str, Any]:
+    slug, name = CASH_BOX
+    if slug not in {box.slug for box in await cash_boxes.all_boxes(db)}:
+        await cash_boxes.create(db, slug=slug, name=name, now=SystemClock().now())
+    card, pin = TREASURER
+    member_id = await db.scalar(select(Card.member_id).where(Card.uid == card))
+    if (
+        member_id is not None
+        and await db.scalar(select(Member.pin_hash).where(Member.id == member_id)) is None
+    ):
+        await pins.set_pin(db, member_id, pin)
+    return {"cash_box": slug, "treasurer": {"card": card, "pin": pin}}
+
+
+async def _rentals(db: AsyncSession) -> list[dict[str, Any]]:
+    now = SystemClock().now()
+    for tid, name in RENTAL_ITEMS:
+        if await db.scalar(select(RentalItem.id).where(RentalItem.tid == tid)) is None:
+            await rentals.add_item(db, tid=tid, name=name, description=None, now=now)
+    for card in RENTERS:
+        member_id = await db.scalar(select(Card.member_id).where(Card.uid == card))
+        if member_id is not None:
+            await rentals.permit(db, member_id, actor="demo", now=now)
+    return [{"tid": tid, "name": name} for tid, name in RENTAL_ITEMS]
+
+
 async def ensure(
     db: AsyncSession, broker: DeviceBroker, known: dict[str, dict[str, Any]]
 ) -> dict[str, Any]:
@@ -138,6 +194,10 @@ async def ensure(
         "members": people,
         "tariffs": tariffs,
         "authorizations": grants,
+        "products": await _shop(db),
+        "bank": await _bank(db),
+        "rental_items": await _rentals(db),
+        "rental_permissions": list(RENTERS),
     }
 
 

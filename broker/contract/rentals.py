@@ -1,7 +1,93 @@
-"""The operations of rentals devices (filled in with issue 4)."""
+"""The operations of rental stations: `rental/status`, `rental/rent`, `rental/return`."""
 
 from __future__ import annotations
 
-from broker.contract.spec import OpSpec
+from typing import Annotated, Any
 
-OPS: tuple[OpSpec, ...] = ()
+from pydantic import BeforeValidator, Field, StringConstraints
+
+from broker.contract.common import CardUid, Timestamp, WireModel
+from broker.contract.spec import RENTAL, OpSpec
+from core.rentals import TID_PATTERN
+
+
+def _upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+# The pattern sits before the upper-casing validator so that it also appears in the JSON Schema.
+Tid = Annotated[
+    str,
+    StringConstraints(pattern=TID_PATTERN),
+    BeforeValidator(_upper),
+    Field(
+        description="UHF tag id (TID): 8-64 hex characters (upper case on the wire; "
+        "lower case is accepted).",
+        examples=["E2801160600002054F3A1B7C"],
+    ),
+]
+RentalId = Field(description="The rental's id: one per time an item goes out.")
+
+
+class RentalStatusRequest(WireModel):
+    tid: Tid
+
+
+class RentalStatusAnswer(WireModel):
+    """The item and whether it is out; who has it is not shown (privacy)."""
+
+    tid: Tid
+    name: str
+    description: str | None
+    out: bool
+    since: Timestamp | None = Field(description="When it went out; null when it is in.")
+    rental_id: int | None = Field(description="The open rental; null when the item is in.")
+
+
+class RentalRentRequest(WireModel):
+    card: CardUid
+    tid: Tid
+
+
+class RentalRentAnswer(WireModel):
+    rental_id: int = RentalId
+    tid: Tid
+    name: str
+    since: Timestamp
+
+
+class RentalReturnRequest(WireModel):
+    tid: Tid
+
+
+class RentalReturnAnswer(WireModel):
+    rental_id: int = RentalId
+    duration_s: int = Field(description="How long the item was out, in whole seconds.")
+    tid: Tid
+    name: str
+
+
+OPS = (
+    OpSpec(
+        "rental/status",
+        RentalStatusRequest,
+        RentalStatusAnswer,
+        RENTAL,
+        "An item by its tag: name, description, and whether and since when it is out.",
+    ),
+    OpSpec(
+        "rental/rent",
+        RentalRentRequest,
+        RentalRentAnswer,
+        RENTAL,
+        "Lend the item to the card's member (needs a rental permission); an item that is "
+        "out already is `item_rented` with `since`.",
+    ),
+    OpSpec(
+        "rental/return",
+        RentalReturnRequest,
+        RentalReturnAnswer,
+        RENTAL,
+        "Take an item back, at any rental station.",
+    ),
+)

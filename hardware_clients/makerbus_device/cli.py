@@ -7,13 +7,17 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from makerbus_device.bankomat import Bankomat
+from makerbus_device.checkout import CheckoutTerminal
 from makerbus_device.client import DeviceClient
+from makerbus_device.console import BankomatConsole, CheckoutConsole, RentalConsole
 from makerbus_device.contract import DEFAULT_PREFIX
 from makerbus_device.errors import DeviceError
 from makerbus_device.hardware import ConsoleReader, ConsoleRelay
 from makerbus_device.machine import MachineController
+from makerbus_device.rental_station import RentalStation
 
 CREDENTIAL_ENV = "MAKERBUS_DEVICE_PASSWORD"
 
@@ -33,6 +37,36 @@ _MACHINE_HELP = """\
 Run the reference machine controller: type a card UID and press Enter to tap it; RELAY ON and
 RELAY OFF lines show the machine's power. The first tap starts a session, the same card again
 ends it. Ctrl-C, SIGTERM or the end of the input stop the controller with the relay off.
+"""
+
+_STOPS = "Ctrl-C, SIGTERM or the end of the input stop it."
+
+_CHECKOUT_HELP = f"""\
+Run the reference checkout terminal on the console, one command a line:
+  scan EAN    put a product into the basket
+  tap UID     tap a card: pays the basket (or greets the member when it is empty);
+              an unknown card tapped twice within 20 s is registered and gets its link
+  link        then tap a card: show the link that connects it to a web account
+  clear       empty the basket
+{_STOPS}
+"""
+
+_BANKOMAT_HELP = f"""\
+Run the reference Bankomat on the console, one command a line:
+  tap UID                select the member (shows the balance)
+  coin CENTS, note CENTS cash taken in: a top-up of the selected member, else a donation
+  transfer UID CENTS     send money to another member's card
+  payout TARGET CENTS    take cash out of a cash box; then: pin DIGITS (never shown)
+  history                the selected member's recent bookings
+  done                   end the member's turn (also after a minute without input)
+{_STOPS}
+"""
+
+_RENTAL_HELP = f"""\
+Run the reference rental station on the console, one command a line:
+  tid TID     hold an item's tag to the reader: returns it if it is out, else offers it
+  tap UID     tap a card within 15 s of the tid to rent the item
+{_STOPS}
 """
 
 
@@ -78,13 +112,23 @@ def build_parser() -> argparse.ArgumentParser:
     request.add_argument("--retries", type=int, default=2, help="extra attempts, same id")
     request.add_argument("op", help="operation, e.g. card/identify")
     request.add_argument("fields", nargs="*", type=parse_field, metavar="key=value")
-    machine = commands.add_parser(
-        "machine",
-        help="run the reference machine controller on the console",
-        description=_MACHINE_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    _add_connection_arguments(machine)
+    for name, help_text, description in (
+        ("machine", "run the reference machine controller on the console", _MACHINE_HELP),
+        ("checkout", "run the reference checkout terminal on the console", _CHECKOUT_HELP),
+        ("bankomat", "run the reference Bankomat on the console", _BANKOMAT_HELP),
+        ("rental", "run the reference rental station on the console", _RENTAL_HELP),
+    ):
+        program = commands.add_parser(
+            name,
+            help=help_text,
+            description=description,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        _add_connection_arguments(program)
+        if name == "bankomat":
+            program.add_argument(
+                "--target", help="the cash box that cash is booked to (default: the first one)"
+            )
     return parser
 
 
@@ -112,6 +156,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(exc))
     if args.command == "machine":
         return _machine(client)
+    if args.command == "checkout":
+        return _checkout(client)
+    if args.command == "bankomat":
+        return _bankomat(client, args.target)
+    if args.command == "rental":
+        return _rental(client)
     return _request(parser, args, client)
 
 
@@ -144,22 +194,63 @@ def _say(text: str) -> None:
     sys.stdout.flush()
 
 
-def _machine(client: DeviceClient) -> int:
-    """Run the controller until Ctrl-C, SIGTERM or the end of the input; the relay ends off."""
-    stop = threading.Event()
+def _serve(
+    client: DeviceClient, run: Callable[[threading.Event], None], stop: threading.Event, hint: str
+) -> int:
+    """Connect and ``run(stop)`` until Ctrl-C, SIGTERM or the end of the input."""
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
-    controller = MachineController(
-        client, ConsoleReader(on_eof=stop.set), ConsoleRelay(), display=_say
-    )
     try:
         with client:
-            _say("type a card UID and press Enter to tap it; Ctrl-C stops")
-            controller.run(stop)
+            _say(hint)
+            run(stop)
     except KeyboardInterrupt:
-        pass  # run() has switched the relay off on its way out
+        pass  # each program's run() leaves its device safe on the way out
     except DeviceError as exc:
         sys.stderr.write(f"makerbus-device: {exc}\n")
         return EXIT_DEVICE_ERROR
     finally:
         signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _machine(client: DeviceClient) -> int:
+    """Run the controller until Ctrl-C, SIGTERM or the end of the input; the relay ends off."""
+    stop = threading.Event()
+    controller = MachineController(
+        client, ConsoleReader(on_eof=stop.set), ConsoleRelay(), display=_say
+    )
+    return _serve(
+        client, controller.run, stop, "type a card UID and press Enter to tap it; Ctrl-C stops"
+    )
+
+
+def _checkout(client: DeviceClient) -> int:
+    stop = threading.Event()
+    console = CheckoutConsole(on_eof=stop.set, complain=_say)
+    terminal = CheckoutTerminal(
+        client, console.scanner, console.reader, console.keypad, display=_say
+    )
+    return _serve(client, terminal.run, stop, f"commands: {console.input.usage}; Ctrl-C stops")
+
+
+def _bankomat(client: DeviceClient, target: str | None) -> int:
+    stop = threading.Event()
+    console = BankomatConsole(on_eof=stop.set, complain=_say)
+    bankomat = Bankomat(
+        client,
+        console.reader,
+        console.cash,
+        console.pinpad,
+        console.keypad,
+        display=_say,
+        target=target,
+    )
+    return _serve(client, bankomat.run, stop, f"commands: {console.input.usage}; Ctrl-C stops")
+
+
+def _rental(client: DeviceClient) -> int:
+    stop = threading.Event()
+    console = RentalConsole(on_eof=stop.set, complain=_say)
+    # Typed lines are deliberate: the same TID twice is two presentations, not one tag lingering.
+    station = RentalStation(client, console.tags, console.reader, display=_say, tag_quiet_s=0)
+    return _serve(client, station.run, stop, f"commands: {console.input.usage}; Ctrl-C stops")

@@ -65,3 +65,26 @@ class Console:
         self._pump.join(5)
         self._stdin.close()
         self._stdout.close()
+
+
+def run_program(
+    program: str, device: Credentials, lines: str, *options: str
+) -> subprocess.CompletedProcess[str]:
+    """`makerbus-device <program>` with ``lines`` on stdin; it stops at their end."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from makerbus_device.cli import main; raise SystemExit(main())",
+            program,
+            *("--host", device.host, "--port", str(device.port)),
+            *("--username", device.username),
+            *options,
+        ],
+        env={**os.environ, "MAKERBUS_DEVICE_PASSWORD": device.password},
+        input=lines,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

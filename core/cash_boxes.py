@@ -1,0 +1,184 @@
+"""Cash boxes ("booking targets") and their ledger.
+
+A box balance changes only through `post`: one conditional UPDATE (the balance never goes below
+zero, also under concurrent devices) plus one entry in the same transaction, so the balance is
+always the sum of its entries.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db import run
+from core.errors import Conflict, UnknownTarget
+from core.models import CashBox, CashBoxEntry
+
+BOX_SLUG_PATTERN = r"^[a-z0-9-]{2,40}$"
+_SLUG = re.compile(BOX_SLUG_PATTERN)
+MAX_NAME_LENGTH = 200
+
+
+class BoxEntryKind(StrEnum):
+    TOPUP = "topup"
+    DONATION = "donation"
+    PAYOUT = "payout"
+
+
+@dataclass(frozen=True)
+class Box:
+    id: int
+    slug: str
+    name: str
+    balance_cents: int
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where a box posting comes from; recorded on its entry."""
+
+    now: datetime
+    member_id: int | None = None
+    device_id: int | None = None
+    request_id: str | None = None
+    actor: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    kind: str
+    amount_cents: int
+    balance_after_cents: int
+    member_id: int | None
+    device_id: int | None
+    request_id: str | None
+    actor: str | None
+    note: str | None
+    created_at: datetime
+
+
+_BOX_COLUMNS = (CashBox.id, CashBox.slug, CashBox.name, CashBox.balance_cents)
+
+
+def check_slug(slug: str) -> str:
+    """A box slug is `[a-z0-9-]{2,40}`, as devices send it in `target`."""
+    if not _SLUG.fullmatch(slug):
+        raise ValueError("cash box slug must be 2-40 characters of a-z, 0-9 and -")
+    return slug
+
+
+async def create(db: AsyncSession, *, slug: str, name: str, now: datetime) -> Box:
+    """A new, empty cash box; slugs are unique."""
+    check_slug(slug)
+    name = name.strip()
+    if not name or len(name) > MAX_NAME_LENGTH:
+        raise ValueError(f"a cash box name is 1-{MAX_NAME_LENGTH} characters")
+    if await db.scalar(select(CashBox.id).where(CashBox.slug == slug)) is not None:
+        raise Conflict(f"cash box {slug!r} exists already")
+    box_id = (
+        await run(
+            db,
+            insert(CashBox)
+            .values(slug=slug, name=name, balance_cents=0, created_at=now)
+            .returning(CashBox.id),
+        )
+    ).scalar_one()
+    return Box(box_id, slug, name, 0)
+
+
+async def all_boxes(db: AsyncSession) -> list[Box]:
+    """Every cash box, sorted by slug."""
+    rows = await run(db, select(*_BOX_COLUMNS).order_by(CashBox.slug))
+    return [Box(row.id, row.slug, row.name, row.balance_cents) for row in rows.all()]
+
+
+async def find(db: AsyncSession, slug: str) -> Box:
+    """The box with this slug, or `unknown_target` naming it."""
+    row = (await run(db, select(*_BOX_COLUMNS).where(CashBox.slug == slug))).one_or_none()
+    if row is None:
+        raise UnknownTarget(f"no cash box {slug!r}", target=slug)
+    return Box(row.id, row.slug, row.name, row.balance_cents)
+
+
+async def post(
+    db: AsyncSession, box_id: int, kind: BoxEntryKind, amount_cents: int, context: Context
+) -> int | None:
+    """Change the box's balance by `amount_cents`; the new balance, or None (nothing changed)
+    when it would go below zero."""
+    balance = (
+        await run(
+            db,
+            update(CashBox)
+            .where(CashBox.id == box_id, CashBox.balance_cents + amount_cents >= 0)
+            .values(balance_cents=CashBox.balance_cents + amount_cents)
+            .returning(CashBox.balance_cents),
+        )
+    ).scalar_one_or_none()
+    if balance is None:
+        return None
+    await run(
+        db,
+        insert(CashBoxEntry).values(
+            box_id=box_id,
+            kind=kind.value,
+            amount_cents=amount_cents,
+            balance_after_cents=balance,
+            member_id=context.member_id,
+            device_id=context.device_id,
+            request_id=context.request_id,
+            actor=context.actor,
+            note=context.note,
+            created_at=context.now,
+        ),
+    )
+    return int(balance)
+
+
+async def statement(db: AsyncSession, box_id: int, *, limit: int = 100) -> list[Entry]:
+    """The box's most recent entries, newest first."""
+    rows = await run(
+        db,
+        select(
+            CashBoxEntry.id,
+            CashBoxEntry.kind,
+            CashBoxEntry.amount_cents,
+            CashBoxEntry.balance_after_cents,
+            CashBoxEntry.member_id,
+            CashBoxEntry.device_id,
+            CashBoxEntry.request_id,
+            CashBoxEntry.actor,
+            CashBoxEntry.note,
+            CashBoxEntry.created_at,
+        )
+        .where(CashBoxEntry.box_id == box_id)
+        .order_by(CashBoxEntry.id.desc())
+        .limit(limit),
+    )
+    return [Entry(**row._mapping) for row in rows.all()]
+
+
+async def mismatched(db: AsyncSession) -> list[tuple[str, int, int]]:
+    """Boxes whose balance is not the sum of their entries: (slug, balance, sum); empty is good."""
+    sums = (
+        select(CashBoxEntry.box_id, func.sum(CashBoxEntry.amount_cents).label("total"))
+        .group_by(CashBoxEntry.box_id)
+        .subquery()
+    )
+    rows = await run(
+        db,
+        select(
+            CashBox.slug, CashBox.balance_cents, func.coalesce(sums.c.total, 0).label("total")
+        ).outerjoin(sums, sums.c.box_id == CashBox.id),
+    )
+    return [
+        (row.slug, row.balance_cents, row.total)
+        for row in rows.all()
+        if row.balance_cents != row.total
+    ]

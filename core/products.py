@@ -1,0 +1,221 @@
+"""The catalogue: products, their categories and alias EANs, and looking a product up by any EAN.
+
+Every EAN of a product (the primary one and its aliases) is a row of `product_codes`, so the
+database itself keeps an EAN from naming two products.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from core.db import run
+from core.errors import Conflict, ProductInactive, UnknownProduct
+from core.models import Category, Product, ProductCode
+
+EAN_PATTERN = r"^[0-9]{8,14}$"
+_EAN = re.compile(EAN_PATTERN)
+NAME_MAX = 200
+CATEGORY_MAX = 100
+
+# The scanned code and the product's primary code are two rows of the same table.
+_Scanned = aliased(ProductCode)
+_Primary = aliased(ProductCode)
+
+
+@dataclass(frozen=True)
+class ProductInfo:
+    """A product as a terminal or an admin sees it; `ean` is always the primary EAN."""
+
+    product_id: int
+    ean: str
+    name: str
+    price_cents: int
+    stock: int
+    category: str | None
+    active: bool
+    allow_negative_stock: bool
+
+
+def check_ean(raw: str) -> str:
+    """An EAN is 8 to 14 digits, or ValueError."""
+    ean = raw.strip()
+    if not _EAN.match(ean):
+        raise ValueError(f"EAN {raw!r} must be 8 to 14 digits")
+    return ean
+
+
+def _check_name(name: str) -> str:
+    name = name.strip()
+    if not 1 <= len(name) <= NAME_MAX:
+        raise ValueError(f"a product name is 1 to {NAME_MAX} characters")
+    return name
+
+
+def _check_price(price_cents: int) -> int:
+    if price_cents < 0:
+        raise ValueError("a price cannot be negative")
+    return price_cents
+
+
+# Labelled as ProductInfo's fields.
+_INFO = (
+    select(
+        Product.id.label("product_id"),
+        _Primary.ean.label("ean"),
+        Product.name,
+        Product.price_cents,
+        Product.stock,
+        Category.name.label("category"),
+        Product.active,
+        Product.allow_negative_stock,
+    )
+    .join(_Primary, (_Primary.product_id == Product.id) & _Primary.is_primary)
+    .outerjoin(Category, Category.id == Product.category_id)
+)
+
+
+async def find(db: AsyncSession, ean: str) -> ProductInfo:
+    """The product an EAN or alias names, active or not; UnknownProduct if none does."""
+    row = (
+        await run(
+            db,
+            _INFO.join(_Scanned, _Scanned.product_id == Product.id).where(_Scanned.ean == ean),
+        )
+    ).one_or_none()
+    if row is None:
+        raise UnknownProduct(f"no product has EAN {ean}", ean=ean)
+    return ProductInfo(**row._mapping)
+
+
+async def lookup(db: AsyncSession, ean: str) -> ProductInfo:
+    """The product for sale under an EAN or alias; UnknownProduct or ProductInactive otherwise."""
+    product = await find(db, ean)
+    if not product.active:
+        raise ProductInactive(f"{product.name} is not for sale", ean=ean)
+    return product
+
+
+async def list_all(db: AsyncSession) -> list[ProductInfo]:
+    """Every product, active or not, by name."""
+    rows = await run(db, _INFO.order_by(Product.name, Product.id))
+    return [ProductInfo(**row._mapping) for row in rows.all()]
+
+
+async def aliases(db: AsyncSession, product_id: int) -> list[str]:
+    """A product's alias EANs (not its primary one), sorted."""
+    rows = await run(
+        db,
+        select(ProductCode.ean)
+        .where(ProductCode.product_id == product_id, ProductCode.is_primary.is_(False))
+        .order_by(ProductCode.ean),
+    )
+    return list(rows.scalars())
+
+
+async def category_id(db: AsyncSession, name: str) -> int:
+    """The id of the category with this name, created when new."""
+    name = name.strip()
+    if not 1 <= len(name) <= CATEGORY_MAX:
+        raise ValueError(f"a category name is 1 to {CATEGORY_MAX} characters")
+    found = await db.scalar(select(Category.id).where(Category.name == name))
+    if found is not None:
+        return int(found)
+    try:
+        async with db.begin_nested():
+            created = await run(db, insert(Category).values(name=name).returning(Category.id))
+            return int(created.scalar_one())
+    except IntegrityError:
+        # Another transaction created it first.
+        return int((await run(db, select(Category.id).where(Category.name == name))).scalar_one())
+
+
+async def _add_code(db: AsyncSession, ean: str, product_id: int, *, primary: bool) -> None:
+    try:
+        async with db.begin_nested():
+            await run(
+                db, insert(ProductCode).values(ean=ean, product_id=product_id, is_primary=primary)
+            )
+    except IntegrityError:
+        raise Conflict(f"EAN {ean} already names a product", ean=ean) from None
+
+
+async def create(
+    db: AsyncSession,
+    *,
+    ean: str,
+    name: str,
+    price_cents: int,
+    now: datetime,
+    category: str | None = None,
+    allow_negative_stock: bool = False,
+) -> ProductInfo:
+    """A new active product with no stock (stock arrives as a restock movement)."""
+    ean = check_ean(ean)
+    values = {
+        "name": _check_name(name),
+        "price_cents": _check_price(price_cents),
+        "category_id": None if category is None else await category_id(db, category),
+        "stock": 0,
+        "active": True,
+        "allow_negative_stock": allow_negative_stock,
+        "created_at": now,
+    }
+    product_id = (
+        await run(db, insert(Product).values(**values).returning(Product.id))
+    ).scalar_one()
+    await _add_code(db, ean, product_id, primary=True)
+    return await find(db, ean)
+
+
+async def add_alias(db: AsyncSession, ean: str, alias: str) -> ProductInfo:
+    """Let another EAN (a multipack, a new label) name the product that `ean` names."""
+    product = await find(db, check_ean(ean))
+    await _add_code(db, check_ean(alias), product.product_id, primary=False)
+    return product
+
+
+async def update_product(
+    db: AsyncSession,
+    ean: str,
+    *,
+    name: str | None = None,
+    price_cents: int | None = None,
+    category: str | None = None,
+    allow_negative_stock: bool | None = None,
+) -> ProductInfo:
+    """Change what is given; the stock changes only through `core.stock`."""
+    product = await find(db, check_ean(ean))
+    values: dict[str, object] = {}
+    if name is not None:
+        values["name"] = _check_name(name)
+    if price_cents is not None:
+        values["price_cents"] = _check_price(price_cents)
+    if category is not None:
+        values["category_id"] = await category_id(db, category)
+    condition = Product.id == product.product_id
+    if allow_negative_stock is not None:
+        values["allow_negative_stock"] = allow_negative_stock
+        if not allow_negative_stock:
+            # Checked in the UPDATE: the stock may have gone negative since `find`.
+            condition = condition & (Product.stock >= 0)
+    if values:
+        result = await run(db, update(Product).where(condition).values(**values))
+        if not result.rowcount:
+            raise Conflict(
+                f"{product.name} has negative stock: count it before forbidding that", ean=ean
+            )
+    return await find(db, product.ean)
+
+
+async def set_active(db: AsyncSession, ean: str, *, active: bool) -> ProductInfo:
+    """Take a product off sale (terminals then answer `product_inactive`) or back on."""
+    product = await find(db, check_ean(ean))
+    await run(db, update(Product).where(Product.id == product.product_id).values(active=active))
+    return await find(db, product.ean)

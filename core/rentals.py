@@ -1,0 +1,248 @@
+"""Rental items with UHF tags, who may rent them, and renting and returning at stations.
+
+An item is out to one member at a time: the partial unique index on open rentals decides, so two
+stations racing for one item cannot both win. An inactive item cannot be rented, but one that is
+still out can be seen and returned, so that deactivating never strands an item.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import cards
+from core.clock import rfc3339
+from core.db import run
+from core.errors import (
+    Conflict,
+    ItemNotRented,
+    ItemRented,
+    NotAuthorized,
+    NotFound,
+    UnknownItem,
+)
+from core.models import Member, Rental, RentalItem, RentalPermission
+
+TID_PATTERN = r"^[0-9A-F]{8,64}$"
+NAME_MAX = 200
+_TID = re.compile(TID_PATTERN)
+_IS_OPEN = Rental.returned_at.is_(None)
+_STATUS_COLUMNS = (
+    RentalItem.id.label("item_id"),
+    RentalItem.tid,
+    RentalItem.name,
+    RentalItem.description,
+    RentalItem.active,
+    Rental.id.label("rental_id"),
+    Rental.rented_at.label("since"),
+)
+
+
+def normalize_tid(raw: str) -> str:
+    """A UHF tag id as stored: upper-case hex, 8-64 characters, or ValueError."""
+    tid = raw.strip().upper()
+    if not _TID.match(tid):
+        raise ValueError("a TID is 8-64 characters of hex")
+    return tid
+
+
+@dataclass(frozen=True)
+class ItemStatus:
+    """An item and its open rental, if any."""
+
+    item_id: int
+    tid: str
+    name: str
+    description: str | None
+    active: bool
+    rental_id: int | None
+    since: datetime | None
+
+    @property
+    def out(self) -> bool:
+        return self.rental_id is not None
+
+
+@dataclass(frozen=True)
+class Rented:
+    rental_id: int
+    tid: str
+    name: str
+    since: datetime
+
+
+@dataclass(frozen=True)
+class Returned:
+    rental_id: int
+    tid: str
+    name: str
+    member_id: int
+    duration_s: int
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One line of the operator's list: the item, and who has it if it is out."""
+
+    item: ItemStatus
+    member_id: int | None
+    member_name: str | None
+
+
+async def _lookup(db: AsyncSession, tid: str) -> ItemStatus | None:
+    row = (
+        await run(
+            db,
+            select(*_STATUS_COLUMNS)
+            .outerjoin(Rental, and_(Rental.item_id == RentalItem.id, _IS_OPEN))
+            .where(RentalItem.tid == tid),
+        )
+    ).one_or_none()
+    return None if row is None else ItemStatus(**row._mapping)
+
+
+async def status(db: AsyncSession, tid: str) -> ItemStatus:
+    """The item and whether and since when it is out; an inactive item only while it is out."""
+    found = await _lookup(db, tid)
+    if found is None or not (found.active or found.out):
+        raise UnknownItem(f"no rental item has TID {tid}")
+    return found
+
+
+async def rent(
+    db: AsyncSession, *, device_id: int, card_uid: str, tid: str, now: datetime
+) -> Rented:
+    """Lend an active item to the card's member, who needs a rental permission."""
+    holder = await cards.identify(db, card_uid)
+    item = (
+        await run(
+            db,
+            select(RentalItem.id, RentalItem.name, RentalItem.active).where(RentalItem.tid == tid),
+        )
+    ).one_or_none()
+    if item is None or not item.active:
+        raise UnknownItem(f"no rental item has TID {tid}")
+    permission = select(RentalPermission.member_id).where(
+        RentalPermission.member_id == holder.member_id
+    )
+    if (await run(db, permission)).one_or_none() is None:
+        raise NotAuthorized("this member may not rent items")
+    try:
+        # The savepoint keeps the transaction usable when the open-rental index says no.
+        async with db.begin_nested():
+            rental_id = (
+                await run(
+                    db,
+                    insert(Rental)
+                    .values(
+                        item_id=item.id,
+                        member_id=holder.member_id,
+                        device_id=device_id,
+                        rented_at=now,
+                    )
+                    .returning(Rental.id),
+                )
+            ).scalar_one()
+    except IntegrityError:
+        since = (
+            await run(db, select(Rental.rented_at).where(Rental.item_id == item.id, _IS_OPEN))
+        ).scalar_one_or_none()
+        if since is None:
+            raise  # not the open-rental index: a real fault
+        raise ItemRented(f"item {tid} is out already", since=rfc3339(since)) from None
+    return Rented(rental_id=rental_id, tid=tid, name=item.name, since=now)
+
+
+async def return_item(db: AsyncSession, *, device_id: int, tid: str, now: datetime) -> Returned:
+    """Close the item's open rental; any station may take a return."""
+    item = (
+        await run(db, select(RentalItem.id, RentalItem.name).where(RentalItem.tid == tid))
+    ).one_or_none()
+    if item is None:
+        raise UnknownItem(f"no rental item has TID {tid}")
+    # Conditional on still being open: of two returns at once, one closes it, one is refused.
+    closed = (
+        await run(
+            db,
+            update(Rental)
+            .where(Rental.item_id == item.id, _IS_OPEN)
+            .values(returned_at=now, return_device_id=device_id)
+            .returning(Rental.id, Rental.member_id, Rental.rented_at),
+        )
+    ).one_or_none()
+    if closed is None:
+        raise ItemNotRented(f"item {tid} is not out")
+    return Returned(
+        rental_id=closed.id,
+        tid=tid,
+        name=item.name,
+        member_id=closed.member_id,
+        duration_s=max(0, int((now - closed.rented_at).total_seconds())),
+    )
+
+
+async def add_item(
+    db: AsyncSession, *, tid: str, name: str, description: str | None, now: datetime
+) -> ItemStatus:
+    """Register an item by its tag; a TID can be registered once."""
+    tid = normalize_tid(tid)
+    if not name.strip() or len(name) > NAME_MAX:
+        raise ValueError(f"an item needs a name of 1-{NAME_MAX} characters")
+    if await db.scalar(select(RentalItem.id).where(RentalItem.tid == tid)) is not None:
+        raise Conflict(f"TID {tid} is already registered")
+    item = RentalItem(tid=tid, name=name, description=description, active=True, created_at=now)
+    db.add(item)
+    await db.flush()
+    return ItemStatus(item.id, tid, name, description, True, None, None)
+
+
+async def deactivate(db: AsyncSession, tid: str) -> ItemStatus:
+    """Take an item out of service: no new rentals; an open one can still be returned."""
+    tid = normalize_tid(tid)
+    await db.execute(update(RentalItem).where(RentalItem.tid == tid).values(active=False))
+    found = await _lookup(db, tid)
+    if found is None:
+        raise UnknownItem(f"no rental item has TID {tid}")
+    return found
+
+
+async def permit(db: AsyncSession, member_id: int, *, actor: str, now: datetime) -> None:
+    """Let a member rent items; granting again records the new grant."""
+    if await db.get(Member, member_id) is None:
+        raise NotFound(f"no member {member_id}")
+    row = await db.get(RentalPermission, member_id)
+    if row is None:
+        row = RentalPermission(member_id=member_id)
+        db.add(row)
+    row.granted_by = actor
+    row.granted_at = now
+    await db.flush()
+
+
+async def revoke(db: AsyncSession, member_id: int) -> bool:
+    """Take the permission away (rentals already out stay out); whether there was one."""
+    result = await db.execute(
+        delete(RentalPermission).where(RentalPermission.member_id == member_id)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def listing(db: AsyncSession) -> list[Listed]:
+    """Every item by TID, with who has it and since when (for the operator, not for stations)."""
+    rows = await db.execute(
+        select(*_STATUS_COLUMNS, Member.id.label("member_id"), Member.name.label("member_name"))
+        .outerjoin(Rental, and_(Rental.item_id == RentalItem.id, _IS_OPEN))
+        .outerjoin(Member, Member.id == Rental.member_id)
+        .order_by(RentalItem.tid)
+    )
+    listed = []
+    for row in rows.all():
+        values = dict(row._mapping)
+        member_id, member_name = values.pop("member_id"), values.pop("member_name")
+        listed.append(Listed(ItemStatus(**values), member_id, member_name))
+    return listed

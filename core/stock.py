@@ -1,0 +1,162 @@
+"""Stock changes: each is one conditional UPDATE of the product row plus a movement row.
+
+The floor lives in the UPDATE (`WHERE allow_negative_stock OR stock >= qty`), so two terminals
+selling the last unit can never both succeed; nothing reads a stock, computes and writes it back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import products
+from core.db import run
+from core.errors import OutOfStock
+from core.models import Product, StockMovement
+
+
+class MovementKind(StrEnum):
+    PURCHASE = "purchase"
+    RESTOCK = "restock"
+    STOCKTAKING = "stocktaking"
+    CORRECTION = "correction"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Who changed the stock, why, and from which request; recorded on every movement."""
+
+    now: datetime
+    member_id: int | None = None
+    device_id: int | None = None
+    request_id: str | None = None
+    actor: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """One product's stock change: `delta` units, leaving `stock_after`."""
+
+    product_id: int
+    delta: int
+    stock_after: int
+
+
+async def take(db: AsyncSession, product_id: int, qty: int) -> int | None:
+    """Remove `qty` units; the stock after, or None when the floor forbids it (nothing changed)."""
+    row = (
+        await run(
+            db,
+            update(Product)
+            .where(
+                Product.id == product_id,
+                or_(Product.allow_negative_stock, Product.stock >= qty),
+            )
+            .values(stock=Product.stock - qty)
+            .returning(Product.stock),
+        )
+    ).one_or_none()
+    return None if row is None else int(row.stock)
+
+
+async def current(db: AsyncSession, product_id: int) -> int:
+    """The stock now (for messages; never to compute a new stock from)."""
+    return int((await run(db, select(Product.stock).where(Product.id == product_id))).scalar_one())
+
+
+async def record(
+    db: AsyncSession, kind: MovementKind, changes: Sequence[Change], origin: Origin
+) -> None:
+    """Write one movement row per change."""
+    if not changes:
+        return
+    await run(
+        db,
+        insert(StockMovement),
+        [
+            {
+                "product_id": change.product_id,
+                "kind": kind.value,
+                "delta": change.delta,
+                "stock_after": change.stock_after,
+                "member_id": origin.member_id,
+                "device_id": origin.device_id,
+                "request_id": origin.request_id,
+                "actor": origin.actor,
+                "reason": origin.reason,
+                "created_at": origin.now,
+            }
+            for change in changes
+        ],
+    )
+
+
+async def _add(db: AsyncSession, product_id: int, delta: int) -> int | None:
+    """Add `delta` (of either sign) unless that breaks the floor; the stock after, or None."""
+    if delta < 0:
+        return await take(db, product_id, -delta)
+    row = (
+        await run(
+            db,
+            update(Product)
+            .where(Product.id == product_id)
+            .values(stock=Product.stock + delta)
+            .returning(Product.stock),
+        )
+    ).one()
+    return int(row.stock)
+
+
+async def restock(db: AsyncSession, ean: str, qty: int, origin: Origin) -> Change:
+    """Goods arrived: add `qty` (at least 1) units."""
+    if qty < 1:
+        raise ValueError("a restock adds at least one unit")
+    product = await products.find(db, products.check_ean(ean))
+    after = await _add(db, product.product_id, qty)
+    assert after is not None  # adding has no floor
+    change = Change(product.product_id, qty, after)
+    await record(db, MovementKind.RESTOCK, [change], origin)
+    return change
+
+
+async def stocktake(db: AsyncSession, ean: str, count: int, origin: Origin) -> Change:
+    """Set the counted stock; the movement's delta is the difference to the recorded stock.
+
+    The row lock (BEGIN IMMEDIATE on SQLite) keeps a concurrent sale from slipping between
+    reading the old stock and writing the count.
+    """
+    if count < 0:
+        raise ValueError("a counted stock cannot be negative")
+    product = await products.find(db, products.check_ean(ean))
+    before = (
+        await run(
+            db,
+            select(Product.stock).where(Product.id == product.product_id).with_for_update(),
+        )
+    ).scalar_one()
+    await run(db, update(Product).where(Product.id == product.product_id).values(stock=count))
+    change = Change(product.product_id, count - before, count)
+    await record(db, MovementKind.STOCKTAKING, [change], origin)
+    return change
+
+
+async def correct(db: AsyncSession, ean: str, delta: int, origin: Origin) -> Change:
+    """Book a known loss or find (breakage, a miscount) of `delta` units; a reason is required."""
+    if delta == 0:
+        raise ValueError("a correction changes the stock")
+    if not origin.reason:
+        raise ValueError("a correction needs a reason")
+    product = await products.find(db, products.check_ean(ean))
+    after = await _add(db, product.product_id, delta)
+    if after is None:
+        stock = await current(db, product.product_id)
+        raise OutOfStock(f"only {stock} of {product.name} in stock", ean=ean, stock=stock)
+    change = Change(product.product_id, delta, after)
+    await record(db, MovementKind.CORRECTION, [change], origin)
+    return change

@@ -1,0 +1,251 @@
+"""The catalogue and stock changes on a real database: EANs, aliases, categories, movements."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import products, stock
+from core.errors import Conflict, OutOfStock, ProductInactive, UnknownProduct
+from core.models import StockMovement
+from core.products import ProductInfo
+from tests.factories import T0
+
+
+def unique_ean() -> str:
+    return f"{secrets.randbelow(10**13):013d}"
+
+
+async def make_product(
+    db: AsyncSession,
+    *,
+    price_cents: int = 150,
+    stock_units: int = 0,
+    name: str = "Club-Mate 0.5 l",
+    category: str | None = None,
+    allow_negative_stock: bool = False,
+) -> ProductInfo:
+    """An active product with a fresh EAN and `stock_units` restocked."""
+    ean = unique_ean()
+    await products.create(
+        db,
+        ean=ean,
+        name=name,
+        price_cents=price_cents,
+        category=category,
+        allow_negative_stock=allow_negative_stock,
+        now=T0,
+    )
+    if stock_units:
+        await stock.restock(db, ean, stock_units, stock.Origin(now=T0, actor="test"))
+    return await products.find(db, ean)
+
+
+async def movements(db: AsyncSession, product_id: int) -> list[tuple[str, int, int]]:
+    """(kind, delta, stock_after) of a product's movements, oldest first."""
+    rows = await db.execute(
+        select(StockMovement.kind, StockMovement.delta, StockMovement.stock_after)
+        .where(StockMovement.product_id == product_id)
+        .order_by(StockMovement.id)
+    )
+    return [(kind, delta, after) for kind, delta, after in rows.all()]
+
+
+def _origin(reason: str | None = None) -> stock.Origin:
+    return stock.Origin(now=T0, actor="test", reason=reason)
+
+
+async def test_create_with_category_is_found_by_its_ean(db: AsyncSession) -> None:
+    ean = unique_ean()
+
+    created = await products.create(
+        db, ean=ean, name="Mate", price_cents=150, category=f"Drinks {ean}", now=T0
+    )
+
+    assert await products.lookup(db, ean) == created
+    assert (created.ean, created.name, created.price_cents, created.stock) == (ean, "Mate", 150, 0)
+    assert (created.category, created.active) == (f"Drinks {ean}", True)
+
+
+async def test_lookup_by_alias_answers_the_primary_ean(db: AsyncSession) -> None:
+    product = await make_product(db)
+    alias = unique_ean()
+    await products.add_alias(db, product.ean, alias)
+
+    found = await products.lookup(db, alias)
+
+    assert found == product
+    assert await products.aliases(db, product.product_id) == [alias]
+
+
+async def test_lookup_of_an_unknown_ean_raises_unknown_product(db: AsyncSession) -> None:
+    ean = unique_ean()
+
+    with pytest.raises(UnknownProduct) as refused:
+        await products.lookup(db, ean)
+
+    assert refused.value.fields == {"ean": ean}
+
+
+async def test_lookup_of_a_deactivated_product_raises_product_inactive(db: AsyncSession) -> None:
+    product = await make_product(db)
+    await products.set_active(db, product.ean, active=False)
+
+    with pytest.raises(ProductInactive) as refused:
+        await products.lookup(db, product.ean)
+
+    assert refused.value.fields == {"ean": product.ean}
+    assert (await products.find(db, product.ean)).active is False
+
+
+@pytest.mark.parametrize("taken", ["primary", "alias"])
+async def test_add_alias_of_an_ean_naming_a_product_raises_conflict(
+    db: AsyncSession, taken: str
+) -> None:
+    owner, other = await make_product(db), await make_product(db)
+    alias = unique_ean()
+    await products.add_alias(db, owner.ean, alias)
+    ean = owner.ean if taken == "primary" else alias
+
+    with pytest.raises(Conflict):
+        await products.add_alias(db, other.ean, ean)
+
+    assert (await products.find(db, ean)).product_id == owner.product_id
+
+
+async def test_create_with_an_alias_ean_raises_conflict(db: AsyncSession) -> None:
+    owner = await make_product(db)
+    alias = unique_ean()
+    await products.add_alias(db, owner.ean, alias)
+
+    with pytest.raises(Conflict):
+        await products.create(db, ean=alias, name="Other", price_cents=1, now=T0)
+
+    assert (await products.find(db, alias)).product_id == owner.product_id
+
+
+@pytest.mark.parametrize("ean", ["1234567", "123456789012345", "12345678901a", ""])
+async def test_create_with_a_malformed_ean_is_refused(db: AsyncSession, ean: str) -> None:
+    with pytest.raises(ValueError, match="8 to 14 digits"):
+        await products.create(db, ean=ean, name="Mate", price_cents=150, now=T0)
+
+
+async def test_create_with_a_negative_price_is_refused(db: AsyncSession) -> None:
+    with pytest.raises(ValueError, match="negative"):
+        await products.create(db, ean=unique_ean(), name="Mate", price_cents=-1, now=T0)
+
+
+async def test_create_with_an_existing_category_name_shares_the_category(
+    db: AsyncSession,
+) -> None:
+    name = f"Snacks {unique_ean()}"
+
+    first = await make_product(db, category=name)
+    second = await make_product(db, category=name)
+
+    assert first.category == second.category == name
+    assert await products.category_id(db, name) == await products.category_id(db, name)
+
+
+async def test_restock_adds_units_with_a_movement_row(db: AsyncSession) -> None:
+    product = await make_product(db, stock_units=5)
+
+    change = await stock.restock(db, product.ean, 7, _origin("delivery"))
+
+    assert change == stock.Change(product.product_id, 7, 12)
+    assert (await products.find(db, product.ean)).stock == 12
+    assert await movements(db, product.product_id) == [("restock", 5, 5), ("restock", 7, 12)]
+    reason = await db.scalar(
+        select(StockMovement.reason)
+        .where(StockMovement.product_id == product.product_id)
+        .order_by(StockMovement.id.desc())
+    )
+    assert reason == "delivery"
+
+
+async def test_stocktake_sets_the_count_and_records_the_difference(db: AsyncSession) -> None:
+    product = await make_product(db, stock_units=10)
+
+    change = await stock.stocktake(db, product.ean, 8, _origin("shelf count"))
+
+    assert change == stock.Change(product.product_id, -2, 8)
+    assert (await products.find(db, product.ean)).stock == 8
+    assert (await movements(db, product.product_id))[-1] == ("stocktaking", -2, 8)
+
+
+async def test_stocktake_of_an_alias_counts_the_product(db: AsyncSession) -> None:
+    product = await make_product(db, stock_units=1)
+    alias = unique_ean()
+    await products.add_alias(db, product.ean, alias)
+
+    await stock.stocktake(db, alias, 4, _origin())
+
+    assert (await products.find(db, product.ean)).stock == 4
+
+
+async def test_correction_below_zero_is_refused_and_changes_nothing(db: AsyncSession) -> None:
+    product = await make_product(db, stock_units=2)
+
+    with pytest.raises(OutOfStock) as refused:
+        await stock.correct(db, product.ean, -3, _origin("broken bottles"))
+
+    assert refused.value.fields == {"ean": product.ean, "stock": 2}
+    assert (await products.find(db, product.ean)).stock == 2
+    assert await movements(db, product.product_id) == [("restock", 2, 2)]
+
+
+async def test_correction_below_zero_is_booked_where_negative_stock_is_allowed(
+    db: AsyncSession,
+) -> None:
+    product = await make_product(db, stock_units=2, allow_negative_stock=True)
+
+    change = await stock.correct(db, product.ean, -3, _origin("sold without scanning"))
+
+    assert change.stock_after == -1
+    assert (await movements(db, product.product_id))[-1] == ("correction", -3, -1)
+
+
+async def test_correction_without_a_reason_is_refused(db: AsyncSession) -> None:
+    product = await make_product(db, stock_units=2)
+
+    with pytest.raises(ValueError, match="reason"):
+        await stock.correct(db, product.ean, -1, _origin())
+
+
+async def test_update_forbidding_negative_stock_while_negative_raises_conflict(
+    db: AsyncSession,
+) -> None:
+    product = await make_product(db, allow_negative_stock=True)
+    await stock.correct(db, product.ean, -1, _origin("sold on trust"))
+
+    with pytest.raises(Conflict):
+        await products.update_product(db, product.ean, allow_negative_stock=False)
+
+    assert (await products.find(db, product.ean)).allow_negative_stock is True
+
+
+async def test_update_changes_name_price_and_category(db: AsyncSession) -> None:
+    product = await make_product(db)
+    category = f"Drinks {unique_ean()}"
+
+    updated = await products.update_product(
+        db, product.ean, name="Mate (cold)", price_cents=180, category=category
+    )
+
+    assert (updated.name, updated.price_cents, updated.category) == (
+        "Mate (cold)",
+        180,
+        category,
+    )
+
+
+async def test_list_all_includes_inactive_products(db: AsyncSession) -> None:
+    product = await make_product(db)
+    await products.set_active(db, product.ean, active=False)
+
+    listed = await products.list_all(db)
+
+    assert [p.active for p in listed if p.product_id == product.product_id] == [False]
