@@ -1,5 +1,7 @@
 """`make bench`: round trips per second and p50/p99 latency of the hot operations.
 
+Heartbeats, session start+end pairs and 3-item basket purchases.
+
 One real mosquitto (the generated config), the real handler service as subprocesses, SQLite and
 PostgreSQL, closed-loop devices at 1, 8 and 64 at once, and on the same broker a bare echo
 responder as the ceiling. Not a test: it prints a table (also written to bench/last-run.md).
@@ -17,14 +19,17 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.load import BenchDevice, Result, closed_loop
 from broker import provisioning
 from broker.launcher import LocalBroker, free_port, init_local
+from core import products, stock
 from core.billing import Tariff
 from core.clock import SystemClock
 from core.migrations import upgrade
+from core.models import DeviceKind
 from core.settings import Environment, Settings
 from makerbus.context import accounts_from, database, device_broker
 from makerbus.fleet import provision_fleet
@@ -32,6 +37,7 @@ from tests.databases import fresh_postgres, postgres_reachable
 
 CONCURRENCY = (1, 8, 64)
 TARIFF = Tariff(login_fee_cents=100, price_per_minute_cents=20, interval_min=15)
+BASKET = ("2000000000015", "2000000000022", "2000000000039")  # a 3-item basket
 PASSWORDS = {
     "broker_admin_password": "bench-admin-" + "b" * 20,
     "broker_handler_password": "bench-handler-" + "b" * 20,
@@ -97,10 +103,17 @@ def processes(command: list[str], env: dict[str, str], count: int, ready: str) -
             os.unlink(log.name)
 
 
-async def provision(settings: Settings, count: int) -> list[tuple[str, str, str]]:
-    """Machines with a tariff, each with its own member, rich enough for the whole run."""
+@dataclass(frozen=True)
+class Fleet:
+    machines: list[tuple[str, str, str]]  # slug, password, the member's card
+    checkouts: list[tuple[str, str]]  # slug, password
+
+
+async def provision(settings: Settings, count: int) -> Fleet:
+    """Machines and checkouts; members rich enough, products stocked for the whole run."""
+    now = SystemClock().now()
     async with database(settings) as db, device_broker(settings) as broker:
-        fleet = await provision_fleet(
+        machines = await provision_fleet(
             db,
             broker,
             prefix="bench",
@@ -108,21 +121,44 @@ async def provision(settings: Settings, count: int) -> list[tuple[str, str, str]
             member_count=count,
             tariff=TARIFF,
             balance_cents=10**12,
-            now=SystemClock().now(),
+            now=now,
         )
-    return [(machine.slug, machine.password, machine.card) for machine in fleet]
+        checkouts = []
+        for index in range(count):
+            _, credentials = await provisioning.add(
+                db,
+                broker,
+                slug=f"bench-co-{index}",
+                kind=DeviceKind.CHECKOUT,
+                name=f"Bench checkout {index}",
+                now=now,
+            )
+            checkouts.append((credentials.username, credentials.password))
+        for index, ean in enumerate(BASKET):
+            await products.create(
+                db, ean=ean, name=f"Bench product {index}", price_cents=100 + index, now=now
+            )
+            await stock.restock(db, ean, 10**9, stock.Origin(now=now, actor="bench"))
+    return Fleet(
+        [(machine.slug, machine.password, machine.card) for machine in machines], checkouts
+    )
 
 
 async def measure(
-    port: int, fleet: list[tuple[str, str, str]], seconds: float, *, echo: bool
+    port: int, fleet: Fleet, seconds: float, *, echo: bool
 ) -> dict[str, dict[int, Result]]:
-    results: dict[str, dict[int, Result]] = {"heartbeat": {}, "start+end": {}}
+    results: dict[str, dict[int, Result]] = {"heartbeat": {}, "start+end": {}, "purchase": {}}
     async with AsyncExitStack() as stack:
         devices = [
             await stack.enter_async_context(BenchDevice(port, slug, password))
-            for slug, password, _ in fleet
+            for slug, password, _ in fleet.machines
         ]
-        cards = {slug: card for slug, _, card in fleet}
+        tills = [
+            await stack.enter_async_context(BenchDevice(port, slug, password))
+            for slug, password in fleet.checkouts
+        ]
+        cards = {slug: card for slug, _, card in fleet.machines}
+        card_list = list(cards.values())
         sessions: dict[str, object] = {}
         if not echo:
             for device in devices:
@@ -152,6 +188,15 @@ async def measure(
             results["start+end"][count] = await closed_loop(
                 devices[:count], start_end, seconds=seconds
             )
+
+        async def purchase(till: BenchDevice) -> bool:
+            items = [{"ean": ean, "qty": 1} for ean in BASKET]
+            card = card_list[int(till.slug.rsplit("-", 1)[1]) % len(card_list)]
+            answer = await till.request("checkout/purchase", card=card, items=items)
+            return answer.get("ok") is True
+
+        for count in CONCURRENCY:
+            results["purchase"][count] = await closed_loop(tills[:count], purchase, seconds=seconds)
     return results
 
 
