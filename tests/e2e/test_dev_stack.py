@@ -8,10 +8,11 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from broker.launcher import free_port
 from broker.provisioning import Credentials
-from tests.e2e.console import Console
+from tests.e2e.console import Console, run_program
 from tests.e2e.stack import wait_until
 
 
@@ -44,6 +45,7 @@ def test_dev_stack_serves_the_console_controller_from_demo_json(tmp_path: Path) 
 
         assert "RELAY OFF" in console.read_until("RELAY OFF")
         assert console.process.wait(15) == 0
+        _the_other_programs_run_from_demo_json(demo)
     finally:
         if console is not None:
             console.close()
@@ -51,3 +53,29 @@ def test_dev_stack_serves_the_console_controller_from_demo_json(tmp_path: Path) 
         code = dev.wait(30)
     assert code == 0
     assert "Stopped the handlers and the broker." in log.read_text()
+
+
+def _credentials(demo: dict[str, Any], slug: str) -> Credentials:
+    device = next(d for d in demo["devices"] if d["slug"] == slug)
+    return Credentials(device["username"], device["password"], device["host"], device["port"])
+
+
+def _the_other_programs_run_from_demo_json(demo: dict[str, Any]) -> None:
+    ada = next(m for m in demo["members"] if m["name"] == "Ada Lovelace")["card"]
+    grace = next(m for m in demo["members"] if m["name"] == "Grace Hopper")["card"]
+    mate = demo["products"][0]
+    drill = demo["rental_items"][0]["tid"]
+
+    checkout = run_program(
+        "checkout",
+        _credentials(demo, "checkout-1"),
+        f"scan {mate['ean']}\nscan {mate['alias']}\ntap {ada}\n",
+    )
+    bankomat = run_program("bankomat", _credentials(demo, "bankomat-1"), f"tap {grace}\ncoin 200\n")
+    rented = run_program("rental", _credentials(demo, "rental-1"), f"tid {drill}\ntap {ada}\n")
+    returned = run_program("rental", _credentials(demo, "rental-1"), f"tid {drill}\n")
+
+    assert "paid 3.00 EUR" in checkout.stdout, checkout.stdout + checkout.stderr
+    assert "topped up 2.00 EUR" in bankomat.stdout, bankomat.stdout + bankomat.stderr
+    assert "is yours" in rented.stdout, rented.stdout + rented.stderr
+    assert "returned" in returned.stdout.lower(), returned.stdout + returned.stderr
