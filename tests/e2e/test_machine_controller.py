@@ -27,20 +27,11 @@ from broker.provisioning import Credentials
 from core.billing import Tariff
 from core.members import NewMember
 from tests.e2e.console import Console
+from tests.e2e.fakes import FakeClock
 from tests.e2e.stack import Stack
 
 LASER = Tariff(login_fee_cents=100, price_per_minute_cents=20, interval_min=15)
 TEN_CENTS_A_MINUTE = Tariff(login_fee_cents=0, price_per_minute_cents=10, interval_min=1)
-
-
-class FakeClock:
-    """A monotonic clock that moves only when the test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass

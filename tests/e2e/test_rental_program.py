@@ -16,17 +16,8 @@ from core.members import NewMember
 from core.models import DeviceKind, Rental, RentalItem
 from makerbus.context import database
 from tests.e2e.console import run_program
+from tests.e2e.fakes import FakeClock
 from tests.e2e.stack import Stack, run_async
-
-
-class FakeClock:
-    """A monotonic clock that moves only when the test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
