@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import signal
 
 import click
@@ -69,12 +70,21 @@ def dev(port: int) -> None:
 
 
 @click.command()
-@click.option("--machines", type=click.IntRange(1, 500), default=10, show_default=True)
+@click.option("--machines", type=click.IntRange(0, 500), default=10, show_default=True)
+@click.option("--checkouts", type=click.IntRange(0, 100), default=0, show_default=True)
+@click.option("--bankomats", type=click.IntRange(0, 100), default=0, show_default=True)
+@click.option(
+    "--rentals",
+    type=click.IntRange(0, 100),
+    default=0,
+    show_default=True,
+    help="Rental stations (each with 3 items of its own).",
+)
 @click.option(
     "--members",
     type=click.IntRange(1, 500),
     default=None,
-    help="Members sharing the machines (default: one per machine).",
+    help="Members sharing the devices (default: one per machine, at least 4).",
 )
 @click.option("--seconds", type=float, default=300, show_default=True, help="How long to run.")
 @click.option("--work-min-s", type=float, default=20, show_default=True)
@@ -89,6 +99,9 @@ def dev(port: int) -> None:
 @click.option("--prefix", default="sim", show_default=True, help="Slug prefix of the devices.")
 def simulate(
     machines: int,
+    checkouts: int,
+    bankomats: int,
+    rentals: int,
     members: int | None,
     seconds: float,
     work_min_s: float,
@@ -96,16 +109,23 @@ def simulate(
     balance_cents: int,
     prefix: str,
 ) -> None:
-    """Run a fleet of simulated machine controllers against the configured stack."""
-    from makerbus.simulate import run_simulation
+    """Run a fleet of simulated machines, checkouts, Bankomats and rental stations."""
+    if importlib.util.find_spec("makerbus_device") is None:  # pragma: no cover
+        raise click.ClickException(
+            "makerbus simulate needs makerbus-device: pip install ./hardware_clients"
+        )
+    from makerbus.simulate import Plan, run_simulation
 
-    run_simulation(
-        get_settings(),
+    plan = Plan(
         machines=machines,
-        members=members or machines,
+        checkouts=checkouts,
+        bankomats=bankomats,
+        rentals=rentals,
+        members=members or max(machines, 4),
         seconds=seconds,
         work_s=(work_min_s, work_max_s),
         tariff=Tariff(50, 10, 1),
         balance=balance_cents,
         prefix=prefix,
     )
+    run_simulation(get_settings(), plan)
