@@ -111,12 +111,20 @@ class MachineController:
             )
 
     def run(self, stop: threading.Event) -> None:
-        """``start()``, then ``step()`` until ``stop`` is set; the relay is off on the way out."""
+        """``start()``, then ``step()`` until ``stop`` is set.
+
+        On the way out the relay goes off and a running session is ended, so the member is
+        billed for the time used rather than until the server notices the silence.
+        """
         self.start()
         try:
             while not stop.is_set():
                 self.step()
         finally:
+            with self._lock:
+                session = self._session
+            if session is not None:
+                self._end_session(session)
             with self._lock:
                 self._switch_off()
 

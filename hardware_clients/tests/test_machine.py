@@ -4,7 +4,10 @@ The live proof (relay on after start, off on end, at paid_until, on terminate an
 server is gone) is tests/e2e/test_machine_controller.py in the makerbus repository.
 """
 
+import threading
 from dataclasses import dataclass, field
+
+from support import wait_until
 
 from makerbus_device import (
     Answer,
@@ -171,3 +174,20 @@ def test_heartbeat_budget_close_to_deadline_ends_waiting_by_the_deadline() -> No
     session = MachineSession(session_id=7, card=CARD, deadline=100.0, next_beat=0.0)
 
     assert session.heartbeat_budget(now=97.0, timeout=5.0, retries=2) == (3.0, 0)
+
+
+def test_stopping_the_controller_ends_a_running_session() -> None:
+    device = ScriptedDevice([CONFIG, STARTED, ok(total_cents=120, balance_cents=880)])
+    reader, relay = SimulatedReader(), SimulatedRelay()
+    controller = MachineController(device, reader, relay, display=lambda _: None)
+    stop = threading.Event()
+    reader.tap(CARD)
+    runner = threading.Thread(target=controller.run, args=(stop,))
+    runner.start()
+    assert wait_until(lambda: relay.is_on, 5)
+
+    stop.set()
+    runner.join(5)
+
+    assert [op for op, _, _ in device.sent] == ["device/config", "session/start", "session/end"]
+    assert not relay.is_on
