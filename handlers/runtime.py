@@ -204,9 +204,10 @@ class Runtime:
             try:
                 async with db.begin():
                     device = await self._device(db, target, request, spec)
-                    stored = await idempotency.lookup(db, device.id, request.id)
-                    if stored is not None:
-                        return self._replay(stored, spec, request)
+                    if spec.remember_answer:
+                        stored = await idempotency.lookup(db, device.id, request.id)
+                        if stored is not None:
+                            return self._replay(stored, spec, request)
                     params = self._validate(spec, request)
                     await self._touch(db, device, now)
                     ctx = OpContext(
@@ -245,6 +246,8 @@ class Runtime:
         body: bytes,
         now: datetime,
     ) -> None:
+        if not spec.remember_answer:
+            return
         await idempotency.store(
             db,
             device_id=device.id,

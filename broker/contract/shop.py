@@ -65,9 +65,17 @@ class CheckoutPurchaseAnswer(WireModel):
 
 class CardRegisterRequest(WireModel):
     card: CardUid
+    # Printable text only: control characters (NUL, \x1c-\x1f, ...) are refused here, before
+    # they reach the database (PostgreSQL rejects NUL) or a display.
     name: (
         Annotated[
-            str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MEMBER_NAME_MAX)
+            str,
+            StringConstraints(
+                strip_whitespace=True,
+                min_length=1,
+                max_length=MEMBER_NAME_MAX,
+                pattern=r"^[^\x00-\x1f\x7f]+$",
+            ),
         ]
         | None
     ) = Field(
@@ -119,5 +127,7 @@ OPS = (
         CardLinkAnswer,
         CHECKOUT,
         "A single-use URL, valid 15 minutes, where the card's holder links a web login.",
+        # The answer carries a secret: it is not kept for replays (a retry gets a new URL).
+        remember_answer=False,
     ),
 )

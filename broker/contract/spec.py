@@ -22,6 +22,9 @@ class OpSpec:
     answer: type[BaseModel]
     kinds: frozenset[DeviceKind]
     summary: str
+    # False when the answer carries a secret (a link token): it is then not stored for replays
+    # and a retry runs the operation again.
+    remember_answer: bool = True
 
 
 @dataclass(frozen=True)

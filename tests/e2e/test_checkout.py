@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from core import link_tokens, products
 from core.clock import SystemClock
 from core.members import NewMember
-from core.models import Card, DeviceKind, LinkToken, Member, StockMovement
+from core.models import Card, DeviceKind, LinkToken, Member, ProcessedRequest, StockMovement
 from core.products import ProductInfo
 from makerbus.context import database
 from tests.core.test_products import make_product, movements, unique_ean
@@ -550,3 +550,32 @@ def test_product_commands_with_bad_input_fail_with_one_clear_line(
     assert result.returncode != 0
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_link_answer_is_not_kept_where_its_token_could_be_read(stack: Stack) -> None:
+    member = stack.add_member()
+    till = stack.device(stack.provision(DeviceKind.CHECKOUT))
+
+    first = till.request("card/link", request_id="link-secret-1", card=member.card_uid)
+    again = till.request("card/link", request_id="link-secret-1", card=member.card_uid)
+
+    token = str(first["url"]).rsplit("/", 1)[1]
+
+    async def stored_answers() -> list[str]:
+        async with database(stack.settings) as db:
+            return list((await db.scalars(select(ProcessedRequest.answer))).all())
+
+    assert not [answer for answer in run_async(stored_answers()) if token in answer]
+    assert again.ok
+    assert again["url"] != first["url"]  # a retry gets a fresh single-use link
+
+
+@pytest.mark.parametrize("name", ["\x1c", "a\x00b", "tab\there", "\x7f"])
+def test_a_registration_name_with_control_characters_is_a_bad_request(
+    stack: Stack, name: str
+) -> None:
+    till = stack.device(stack.provision(DeviceKind.CHECKOUT))
+
+    answer = till.request("card/register", card=unique_uid(), name=name)
+
+    assert (answer.ok, answer.error) == (False, "bad_request")
