@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import run
@@ -113,3 +113,11 @@ async def post(
             )
         await run(db, insert(LedgerEntry), entries)
     return Balance(row.balance_cents, row.credit_limit_cents)
+
+
+async def balance_of(db: AsyncSession, member_id: int) -> int:
+    """The member's balance now (e.g. to report it when a charge was refused)."""
+    balance = (
+        await run(db, select(Member.balance_cents).where(Member.id == member_id))
+    ).scalar_one()
+    return int(balance)
