@@ -219,3 +219,12 @@ async def set_active(db: AsyncSession, ean: str, *, active: bool) -> ProductInfo
     product = await find(db, check_ean(ean))
     await run(db, update(Product).where(Product.id == product.product_id).values(active=active))
     return await find(db, product.ean)
+
+
+async def catalogue(db: AsyncSession, *, category: str | None = None) -> list[ProductInfo]:
+    """The active products, by name; optionally of one category."""
+    statement = _INFO.where(Product.active.is_(True))
+    if category is not None:
+        statement = statement.where(Category.name == category)
+    rows = await run(db, statement.order_by(Product.name, Product.id))
+    return [ProductInfo(**row._mapping) for row in rows.all()]

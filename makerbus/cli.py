@@ -11,7 +11,7 @@ from makerbus.cli_devices import device
 from makerbus.cli_machines import machine, session
 from makerbus.cli_members import member
 from makerbus.cli_rentals import rental
-from makerbus.cli_services import dev, handlers, migrate, simulate
+from makerbus.cli_services import api, dev, handlers, migrate, simulate
 from makerbus.cli_shop import product
 
 
@@ -23,6 +23,7 @@ def cli() -> None:
 
 cli.add_command(migrate)
 cli.add_command(handlers)
+cli.add_command(api)
 cli.add_command(dev)
 cli.add_command(simulate)
 cli.add_command(broker)

@@ -129,3 +129,17 @@ def simulate(
         prefix=prefix,
     )
     run_simulation(get_settings(), plan)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True)
+def api(host: str, port: int) -> None:
+    """Serve the HTTP API (docs at /api/docs)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = get_settings()
+    configure(settings.log_level, settings.log_format)
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)

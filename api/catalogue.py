@@ -1,0 +1,39 @@
+"""The public product catalogue: what the shop sells, for anyone."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from api.deps import DbDep
+from core import products
+
+router = APIRouter(prefix="/api/v1", tags=["public"])
+
+
+class CatalogueProduct(BaseModel):
+    ean: str
+    name: str
+    price_cents: int
+    category: str | None
+    in_stock: bool
+
+
+@router.get("/products")
+async def list_products(
+    db: DbDep,
+    category: str | None = Query(
+        default=None, max_length=100, description="Only products of this category."
+    ),
+) -> list[CatalogueProduct]:
+    """The active products, by name; money in integer cents."""
+    return [
+        CatalogueProduct(
+            ean=product.ean,
+            name=product.name,
+            price_cents=product.price_cents,
+            category=product.category,
+            in_stock=product.stock > 0 or product.allow_negative_stock,
+        )
+        for product in await products.catalogue(db, category=category)
+    ]
