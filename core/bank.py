@@ -166,7 +166,7 @@ async def transfer(
             # The runtime rolls back the whole request, the receiver's credit included.
             raise InsufficientFunds(
                 f"the transfer needs {amount_cents} cents",
-                balance_cents=await ledger.balance_of(db, sender.member_id),
+                balance_cents=(await ledger.balance_of(db, sender.member_id)).balance_cents,
                 needed_cents=amount_cents,
             )
         balances[member_id] = posted

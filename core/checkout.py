@@ -178,7 +178,7 @@ async def purchase(
         raise InsufficientFunds(
             f"the basket costs {total} cents",
             needed_cents=total,
-            balance_cents=await ledger.balance_of(db, holder.member_id),
+            balance_cents=(await ledger.balance_of(db, holder.member_id)).balance_cents,
         )
     await stock.record(
         db,

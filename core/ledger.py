@@ -115,9 +115,12 @@ async def post(
     return Balance(row.balance_cents, row.credit_limit_cents)
 
 
-async def balance_of(db: AsyncSession, member_id: int) -> int:
-    """The member's balance now (e.g. to report it when a charge was refused)."""
-    balance = (
-        await run(db, select(Member.balance_cents).where(Member.id == member_id))
-    ).scalar_one()
-    return int(balance)
+async def balance_of(db: AsyncSession, member_id: int) -> Balance:
+    """The member's balance and credit limit now (e.g. to report it when a charge was refused)."""
+    row = (
+        await run(
+            db,
+            select(Member.balance_cents, Member.credit_limit_cents).where(Member.id == member_id),
+        )
+    ).one()
+    return Balance(row.balance_cents, row.credit_limit_cents)

@@ -122,16 +122,6 @@ def _running(
     )
 
 
-async def _balance(db: AsyncSession, member_id: int) -> ledger.Balance:
-    row = (
-        await run(
-            db,
-            select(Member.balance_cents, Member.credit_limit_cents).where(Member.id == member_id),
-        )
-    ).one()
-    return ledger.Balance(row.balance_cents, row.credit_limit_cents)
-
-
 async def _locked(db: AsyncSession, *conditions: Any) -> _Open | None:
     statement = (
         select(*_COLUMNS)
@@ -237,7 +227,7 @@ async def _rejoin(db: AsyncSession, row: _Open, member_id: int, now: datetime) -
         paid_until=row.paid_until,
         now=now,
         charged=0,
-        balance=await _balance(db, member_id),
+        balance=await ledger.balance_of(db, member_id),
     )
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker import provisioning
 from broker.provisioning import DeviceBroker
-from core import cash_boxes, machines, members, pins, products, rentals, stock
+from core import cards, cash_boxes, machines, members, pins, products, rentals, stock
 from core.billing import Tariff, TariffOverride
 from core.clock import SystemClock
 from core.models import Card, Device, DeviceKind, Member, ProductCode, RentalItem
@@ -119,7 +119,7 @@ async def _machines(db: AsyncSession) -> tuple[list[dict[str, Any]], list[dict[s
         await machines.authorize(
             db,
             device_id=await machines.machine_id(db, slug),
-            member_id=await db.scalar(select(Card.member_id).where(Card.uid == uid)) or 0,
+            member_id=await cards.member_of(db, uid),
             override=TariffOverride(price_per_minute_cents=price),
             now=now,
             actor="demo",
@@ -160,11 +160,8 @@ async def _bank(db: AsyncSession) -> dict[str, Any]:
     if slug not in {box.slug for box in await cash_boxes.all_boxes(db)}:
         await cash_boxes.create(db, slug=slug, name=name, now=SystemClock().now())
     card, pin = TREASURER
-    member_id = await db.scalar(select(Card.member_id).where(Card.uid == card))
-    if (
-        member_id is not None
-        and await db.scalar(select(Member.pin_hash).where(Member.id == member_id)) is None
-    ):
+    member_id = await cards.member_of(db, card)
+    if await db.scalar(select(Member.pin_hash).where(Member.id == member_id)) is None:
         await pins.set_pin(db, member_id, pin)
     return {"cash_box": slug, "treasurer": {"card": card, "pin": pin}}
 
@@ -175,9 +172,7 @@ async def _rentals(db: AsyncSession) -> list[dict[str, Any]]:
         if await db.scalar(select(RentalItem.id).where(RentalItem.tid == tid)) is None:
             await rentals.add_item(db, tid=tid, name=name, description=None, now=now)
     for card in RENTERS:
-        member_id = await db.scalar(select(Card.member_id).where(Card.uid == card))
-        if member_id is not None:
-            await rentals.permit(db, member_id, actor="demo", now=now)
+        await rentals.permit(db, await cards.member_of(db, card), actor="demo", now=now)
     return [{"tid": tid, "name": name} for tid, name in RENTAL_ITEMS]
 
 
