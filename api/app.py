@@ -4,15 +4,36 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
+from starlette.middleware.sessions import SessionMiddleware
 
-from api import catalogue, health
+from api import card_link, catalogue, errors, health, login, me
+from api.admin import cash_boxes, devices, machines, members, products, rentals
+from api.login import LOGIN_STATE_COOKIE, LOGIN_STATE_MAX_AGE_S, make_oauth
+from api.session_tokens import SessionSigner, derive_key
+from core.clock import Clock, SystemClock
 from core.db import async_session_factory, make_async_engine
-from core.settings import Settings
+from core.settings import WEB_SECRET_FIELDS, Settings
+
+ROUTERS = (
+    health.router,
+    login.router,
+    catalogue.router,
+    me.router,
+    card_link.router,
+    devices.router,
+    machines.router,
+    members.router,
+    products.router,
+    cash_boxes.router,
+    rentals.router,
+)
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
+    settings.require_secrets(*WEB_SECRET_FIELDS)
     engine = make_async_engine(settings.database_url)
 
     @asynccontextmanager
@@ -29,8 +50,23 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.clock = clock or SystemClock()
     app.state.engine = engine
     app.state.sessions = async_session_factory(engine)
-    app.include_router(health.router)
-    app.include_router(catalogue.router)
+    app.state.signer = SessionSigner(
+        settings.session_secret, timedelta(hours=settings.session_hours)
+    )
+    app.state.oauth = make_oauth(settings)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=derive_key(settings.session_secret, "login-state").hex(),
+        session_cookie=LOGIN_STATE_COOKIE,
+        max_age=LOGIN_STATE_MAX_AGE_S,
+        path="/auth",
+        same_site="lax",
+        https_only=not settings.is_dev,
+    )
+    errors.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
     return app

@@ -16,11 +16,15 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-not-a-secret"  # noqa: S105 - the published default, refused outside dev
-SECRET_FIELDS = (
+BROKER_SECRET_FIELDS = (
     "broker_admin_password",
     "broker_handler_password",
     "broker_monitor_password",
 )
+WEB_SECRET_FIELDS = ("session_secret", "oidc_client_secret")
+SECRET_FIELDS = BROKER_SECRET_FIELDS + WEB_SECRET_FIELDS
+# The session key signs HS256 tokens: shorter than 256 bits would make it the weakest link.
+MIN_SECRET_LENGTH = {"session_secret": 32}
 
 
 class Environment(StrEnum):
@@ -64,6 +68,16 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000", pattern=r"^https?://[^\s/]+(/[^\s]*)?$"
     )
 
+    session_secret: str = DEV_SECRET
+    session_hours: int = Field(default=8, ge=1, le=24 * 7)
+    oidc_discovery_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    oidc_client_id: str = "makerbus"
+    oidc_client_secret: str = DEV_SECRET
+    oidc_scopes: str = "openid profile email"
+    oidc_groups_claim: str = "groups"
+    admin_group: str = "makerbus-admins"
+    product_manager_group: str = "makerbus-shop"
+
     max_payload_bytes: int = Field(default=4096, ge=256, le=65536)
     rate_limit_per_s: float = Field(default=20.0, gt=0)
     rate_limit_burst: int = Field(default=40, ge=1)
@@ -92,11 +106,17 @@ class Settings(BaseSettings):
         """Refuse, outside dev mode, to use any of these secrets while empty or the default."""
         if self.is_dev:
             return
-        unsafe = [name for name in fields if getattr(self, name) in ("", DEV_SECRET)]
+        unsafe = [
+            name
+            for name in fields
+            if getattr(self, name) in ("", DEV_SECRET)
+            or len(getattr(self, name)) < MIN_SECRET_LENGTH.get(name, 0)
+        ]
         if unsafe:
             names = ", ".join(f"MAKERBUS_{name.upper()}" for name in unsafe)
             raise UnsafeSettingsError(
-                f"refusing to run outside dev mode with an empty or default secret: {names}"
+                "refusing to run outside dev mode with an empty, default or too short secret: "
+                f"{names}"
             )
 
 

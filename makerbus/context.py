@@ -13,7 +13,7 @@ from broker.mqtt import BrokerAddress
 from broker.provisioning import DeviceBroker
 from broker.topics import Topics
 from core.db import async_session_factory, make_async_engine
-from core.settings import SECRET_FIELDS, Settings
+from core.settings import BROKER_SECRET_FIELDS, Settings
 
 
 @asynccontextmanager
@@ -45,7 +45,7 @@ async def device_broker(settings: Settings) -> AsyncIterator[DeviceBroker]:
 
 def accounts_from(settings: Settings) -> tuple[Account, ...]:
     """The three service accounts (broker init, and reconcile, which may recreate them)."""
-    settings.require_secrets(*SECRET_FIELDS)
+    settings.require_secrets(*BROKER_SECRET_FIELDS)
     return service_accounts(
         Topics(settings.topic_prefix),
         settings.share_group,

@@ -10,9 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.clock import FrozenClock
 from core.db import make_async_engine
 from core.migrations import upgrade
-from core.settings import Environment, Settings
+from core.settings import Settings
 from tests.databases import fresh_postgres, fresh_sqlite, postgres_reachable, postgres_required
 from tests.factories import T0
+from tests.secrets_for_tests import production_settings
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -47,14 +48,7 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(
-        env=Environment.PRODUCTION,
-        database_url=database_url,
-        broker_admin_password="test-admin-" + "x" * 16,
-        broker_handler_password="test-handler-" + "x" * 16,
-        broker_monitor_password="test-monitor-" + "x" * 16,
-        _env_file=None,
-    )
+    return production_settings(database_url=database_url, public_url="https://testserver")
 
 
 @pytest.fixture

@@ -7,9 +7,12 @@ from core.models.machines import Authorization, MachineAdmin, MachineSession, Ma
 from core.models.members import Card, LedgerEntry, Member
 from core.models.rentals import Rental, RentalItem, RentalPermission
 from core.models.shop import Category, Product, ProductCode, StockMovement
+from core.models.web import API_TOKEN_ROLES, ApiToken, RevokedSession
 
 __all__ = [
+    "API_TOKEN_ROLES",
     "SLUG_PATTERN",
+    "ApiToken",
     "Authorization",
     "Base",
     "Card",
@@ -30,5 +33,6 @@ __all__ = [
     "Rental",
     "RentalItem",
     "RentalPermission",
+    "RevokedSession",
     "StockMovement",
 ]

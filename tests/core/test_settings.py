@@ -10,6 +10,8 @@ STRONG = {
     "broker_admin_password": "a" * 24,
     "broker_handler_password": "h" * 24,
     "broker_monitor_password": "m" * 24,
+    "session_secret": "s" * 32,
+    "oidc_client_secret": "o" * 24,
 }
 
 
@@ -31,6 +33,13 @@ def test_production_with_one_weak_secret_names_it(secret: str) -> None:
     )
 
     with pytest.raises(UnsafeSettingsError, match="MAKERBUS_BROKER_MONITOR_PASSWORD"):
+        settings.require_secrets(*SECRET_FIELDS)
+
+
+def test_a_session_key_shorter_than_256_bits_is_refused() -> None:
+    settings = _settings(env=Environment.PRODUCTION, **{**STRONG, "session_secret": "s" * 31})
+
+    with pytest.raises(UnsafeSettingsError, match="MAKERBUS_SESSION_SECRET"):
         settings.require_secrets(*SECRET_FIELDS)
 
 

@@ -1,0 +1,48 @@
+"""Domain refusals as HTTP answers: unknown things 404, missing rights 403, the rest 409.
+
+Every error body has `detail` (for people) and `error` (for programs); validation errors keep
+FastAPI's 422 body, whose `loc` names the field.
+"""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from core.errors import (
+    DomainError,
+    NotAuthorized,
+    NotFound,
+    UnknownCard,
+    UnknownItem,
+    UnknownProduct,
+    UnknownSession,
+    UnknownTarget,
+)
+
+_NOT_FOUND = (NotFound, UnknownCard, UnknownItem, UnknownProduct, UnknownSession, UnknownTarget)
+
+
+def error_code(error: DomainError) -> str:
+    """`LinkTokenUsed` → `link_token_used`."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(error).__name__).lower()
+
+
+def status_of(error: DomainError) -> int:
+    if isinstance(error, _NOT_FOUND):
+        return 404
+    if isinstance(error, NotAuthorized):
+        return 403
+    return 409
+
+
+async def _domain_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, DomainError)
+    body = {"detail": error.message, "error": error_code(error), **error.fields}
+    return JSONResponse(body, status_code=status_of(error))
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)

@@ -1,0 +1,191 @@
+"""OIDC login (authorization code with PKCE), `/auth/me` and logout.
+
+The provider proves who someone is once; from then on the app's own session token says so
+for `session_hours`. Roles come from the provider's groups claim at login. The login state
+(state, nonce, PKCE verifier, where to go next) lives for ten minutes in a signed cookie of
+its own, set only on `/auth`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from authlib.integrations.starlette_client import OAuth, OAuthError
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import RedirectResponse
+from httpx2 import HTTPError
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from api.auth import (
+    ClockDep,
+    PrincipalDep,
+    SignerDep,
+    member_id_of,
+)
+from api.deps import DbDep, SettingsDep
+from api.session_tokens import COOKIE_NAME, Role
+from core import web_sessions
+from core.models import Device, MachineAdmin
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/auth", tags=["auth"])
+PROVIDER = "oidc"
+LOGIN_STATE_COOKIE = "makerbus_login"
+LOGIN_STATE_MAX_AGE_S = 600
+
+
+def make_oauth(settings: Settings) -> OAuth:
+    oauth = OAuth()
+    if settings.oidc_discovery_url:
+        oauth.register(
+            PROVIDER,
+            client_id=settings.oidc_client_id,
+            client_secret=settings.oidc_client_secret,
+            server_metadata_url=settings.oidc_discovery_url,
+            client_kwargs={"scope": settings.oidc_scopes, "code_challenge_method": "S256"},
+        )
+    return oauth
+
+
+def _client(request: Request) -> Any:
+    client = request.app.state.oauth.create_client(PROVIDER)
+    if client is None:
+        raise HTTPException(503, "login is not configured (MAKERBUS_OIDC_DISCOVERY_URL)")
+    return client
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site: never `//host` or a full URL someone slipped in."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return "/"
+    return target
+
+
+def roles_from(claims: dict[str, Any], settings: Settings) -> frozenset[Role]:
+    groups = claims.get(settings.oidc_groups_claim) or []
+    if isinstance(groups, str):
+        groups = [groups]
+    names = {str(group) for group in groups}
+    roles = set()
+    if settings.admin_group in names:
+        roles.add(Role.ADMIN)
+    if settings.product_manager_group in names:
+        roles.add(Role.PRODUCT_MANAGER)
+    return frozenset(roles)
+
+
+def display_name(claims: dict[str, Any]) -> str:
+    for claim in ("name", "preferred_username", "email", "sub"):
+        if isinstance(claims.get(claim), str) and claims[claim]:
+            return str(claims[claim])[:200]
+    return ""
+
+
+@router.get("/login", response_class=RedirectResponse, status_code=302)
+async def login(request: Request, settings: SettingsDep, next: str | None = None) -> Response:
+    """Send the browser to the provider; it comes back to `/auth/callback`."""
+    client = _client(request)
+    request.session.clear()
+    request.session["next"] = safe_next(next)
+    try:
+        redirect: Response = await client.authorize_redirect(
+            request, f"{settings.public_url.rstrip('/')}/auth/callback"
+        )
+    except (HTTPError, OSError) as error:
+        log.warning("login provider unreachable: %s", error)
+        raise HTTPException(502, "the login provider cannot be reached") from None
+    return redirect
+
+
+@router.get("/callback", response_class=RedirectResponse, status_code=302)
+async def callback(
+    request: Request, settings: SettingsDep, clock: ClockDep, signer: SignerDep
+) -> Response:
+    """Finish the login: check the provider's answer, set the session cookie, go on."""
+    client = _client(request)
+    try:
+        token = await client.authorize_access_token(request)
+        claims = dict(token.get("userinfo") or {})
+        if settings.oidc_groups_claim not in claims:
+            claims.update(await client.userinfo(token=token))
+    except OAuthError as error:
+        raise HTTPException(400, f"login failed: {error.description or error.error}") from None
+    except (HTTPError, OSError) as error:
+        log.warning("login provider unreachable: %s", error)
+        raise HTTPException(502, "the login provider cannot be reached") from None
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not 1 <= len(subject) <= 255:
+        raise HTTPException(400, "login failed: the provider named no usable subject")
+    session = signer.issue(
+        subject=subject,
+        name=display_name(claims),
+        roles=roles_from(claims, settings),
+        now=clock.now(),
+    )
+    target = safe_next(request.session.pop("next", None))
+    request.session.clear()
+    response = RedirectResponse(target, status_code=302)
+    response.set_cookie(
+        COOKIE_NAME,
+        session,
+        max_age=int(signer.lifetime.total_seconds()),
+        httponly=True,
+        secure=not settings.is_dev,
+        samesite="lax",
+        path="/",
+    )
+    log.info("login", extra={"subject": subject})
+    return response
+
+
+class Me(BaseModel):
+    subject: str
+    name: str
+    is_admin: bool
+    is_product_manager: bool
+    is_token: bool
+    machine_admin_of: list[str]
+    member_id: int | None
+
+
+@router.get("/me")
+async def me(principal: PrincipalDep, db: DbDep) -> Me:
+    """Who is logged in, with role flags and the machines they manage."""
+    machines = await db.scalars(
+        select(Device.slug)
+        .join(MachineAdmin, MachineAdmin.device_id == Device.id)
+        .where(MachineAdmin.oidc_subject == principal.subject)
+        .order_by(Device.slug)
+    )
+    return Me(
+        subject=principal.subject,
+        name=principal.name,
+        is_admin=principal.is_admin,
+        is_product_manager=principal.is_product_manager,
+        is_token=principal.is_token,
+        machine_admin_of=[] if principal.is_token else list(machines),
+        member_id=None if principal.is_token else await member_id_of(db, principal.subject),
+    )
+
+
+@router.post("/logout", status_code=204)
+async def logout(
+    principal: PrincipalDep, db: DbDep, settings: SettingsDep, clock: ClockDep
+) -> Response:
+    """End this session: the cookie is cleared and the token is refused from now on."""
+    if principal.session is None:
+        raise HTTPException(
+            400, "an API token is not logged out but revoked: makerbus token revoke"
+        )
+    await web_sessions.prune(db, now=clock.now())
+    await web_sessions.revoke(
+        db, principal.session.session_id, expires_at=principal.session.expires_at
+    )
+    response = Response(status_code=204)
+    response.delete_cookie(
+        COOKIE_NAME, path="/", secure=not settings.is_dev, httponly=True, samesite="lax"
+    )
+    return response
