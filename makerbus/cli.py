@@ -13,6 +13,7 @@ from makerbus.cli_members import member
 from makerbus.cli_rentals import rental
 from makerbus.cli_services import api, dev, handlers, migrate, simulate
 from makerbus.cli_shop import product
+from makerbus.cli_tokens import token
 
 
 @click.group()
@@ -34,6 +35,7 @@ cli.add_command(session)
 cli.add_command(product)
 cli.add_command(cashbox)
 cli.add_command(rental)
+cli.add_command(token)
 
 
 def main() -> None:

@@ -62,11 +62,16 @@ def handlers() -> None:
     show_default=True,
     help="Loopback port for the child mosquitto (1883 is left to a system broker).",
 )
-def dev(port: int) -> None:
-    """Everything on one machine: mosquitto child, SQLite, migrations, handlers, demo data."""
+@click.option("--api-port", type=int, default=8000, show_default=True, help="The web API's port.")
+@click.option(
+    "--login-port", type=int, default=9400, show_default=True, help="The dev login provider's port."
+)
+def dev(port: int, api_port: int, login_port: int) -> None:
+    """Everything on one machine: mosquitto child, SQLite, migrations, handlers, the API with a
+    local login provider, demo data."""
     from makerbus.dev import run_dev
 
-    run_dev(port)
+    run_dev(port, api_port, login_port)
 
 
 @click.command()
@@ -142,4 +147,5 @@ def api(host: str, port: int) -> None:
 
     settings = get_settings()
     configure(settings.log_level, settings.log_format)
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+    app = create_app(settings)  # refuses default or short secrets outside dev mode
+    uvicorn.run(app, host=host, port=port, log_config=None)

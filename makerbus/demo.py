@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker import provisioning
@@ -29,10 +29,16 @@ DEVICES = (
     ("bankomat-1", DeviceKind.BANKOMAT, "Bankomat"),
     ("rental-1", DeviceKind.RENTAL, "Rental station"),
 )
+# (name, card, opening balance, login subject at the dev login provider)
 MEMBERS = (
-    ("Ada Lovelace", "04A1B2C3D4E5F6", 5000),
-    ("Grace Hopper", "04B2C3D4E5F607", 250),
+    ("Ada Lovelace", "04A1B2C3D4E5F6", 5000, "ada"),
+    ("Grace Hopper", "04B2C3D4E5F607", 250, "grace"),
 )
+# Who can log in at the dev login provider, with the groups it gives them.
+LOGINS = {
+    "ada": ("Ada Lovelace", ("makerbus-admins", "makerbus-shop")),
+    "grace": ("Grace Hopper", ()),
+}
 TARIFFS = {
     "laser-1": Tariff(login_fee_cents=100, price_per_minute_cents=20, interval_min=15),
     "lathe-1": Tariff(login_fee_cents=0, price_per_minute_cents=5, interval_min=1),
@@ -82,10 +88,13 @@ async def _devices(
 async def _members(db: AsyncSession) -> list[dict[str, Any]]:
     now = SystemClock().now()
     listed = []
-    for name, uid, opening in MEMBERS:
+    for name, uid, opening, subject in MEMBERS:
         if await db.scalar(select(Card.id).where(Card.uid == uid)) is None:
-            await members.add_member(
+            created = await members.add_member(
                 db, name=name, card_uid=uid, opening_balance_cents=opening, now=now, actor="demo"
+            )
+            await db.execute(
+                update(Member).where(Member.id == created.member_id).values(oidc_subject=subject)
             )
         row = (
             await db.execute(
@@ -95,7 +104,13 @@ async def _members(db: AsyncSession) -> list[dict[str, Any]]:
             )
         ).one()
         listed.append(
-            {"member_id": row.id, "name": name, "card": uid, "balance_cents": row.balance_cents}
+            {
+                "member_id": row.id,
+                "name": name,
+                "card": uid,
+                "balance_cents": row.balance_cents,
+                "login": subject,
+            }
         )
     return listed
 

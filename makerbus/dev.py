@@ -9,6 +9,11 @@ Ctrl-C stops everything.
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,21 +27,65 @@ from core.settings import Environment, Settings
 from makerbus import demo
 from makerbus.cli_services import serve_handlers
 from makerbus.context import accounts_from, database, device_broker
+from makerbus.login_provider import LocalLoginProvider
 
 VAR = Path("var")
 DEMO_FILE = VAR / "demo.json"
 
 
-def dev_settings(port: int) -> Settings:
+def dev_settings(port: int, api_port: int, login_provider: LocalLoginProvider) -> Settings:
     return Settings(
         env=Environment.DEV,
         database_url=f"sqlite:///{VAR / 'makerbus.db'}",
         mqtt_host="127.0.0.1",
         mqtt_port=port,
         broker_data_dir=VAR / "mosquitto",
+        public_url=f"http://127.0.0.1:{api_port}",
+        oidc_discovery_url=login_provider.discovery_url,
         log_format="console",
         metrics_port=0,
     )
+
+
+def _child_env(settings: Settings) -> dict[str, str]:
+    """The dev settings as environment variables, for the API child process."""
+    values = {
+        "ENV": settings.env.value,
+        "DATABASE_URL": settings.database_url,
+        "MQTT_HOST": settings.mqtt_host,
+        "MQTT_PORT": str(settings.mqtt_port),
+        "PUBLIC_URL": settings.public_url,
+        "OIDC_DISCOVERY_URL": settings.oidc_discovery_url or "",
+        "LOG_FORMAT": settings.log_format,
+    }
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("MAKERBUS_")}
+    return inherited | {f"MAKERBUS_{name}": value for name, value in values.items()}
+
+
+@contextmanager
+def _api_process(settings: Settings, port: int) -> Iterator[None]:
+    """`makerbus api` as a child: it gets Ctrl-C with us and is stopped when we stop."""
+    process = subprocess.Popen(  # noqa: S603 - our interpreter running our own command
+        [sys.executable, "-m", "makerbus", "api", "--host", "127.0.0.1", "--port", str(port)],
+        env=_child_env(settings),
+    )
+    try:
+        yield
+    finally:
+        if process.poll() is None:
+            process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _login_users(provider: LocalLoginProvider) -> None:
+    for subject, (name, groups) in demo.LOGINS.items():
+        provider.set_user(
+            subject, {"name": name, "email": f"{subject}@example.org", "groups": list(groups)}
+        )
 
 
 def _port_is_free(port: int) -> bool:
@@ -65,8 +114,13 @@ def _print_summary(settings: Settings, described: dict[str, Any]) -> None:
     for entry in described["members"]:
         click.echo(
             f"    member    {entry['name']:<14} card {entry['card']} "
-            f"balance {entry['balance_cents']} cents"
+            f"balance {entry['balance_cents']} cents, login {entry['login']}"
         )
+    click.echo(f"  web       {settings.public_url}/api/docs (API docs)")
+    click.echo(
+        f"  login     {settings.public_url}/auth/login: at the dev login provider type "
+        "ada (admin, shop) or grace (member) and press Authorize"
+    )
     click.echo(
         f"  try:      makerbus-device machine --host 127.0.0.1 --port {settings.mqtt_port} "
         "--username laser-1 --password <see above>   (then type 04A1B2C3D4E5F6 and Enter)"
@@ -81,12 +135,19 @@ async def _main(settings: Settings) -> None:
     await serve_handlers(settings)
 
 
-def run_dev(port: int) -> None:
-    if not _port_is_free(port):
-        chosen = free_port()
-        click.echo(f"Port {port} is taken; the dev broker uses {chosen}.")
-        port = chosen
-    settings = dev_settings(port)
+def _free_or_other(port: int, what: str) -> int:
+    if _port_is_free(port):
+        return port
+    chosen = free_port()
+    click.echo(f"Port {port} is taken; the dev {what} uses {chosen}.")
+    return chosen
+
+
+def run_dev(port: int, api_port: int, login_port: int) -> None:
+    port = _free_or_other(port, "broker")
+    api_port = _free_or_other(api_port, "API")
+    login_provider = LocalLoginProvider(_free_or_other(login_port, "login provider"))
+    settings = dev_settings(port, api_port, login_provider)
     configure("INFO", "console")
     VAR.mkdir(exist_ok=True)
     init_local(
@@ -98,8 +159,11 @@ def run_dev(port: int) -> None:
     broker = LocalBroker(settings.broker_data_dir, port)
     broker.start()
     try:
-        upgrade(settings.database_url)
-        asyncio.run(_main(settings))
+        with login_provider:
+            _login_users(login_provider)
+            upgrade(settings.database_url)
+            with _api_process(settings, api_port):
+                asyncio.run(_main(settings))
     finally:
         broker.stop()
-        click.echo("Stopped the handlers and the broker.")
+        click.echo("Stopped the API, the handlers, the login provider and the broker.")

@@ -125,9 +125,7 @@ async def test_forged_session_tokens_are_401(
     assert response.status_code == 401
 
 
-async def test_an_expired_session_is_401(
-    client: httpx.AsyncClient, app: FastAPI
-) -> None:
+async def test_an_expired_session_is_401(client: httpx.AsyncClient, app: FastAPI) -> None:
     issued_long_ago = app.state.clock.now() - timedelta(hours=8, seconds=1)
     token = app.state.signer.issue(
         subject="late", name="Late", roles=frozenset({Role.ADMIN}), now=issued_long_ago
@@ -153,9 +151,7 @@ async def test_logout_clears_the_cookie_and_the_token_stops_working(
     assert after.status_code == 401
 
 
-async def test_a_denied_consent_is_a_clear_400(
-    client: httpx.AsyncClient, browser: Browser
-) -> None:
+async def test_a_denied_consent_is_a_clear_400(client: httpx.AsyncClient, browser: Browser) -> None:
     to_provider = await client.get("/auth/login")
     async with httpx.AsyncClient() as provider:
         denied = await provider.post(to_provider.headers["location"], data={"action": "deny"})

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from broker.launcher import free_port
 from broker.provisioning import Credentials
 from tests.e2e.console import Console, run_program
@@ -18,10 +20,22 @@ from tests.e2e.stack import wait_until
 
 def test_dev_stack_serves_the_console_controller_from_demo_json(tmp_path: Path) -> None:
     log = tmp_path / "dev.log"
+    api_port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAKERBUS_")}
     with log.open("w") as out:
         dev = subprocess.Popen(
-            [sys.executable, "-m", "makerbus", "dev", "--port", str(free_port())],
+            [
+                sys.executable,
+                "-m",
+                "makerbus",
+                "dev",
+                "--port",
+                str(free_port()),
+                "--api-port",
+                str(api_port),
+                "--login-port",
+                str(free_port()),
+            ],
             cwd=tmp_path,
             env={**env, "MAKERBUS_ENV": "dev"},
             stdout=out,
@@ -46,13 +60,35 @@ def test_dev_stack_serves_the_console_controller_from_demo_json(tmp_path: Path) 
         assert "RELAY OFF" in console.read_until("RELAY OFF")
         assert console.process.wait(15) == 0
         _the_other_programs_run_from_demo_json(demo)
+        _the_api_logs_ada_in_through_the_dev_login_provider(api_port)
     finally:
         if console is not None:
             console.close()
         dev.send_signal(signal.SIGINT)
         code = dev.wait(30)
     assert code == 0
-    assert "Stopped the handlers and the broker." in log.read_text()
+    assert "Stopped the API, the handlers, the login provider and the broker." in log.read_text()
+
+
+def _the_api_logs_ada_in_through_the_dev_login_provider(api_port: int) -> None:
+    base = f"http://127.0.0.1:{api_port}"
+    with httpx.Client(follow_redirects=True, timeout=10) as browser:
+        assert wait_until(lambda: _healthy(browser, base), 30)
+        consent_page = browser.get(f"{base}/auth/login?next=/auth/me")
+        assert "Authorize" in consent_page.text
+        me = browser.post(str(consent_page.url), data={"sub": "ada"})
+        balance = browser.get(f"{base}/api/v1/me")
+
+    assert me.json()["is_admin"] is True
+    assert me.json()["name"] == "Ada Lovelace"
+    assert balance.json()["name"] == "Ada Lovelace"
+
+
+def _healthy(browser: httpx.Client, base: str) -> bool:
+    try:
+        return browser.get(f"{base}/health").status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 def _credentials(demo: dict[str, Any], slug: str) -> Credentials:
