@@ -9,7 +9,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
-from api import card_link, catalogue, errors, health, login, me
+from api import card_link, catalogue, device_status, errors, health, login, me
 from api.admin import cash_boxes, devices, machines, members, products, rentals
 from api.login import LOGIN_STATE_COOKIE, LOGIN_STATE_MAX_AGE_S, make_oauth
 from api.session_tokens import SessionSigner, derive_key
@@ -37,8 +37,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     engine = make_async_engine(settings.database_url)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
+    async def lifespan(application: FastAPI) -> AsyncIterator[None]:
+        async with device_status.watching(application):
+            yield
         await engine.dispose()
 
     app = FastAPI(

@@ -132,6 +132,28 @@ async def optional_principal(
     return await _from_session(db, signer, cookie, now)
 
 
+async def lenient_principal(
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    signer: SignerDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    cookie: Annotated[str | None, Depends(_cookie)],
+) -> Principal | None:
+    """For pages: None also when the session expired or was logged out, so a phone with
+    yesterday's cookie is sent to log in again rather than shown a 401."""
+    try:
+        return await optional_principal(request, db, settings, clock, signer, bearer, cookie)
+    except HTTPException as refused:
+        if refused.status_code == 401:
+            return None
+        raise
+
+
+LenientPrincipalDep = Annotated[Principal | None, Depends(lenient_principal)]
+
+
 async def require_principal(
     principal: Annotated[Principal | None, Depends(optional_principal)],
 ) -> Principal:

@@ -1,7 +1,199 @@
-"""TODO"""
+"""Self-service: a member's own profile, ledger, sessions, rentals, machines and cards.
+
+Every route needs a login linked to a member (401 without a login, 403 while the login is
+linked to no member, see `/link/{token}`) and shows only that member's data: an id belonging
+to another member is answered 404, exactly as an id that does not exist.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import logging
+from datetime import datetime
+from typing import Annotated, Generic, TypeVar
 
-router = APIRouter()
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict
+
+from api.auth import MemberDep
+from api.deps import DbDep, SettingsDep
+from core import members, self_service
+from core.self_service import PAGE_MAX
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/api/v1/me", tags=["self-service"])
+
+BIGINT_MAX = 2**63 - 1
+Limit = Annotated[int, Query(ge=1, le=PAGE_MAX, description="How many, at most.")]
+BeforeId = Annotated[
+    int | None,
+    Query(ge=1, le=BIGINT_MAX, description="Only older than this id: a page's `next_before_id`."),
+]
+ItemT = TypeVar("ItemT")
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Page(Out, Generic[ItemT]):
+    """Newest first; pass `next_before_id` as `before_id` for the next page (null: no more)."""
+
+    items: list[ItemT]
+    next_before_id: int | None
+
+
+class MyProfile(Out):
+    id: int
+    name: str
+    email: str | None
+    balance_cents: int
+    credit_limit_cents: int
+    has_pin: bool
+    currency: str
+
+
+class MyLedgerEntry(Out):
+    id: int
+    kind: str
+    amount_cents: int
+    balance_after_cents: int
+    created_at: datetime
+    note: str | None
+    device_slug: str | None
+    product_name: str | None
+    session_id: int | None
+    cash_box_name: str | None
+    counterparty_name: str | None
+
+
+class MyTariff(Out):
+    login_fee_cents: int
+    price_per_minute_cents: int
+    interval_min: int
+    start_cents: int
+
+
+class MySession(Out):
+    id: int
+    machine_slug: str
+    machine_name: str
+    open: bool
+    started_at: datetime
+    ended_at: datetime | None
+    paid_until: datetime
+    end_reason: str | None
+    duration_s: int | None
+    charged_cents: int
+    tariff: MyTariff
+
+
+class MyRental(Out):
+    id: int
+    item_name: str
+    tid: str
+    rented_at: datetime
+    returned_at: datetime | None
+
+
+class MyLedgerPage(Page[MyLedgerEntry]):
+    """Ledger entries, newest first; `next_before_id` as `before_id` gives the next page."""
+
+
+class MySessionPage(Page[MySession]):
+    """Sessions, newest first; `next_before_id` as `before_id` gives the next page."""
+
+
+class MyRentalPage(Page[MyRental]):
+    """Rentals, newest first; `next_before_id` as `before_id` gives the next page."""
+
+
+class MyMachine(Out):
+    slug: str
+    name: str
+    enabled: bool
+    tariff: MyTariff | None
+    own_prices: bool
+
+
+class MyCard(Out):
+    id: int
+    uid: str
+    blocked: bool
+    created_at: datetime
+
+
+@router.get("")
+async def me(member_id: MemberDep, db: DbDep, settings: SettingsDep) -> MyProfile:
+    """Your name, e-mail, balance and credit limit (how far below zero you may go), in cents."""
+    found = await self_service.profile(db, member_id)
+    return MyProfile(
+        id=found.member_id,
+        name=found.name,
+        email=found.email,
+        balance_cents=found.balance_cents,
+        credit_limit_cents=found.credit_limit_cents,
+        has_pin=found.has_pin,
+        currency=settings.currency,
+    )
+
+
+@router.get("/ledger")
+async def ledger(
+    member_id: MemberDep, db: DbDep, limit: Limit = 50, before_id: BeforeId = None
+) -> MyLedgerPage:
+    """Every change of your balance, newest first: what it was (`kind`), the amount, the
+    balance after it, and what it concerns (machine or terminal, product, session, cash box,
+    the other member of a transfer) where that applies."""
+    page = await self_service.ledger(db, member_id, before_id=before_id, limit=limit)
+    return MyLedgerPage.model_validate(page)
+
+
+@router.get("/sessions")
+async def sessions(
+    member_id: MemberDep, db: DbDep, limit: Limit = 50, before_id: BeforeId = None
+) -> MySessionPage:
+    """Your machine sessions, newest first, with the tariff each started with.
+
+    `charged_cents` is the final cost of an ended session; of an open one, what has been
+    charged so far (login fee and prepaid time, whose unused part is refunded at the end).
+    """
+    page = await self_service.sessions(db, member_id, before_id=before_id, limit=limit)
+    return MySessionPage.model_validate(page)
+
+
+@router.get("/rentals")
+async def rentals(
+    member_id: MemberDep, db: DbDep, limit: Limit = 50, before_id: BeforeId = None
+) -> MyRentalPage:
+    """The items you rented, newest first; those still out have `returned_at` null."""
+    page = await self_service.rentals(db, member_id, before_id=before_id, limit=limit)
+    return MyRentalPage.model_validate(page)
+
+
+@router.get("/machines")
+async def machines(member_id: MemberDep, db: DbDep) -> list[MyMachine]:
+    """The machines you may use, each at the prices that apply to you (`own_prices`: yours
+    differ from the machine's). `start_cents` is what a start needs on your balance: the
+    login fee and the first interval, paid in advance. `tariff` is null while the machine has
+    no prices yet; it cannot be started then."""
+    return [MyMachine.model_validate(m) for m in await self_service.machines(db, member_id)]
+
+
+@router.get("/cards")
+async def list_cards(member_id: MemberDep, db: DbDep) -> list[MyCard]:
+    """Your cards, blocked ones included."""
+    return [MyCard.model_validate(card) for card in await self_service.cards(db, member_id)]
+
+
+@router.post("/cards/{card_id}/block", responses={404: {"description": "No card of yours"}})
+async def block_card(
+    member_id: MemberDep,
+    db: DbDep,
+    card_id: Annotated[int, Path(ge=1, le=BIGINT_MAX)],
+) -> MyCard:
+    """Block a lost card of yours: it stops working on every terminal at once; your balance
+    and your other cards stay as they are. Blocking again changes nothing. Only an admin can
+    unblock a card."""
+    card = await members.set_card_blocked(db, member_id, card_id, blocked=True)
+    log.info("card blocked by its member", extra={"member_id": member_id, "card_id": card_id})
+    return MyCard.model_validate(card)

@@ -3,10 +3,13 @@
 The database is the list of record. Each function changes the row inside the caller's
 transaction and then the broker; if the broker refuses, the exception rolls the row back.
 `reconcile` makes the broker match the database (at start-up and on demand).
+`open_device_broker` opens the admin connection they need (the CLI and the web API use it).
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -16,10 +19,13 @@ from broker import accounts
 from broker.acl import DEVICE_GROUP, device_acls, device_role
 from broker.dynsec import DynsecAdmin, DynsecError
 from broker.dynsec_file import Account
+from broker.mqtt import BrokerAddress
 from broker.topics import Topics
 from core import devices
 from core.devices import DeviceRef
+from core.errors import Conflict
 from core.models import DeviceKind
+from core.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,30 @@ class DeviceBroker:
         return Credentials(slug, password, self.device_host, self.device_port)
 
 
+@asynccontextmanager
+async def open_device_broker(
+    settings: Settings, *, timeout_s: float = 10.0
+) -> AsyncIterator[DeviceBroker]:
+    """One admin connection to the broker, closed when the block ends.
+
+    Refuses (UnsafeSettingsError) outside dev mode while the admin password is the default;
+    an unreachable broker raises aiomqtt.MqttError, a command left unanswered TimeoutError.
+    `timeout_s` bounds the connect and each command.
+    """
+    settings.require_secrets("broker_admin_password")
+    address = BrokerAddress(settings.mqtt_host, settings.mqtt_port, settings.mqtt_ca_file)
+    async with DynsecAdmin(
+        address, settings.broker_admin_username, settings.broker_admin_password, timeout=timeout_s
+    ) as admin:
+        yield DeviceBroker(
+            admin=admin,
+            topics=Topics(settings.topic_prefix),
+            device_host=settings.device_host,
+            device_port=settings.device_port,
+            admin_username=settings.broker_admin_username,
+        )
+
+
 async def add(
     db: AsyncSession,
     broker: DeviceBroker,
@@ -81,20 +111,45 @@ async def add(
 async def rotate(
     db: AsyncSession, broker: DeviceBroker, slug: str, *, now: datetime
 ) -> Credentials:
+    """A new password; the broker drops the device's connection at once.
+
+    A device whose broker account is missing (a broker restored from an old backup) gets a
+    new account with the new password, so rotating also repairs it.
+    """
     await devices.lock_registry(db)
-    await devices.get(db, slug)
+    device = await devices.get(db, slug)
     await devices.mark_rotated(db, slug, now=now)
     password = accounts.new_password()
-    await accounts.set_password(broker.admin, slug, password)
+    try:
+        await accounts.set_password(broker.admin, slug, password)
+    except DynsecError as error:
+        if error.error not in accounts.MISSING:
+            raise
+        await accounts.create_device(broker.admin, broker.topics, slug, password)
+        if not device.enabled:
+            await accounts.set_enabled(broker.admin, slug, enabled=False)
     return broker.credentials(slug, password)
 
 
 async def set_enabled(
     db: AsyncSession, broker: DeviceBroker, slug: str, *, enabled: bool
 ) -> DeviceRef:
+    """Disabling drops the device's connection and refuses it until enabled.
+
+    A device without a broker account is disabled already in effect; enabling it is refused
+    (Conflict) until `rotate` gives it an account.
+    """
     await devices.lock_registry(db)
     device = await devices.set_enabled(db, slug, enabled=enabled)
-    await accounts.set_enabled(broker.admin, slug, enabled=enabled)
+    try:
+        await accounts.set_enabled(broker.admin, slug, enabled=enabled)
+    except DynsecError as error:
+        if error.error not in accounts.MISSING:
+            raise
+        if enabled:
+            raise Conflict(
+                f"device {slug} has no broker account: rotate its password to create one"
+            ) from None
     return device
 
 

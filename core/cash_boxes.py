@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import run
@@ -81,16 +82,25 @@ async def create(db: AsyncSession, *, slug: str, name: str, now: datetime) -> Bo
     if not name or len(name) > MAX_NAME_LENGTH:
         raise ValueError(f"a cash box name is 1-{MAX_NAME_LENGTH} characters")
     if await db.scalar(select(CashBox.id).where(CashBox.slug == slug)) is not None:
-        raise Conflict(f"cash box {slug!r} exists already")
-    box_id = (
-        await run(
-            db,
-            insert(CashBox)
-            .values(slug=slug, name=name, balance_cents=0, created_at=now)
-            .returning(CashBox.id),
-        )
-    ).scalar_one()
+        raise _exists(slug)
+    try:
+        async with db.begin_nested():
+            box_id = (
+                await run(
+                    db,
+                    insert(CashBox)
+                    .values(slug=slug, name=name, balance_cents=0, created_at=now)
+                    .returning(CashBox.id),
+                )
+            ).scalar_one()
+    except IntegrityError:
+        # Created by someone else since the check above.
+        raise _exists(slug) from None
     return Box(box_id, slug, name, 0)
+
+
+def _exists(slug: str) -> Conflict:
+    return Conflict(f"cash box {slug!r} exists already", target=slug)
 
 
 async def all_boxes(db: AsyncSession) -> list[Box]:
@@ -141,10 +151,11 @@ async def post(
     return int(balance)
 
 
-async def statement(db: AsyncSession, box_id: int, *, limit: int = 100) -> list[Entry]:
-    """The box's most recent entries, newest first."""
-    rows = await run(
-        db,
+async def statement(
+    db: AsyncSession, box_id: int, *, limit: int = 100, before_id: int | None = None
+) -> list[Entry]:
+    """The box's most recent entries, newest first; `before_id` pages back (keyset on id)."""
+    query = (
         select(
             CashBoxEntry.id,
             CashBoxEntry.kind,
@@ -159,8 +170,11 @@ async def statement(db: AsyncSession, box_id: int, *, limit: int = 100) -> list[
         )
         .where(CashBoxEntry.box_id == box_id)
         .order_by(CashBoxEntry.id.desc())
-        .limit(limit),
+        .limit(limit)
     )
+    if before_id is not None:
+        query = query.where(CashBoxEntry.id < before_id)
+    rows = await run(db, query)
     return [Entry(**row._mapping) for row in rows.all()]
 
 

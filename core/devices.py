@@ -73,16 +73,25 @@ async def create(
     return _ref(device)
 
 
+async def _row(db: AsyncSession, slug: str) -> Device | None:
+    return await db.scalar(select(Device).where(Device.slug == slug))
+
+
 async def find(db: AsyncSession, slug: str) -> DeviceRef | None:
-    device = await db.scalar(select(Device).where(Device.slug == slug))
+    device = await _row(db, slug)
     return None if device is None else _ref(device)
 
 
-async def get(db: AsyncSession, slug: str) -> DeviceRef:
-    found = await find(db, slug)
-    if found is None:
+async def get_row(db: AsyncSession, slug: str) -> Device:
+    """The device's whole row (timestamps included), or NotFound."""
+    device = await _row(db, slug)
+    if device is None:
         raise NotFound(f"no device {slug}")
-    return found
+    return device
+
+
+async def get(db: AsyncSession, slug: str) -> DeviceRef:
+    return _ref(await get_row(db, slug))
 
 
 async def list_all(db: AsyncSession) -> list[Device]:

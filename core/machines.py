@@ -1,16 +1,79 @@
-"""Machine tariffs and who may use a machine at what price."""
+"""Machine tariffs, who may use a machine at what price, and who manages which machine.
+
+A machine's sub-admins (`MachineAdmin`, by OIDC subject) manage its authorizations; the admin
+role manages everything. The checks of who may call what live in the API; these services only
+apply the rules.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Delete, Select, delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.billing import Tariff, TariffOverride, effective_tariff
 from core.db import run
-from core.errors import NotAuthorized, NotFound
-from core.models import Authorization, Device, DeviceKind, MachineTariff
+from core.errors import Conflict, NotAuthorized, NotFound
+from core.models import Authorization, Device, DeviceKind, MachineAdmin, MachineTariff, Member
+
+# The highest login fee or price per minute: far beyond any real tariff, and a whole day's
+# interval of it (x 1440 minutes) still fits the 64-bit columns the arithmetic lands in.
+MAX_PRICE_CENTS = 10_000_000
+
+
+@dataclass(frozen=True)
+class TariffRecord:
+    tariff: Tariff
+    updated_at: datetime
+    updated_by: str | None
+
+
+@dataclass(frozen=True)
+class MachineSummary:
+    device_id: int
+    slug: str
+    name: str
+    enabled: bool
+    tariff: Tariff | None
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A member's authorization for one machine, with their own prices where they have any."""
+
+    id: int
+    member_id: int
+    member_name: str
+    override: TariffOverride
+    granted_by: str
+    granted_at: datetime
+
+
+@dataclass(frozen=True)
+class SubAdmin:
+    subject: str
+    granted_by: str
+    granted_at: datetime
+
+
+def _checked(tariff: Tariff) -> Tariff:
+    """`Tariff` refuses negative prices and intervals outside 1-1440; this adds the ceiling."""
+    if max(tariff.login_fee_cents, tariff.price_per_minute_cents) > MAX_PRICE_CENTS:
+        raise ValueError(f"prices cannot exceed {MAX_PRICE_CENTS} cents")
+    return tariff
+
+
+def check_override(override: TariffOverride) -> TariffOverride:
+    """Each value an override sets must be valid in a tariff; ValueError otherwise."""
+    _checked(
+        effective_tariff(
+            Tariff(login_fee_cents=0, price_per_minute_cents=0, interval_min=1), override
+        )
+    )
+    return override
 
 
 async def machine_id(db: AsyncSession, slug: str) -> int:
@@ -23,10 +86,84 @@ async def machine_id(db: AsyncSession, slug: str) -> int:
     return found
 
 
+def managed_devices(subject: str) -> Select[int]:
+    """The device ids of the machines `subject` is a sub-admin of, to use in a query."""
+    return select(MachineAdmin.device_id).where(MachineAdmin.oidc_subject == subject)
+
+
+async def managed_machine_id(db: AsyncSession, slug: str, subject: str) -> int | None:
+    """The device id of machine `slug` if `subject` is one of its sub-admins, else None."""
+    return await db.scalar(
+        select(Device.id)
+        .join(MachineAdmin, MachineAdmin.device_id == Device.id)
+        .where(
+            Device.slug == slug,
+            Device.kind == DeviceKind.MACHINE.value,
+            MachineAdmin.oidc_subject == subject,
+        )
+    )
+
+
+async def manages(db: AsyncSession, device_id: int, subject: str) -> bool:
+    """Whether `subject` is a sub-admin of the machine."""
+    found = await db.scalar(
+        select(MachineAdmin.id).where(
+            MachineAdmin.device_id == device_id, MachineAdmin.oidc_subject == subject
+        )
+    )
+    return found is not None
+
+
+async def list_machines(db: AsyncSession, *, managed_by: str | None = None) -> list[MachineSummary]:
+    """Machines by slug with their tariffs (None before one is set); only a sub-admin's own
+    machines with `managed_by`."""
+    statement = (
+        select(
+            Device.id,
+            Device.slug,
+            Device.name,
+            Device.enabled,
+            MachineTariff.login_fee_cents,
+            MachineTariff.price_per_minute_cents,
+            MachineTariff.interval_min,
+        )
+        .outerjoin(MachineTariff, MachineTariff.device_id == Device.id)
+        .where(Device.kind == DeviceKind.MACHINE.value)
+        .order_by(Device.slug)
+    )
+    if managed_by is not None:
+        statement = statement.where(Device.id.in_(managed_devices(managed_by)))
+    return [
+        MachineSummary(
+            device_id=row.id,
+            slug=row.slug,
+            name=row.name,
+            enabled=row.enabled,
+            tariff=None
+            if row.interval_min is None
+            else Tariff(row.login_fee_cents, row.price_per_minute_cents, row.interval_min),
+        )
+        for row in (await db.execute(statement)).all()
+    ]
+
+
+async def tariff_of(db: AsyncSession, device_id: int) -> TariffRecord | None:
+    """The machine's own prices, or None before any are set."""
+    row = await db.get(MachineTariff, device_id)
+    if row is None:
+        return None
+    return TariffRecord(
+        Tariff(row.login_fee_cents, row.price_per_minute_cents, row.interval_min),
+        row.updated_at,
+        row.updated_by,
+    )
+
+
 async def set_tariff(
     db: AsyncSession, device_id: int, tariff: Tariff, *, now: datetime, actor: str
 ) -> None:
     """Set a machine's prices; sessions already running keep the tariff they started with."""
+    _checked(tariff)
     row = await db.get(MachineTariff, device_id)
     if row is None:
         row = MachineTariff(device_id=device_id)
@@ -47,28 +184,144 @@ async def authorize(
     override: TariffOverride,
     now: datetime,
     actor: str,
-) -> None:
-    """Let a member use a machine, optionally at their own prices (granting again updates)."""
-    # Validate the override's values the same way a tariff's are.
-    Tariff(
-        login_fee_cents=override.login_fee_cents or 0,
-        price_per_minute_cents=override.price_per_minute_cents or 0,
-        interval_min=override.interval_min or 1,
-    )
+) -> bool:
+    """Let a member use a machine, optionally at their own prices; True if newly granted.
+
+    Granting again replaces the member's own prices (and records who granted it, when).
+    NotFound for an unknown member.
+    """
+    check_override(override)
+    if await db.scalar(select(Member.id).where(Member.id == member_id)) is None:
+        raise NotFound(f"no member {member_id}")
     row = await db.scalar(
         select(Authorization).where(
             Authorization.device_id == device_id, Authorization.member_id == member_id
         )
     )
+    created = row is None
     if row is None:
         row = Authorization(device_id=device_id, member_id=member_id)
-        db.add(row)
     row.login_fee_cents = override.login_fee_cents
     row.price_per_minute_cents = override.price_per_minute_cents
     row.interval_min = override.interval_min
     row.granted_by = actor
     row.granted_at = now
-    await db.flush()
+    if not created:
+        await db.flush()
+        return False
+    try:
+        async with db.begin_nested():
+            db.add(row)
+    except IntegrityError:
+        # Another grant of the same member and machine committed first.
+        raise Conflict(f"member {member_id} was just authorized by someone else") from None
+    return True
+
+
+async def _delete_one(db: AsyncSession, statement: Delete, missing: str) -> None:
+    if (await run(db, statement)).rowcount == 0:
+        raise NotFound(missing)
+
+
+async def revoke(db: AsyncSession, *, device_id: int, member_id: int) -> None:
+    """Take a member's authorization away; a session already running goes on (NotFound if the
+    member had none)."""
+    await _delete_one(
+        db,
+        delete(Authorization).where(
+            Authorization.device_id == device_id, Authorization.member_id == member_id
+        ),
+        f"member {member_id} is not authorized for this machine",
+    )
+
+
+async def authorizations(
+    db: AsyncSession,
+    device_id: int,
+    *,
+    limit: int,
+    before_id: int | None = None,
+    member_id: int | None = None,
+) -> list[Grant]:
+    """A machine's authorizations, newest first, `limit` at most from below `before_id`."""
+    statement = (
+        select(
+            Authorization.id,
+            Authorization.member_id,
+            Member.name,
+            Authorization.login_fee_cents,
+            Authorization.price_per_minute_cents,
+            Authorization.interval_min,
+            Authorization.granted_by,
+            Authorization.granted_at,
+        )
+        .join(Member, Member.id == Authorization.member_id)
+        .where(Authorization.device_id == device_id)
+        .order_by(Authorization.id.desc())
+        .limit(limit)
+    )
+    if before_id is not None:
+        statement = statement.where(Authorization.id < before_id)
+    if member_id is not None:
+        statement = statement.where(Authorization.member_id == member_id)
+    return [
+        Grant(
+            id=row.id,
+            member_id=row.member_id,
+            member_name=row.name,
+            override=TariffOverride(
+                row.login_fee_cents, row.price_per_minute_cents, row.interval_min
+            ),
+            granted_by=row.granted_by,
+            granted_at=row.granted_at,
+        )
+        for row in (await db.execute(statement)).all()
+    ]
+
+
+async def authorization(db: AsyncSession, *, device_id: int, member_id: int) -> Grant:
+    """One member's authorization for the machine, or NotFound."""
+    found = await authorizations(db, device_id, limit=1, member_id=member_id)
+    if not found:
+        raise NotFound(f"member {member_id} is not authorized for this machine")
+    return found[0]
+
+
+async def sub_admins(db: AsyncSession, device_id: int) -> list[SubAdmin]:
+    """Who manages the machine's authorizations, by subject."""
+    rows = await db.execute(
+        select(MachineAdmin.oidc_subject, MachineAdmin.granted_by, MachineAdmin.granted_at)
+        .where(MachineAdmin.device_id == device_id)
+        .order_by(MachineAdmin.oidc_subject)
+    )
+    return [SubAdmin(subject, by, at) for subject, by, at in rows.all()]
+
+
+async def add_sub_admin(
+    db: AsyncSession, device_id: int, subject: str, *, now: datetime, actor: str
+) -> SubAdmin:
+    """Make an OIDC subject a sub-admin of the machine; Conflict if they are one already."""
+    try:
+        async with db.begin_nested():
+            db.add(
+                MachineAdmin(
+                    device_id=device_id, oidc_subject=subject, granted_by=actor, granted_at=now
+                )
+            )
+    except IntegrityError:
+        raise Conflict(f"{subject} is already a sub-admin of this machine") from None
+    return SubAdmin(subject, actor, now)
+
+
+async def remove_sub_admin(db: AsyncSession, device_id: int, subject: str) -> None:
+    """NotFound if the subject was no sub-admin of the machine."""
+    await _delete_one(
+        db,
+        delete(MachineAdmin).where(
+            MachineAdmin.device_id == device_id, MachineAdmin.oidc_subject == subject
+        ),
+        f"{subject} is no sub-admin of this machine",
+    )
 
 
 async def tariff_for(db: AsyncSession, *, device_id: int, member_id: int) -> Tariff:

@@ -1,16 +1,30 @@
-"""Creating members and giving them cards (the web side reuses these)."""
+"""Members: creating and finding them, their cards, credit limit, login link and corrections.
+
+The CLI, checkout terminals and the admin web side all go through these functions.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import ledger
-from core.errors import Conflict
+from core.db import run
+from core.errors import Conflict, InsufficientFunds, NotFound
+from core.link_tokens import SubjectLinked
 from core.models import Card, Member
+
+NAME_MAX = 200
+EMAIL_MAX = 320
+SUBJECT_MAX = 255
+REASON_MAX = 500
+# Bounds for amounts an admin types (corrections, opening balances, credit limits): one
+# million in whole units. Far inside BIGINT, so no sum of them can overflow a balance.
+MAX_AMOUNT_CENTS = 100_000_000
 
 
 @dataclass(frozen=True)
@@ -21,14 +35,104 @@ class NewMember:
     balance_cents: int
 
 
-async def add_card(db: AsyncSession, member_id: int, uid: str, *, now: datetime) -> Card:
-    """Give a member a card; a UID can belong to one member only."""
+@dataclass(frozen=True)
+class CardInfo:
+    id: int
+    uid: str
+    blocked: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class MemberSummary:
+    id: int
+    name: str
+    email: str | None
+    balance_cents: int
+    credit_limit_cents: int
+    has_pin: bool
+    login_linked: bool
+
+
+@dataclass(frozen=True)
+class MemberDetail(MemberSummary):
+    pin_failures: int
+    pin_locked_until: datetime | None
+    oidc_subject: str | None
+    created_at: datetime
+    cards: list[CardInfo]
+
+
+@dataclass(frozen=True)
+class Correction:
+    amount_cents: int
+    balance_cents: int
+
+
+_CARD_COLUMNS = (Card.id, Card.uid, Card.blocked, Card.created_at)
+
+
+async def update_or_fail(db: AsyncSession, member_id: int, **values: object) -> None:
+    """Set columns of one member's row; NotFound if there is no such member."""
+    updated = await run(
+        db, update(Member).where(Member.id == member_id).values(**values).returning(Member.id)
+    )
+    if updated.one_or_none() is None:
+        raise NotFound(f"no member {member_id}")
+
+
+async def _require(db: AsyncSession, member_id: int) -> None:
+    if await db.scalar(select(Member.id).where(Member.id == member_id)) is None:
+        raise NotFound(f"no member {member_id}")
+
+
+async def add_card(db: AsyncSession, member_id: int, uid: str, *, now: datetime) -> CardInfo:
+    """Give a member a card (`uid` normalized); a UID can belong to one member only."""
+    await _require(db, member_id)
     if await db.scalar(select(Card.id).where(Card.uid == uid)) is not None:
-        raise Conflict(f"card {uid} is already registered")
-    card = Card(uid=uid, member_id=member_id, blocked=False, created_at=now)
-    db.add(card)
-    await db.flush()
-    return card
+        raise _card_taken(uid)
+    try:
+        async with db.begin_nested():
+            card_id = (
+                await run(
+                    db,
+                    insert(Card)
+                    .values(uid=uid, member_id=member_id, blocked=False, created_at=now)
+                    .returning(Card.id),
+                )
+            ).scalar_one()
+    except IntegrityError:
+        # Registered by someone else since the check above.
+        raise _card_taken(uid) from None
+    return CardInfo(card_id, uid, False, now)
+
+
+def _card_taken(uid: str) -> Conflict:
+    return Conflict(f"card {uid} is already registered", card=uid)
+
+
+async def set_card_blocked(
+    db: AsyncSession, member_id: int, card_id: int, *, blocked: bool
+) -> CardInfo:
+    """Block (lost) or unblock one of the member's cards; NotFound if it is not theirs."""
+    row = (
+        await run(
+            db,
+            update(Card)
+            .where(Card.id == card_id, Card.member_id == member_id)
+            .values(blocked=blocked)
+            .returning(*_CARD_COLUMNS),
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"member {member_id} has no card {card_id}")
+    return CardInfo(row.id, row.uid, row.blocked, row.created_at)
+
+
+def _check_amount(amount_cents: int, what: str, *, allow_negative: bool) -> None:
+    low = -MAX_AMOUNT_CENTS if allow_negative else 0
+    if not low <= amount_cents <= MAX_AMOUNT_CENTS:
+        raise ValueError(f"{what} must be {low} to {MAX_AMOUNT_CENTS} cents")
 
 
 async def add_member(
@@ -36,21 +140,27 @@ async def add_member(
     *,
     name: str,
     now: datetime,
+    email: str | None = None,
     card_uid: str | None = None,
     opening_balance_cents: int = 0,
     actor: str | None = None,
 ) -> NewMember:
     """Create a member, optionally with a card and an opening balance booked in the ledger."""
-    member = Member(name=name, balance_cents=0, created_at=now)
-    db.add(member)
-    await db.flush()
+    member_id = (
+        await run(
+            db,
+            insert(Member)
+            .values(name=name, email=email, balance_cents=0, created_at=now)
+            .returning(Member.id),
+        )
+    ).scalar_one()
     if card_uid is not None:
-        await add_card(db, member.id, card_uid, now=now)
+        await add_card(db, member_id, card_uid, now=now)
     balance = 0
     if opening_balance_cents:
         posted = await ledger.post(
             db,
-            member.id,
+            member_id,
             [ledger.Posting(ledger.EntryKind.OPENING, opening_balance_cents, "opening balance")],
             ledger.Context(now=now, actor=actor),
             within_credit=True,
@@ -58,17 +168,177 @@ async def add_member(
         if posted is None:
             raise ValueError("an opening balance cannot be below the credit limit")
         balance = posted.balance_cents
-    return NewMember(member.id, member.name, card_uid, balance)
+    return NewMember(member_id, name, card_uid, balance)
+
+
+async def set_contact(db: AsyncSession, member_id: int, *, name: str, email: str | None) -> None:
+    """Change the member's name and e-mail address (None: no address)."""
+    await update_or_fail(db, member_id, name=name, email=email)
 
 
 async def set_credit_limit(db: AsyncSession, member_id: int, credit_limit_cents: int) -> None:
     """How far below zero the member may go; refused if the balance is already lower."""
-    if credit_limit_cents < 0:
-        raise ValueError("a credit limit cannot be negative")
-    result = await db.execute(
+    _check_amount(credit_limit_cents, "a credit limit", allow_negative=False)
+    result = await run(
+        db,
         update(Member)
         .where(Member.id == member_id, Member.balance_cents >= -credit_limit_cents)
         .values(credit_limit_cents=credit_limit_cents)
+        .returning(Member.id),
     )
-    if not getattr(result, "rowcount", 0):
-        raise Conflict("the balance is already below that credit limit, or no such member")
+    if result.one_or_none() is None:
+        await _require(db, member_id)
+        balance = await ledger.balance_of(db, member_id)
+        raise Conflict(
+            "the balance is already below that credit limit",
+            balance_cents=balance.balance_cents,
+        )
+
+
+async def correct_balance(
+    db: AsyncSession,
+    member_id: int,
+    amount_cents: int,
+    *,
+    reason: str,
+    now: datetime,
+    actor: str,
+) -> Correction:
+    """Book an admin's correction as one ledger entry whose note is the reason.
+
+    A debit may not take the balance below minus the credit limit (InsufficientFunds).
+    """
+    _check_amount(amount_cents, "a correction", allow_negative=True)
+    if amount_cents == 0:
+        raise ValueError("a correction of 0 cents changes nothing")
+    if not reason.strip():
+        raise ValueError("a correction needs a reason")
+    await _require(db, member_id)
+    posted = await ledger.post(
+        db,
+        member_id,
+        [ledger.Posting(ledger.EntryKind.CORRECTION, amount_cents, reason)],
+        ledger.Context(now=now, actor=actor),
+        within_credit=True,
+    )
+    if posted is None:
+        balance = await ledger.balance_of(db, member_id)
+        raise InsufficientFunds(
+            f"a correction of {amount_cents} cents would go below the credit limit",
+            balance_cents=balance.balance_cents,
+            credit_limit_cents=balance.credit_limit_cents,
+            needed_cents=-amount_cents,
+        )
+    return Correction(amount_cents, posted.balance_cents)
+
+
+async def link_login(db: AsyncSession, member_id: int, subject: str) -> None:
+    """Link a login (OIDC subject) to the member, replacing any login linked before.
+
+    SubjectLinked (naming `member_id`) when another member holds that login: unlink it there
+    first, so that moving a login is always two deliberate steps.
+    """
+    if not 1 <= len(subject) <= SUBJECT_MAX:
+        raise ValueError(f"a login subject is 1 to {SUBJECT_MAX} characters")
+    await _require(db, member_id)
+    owner = await _owner_of(db, subject)
+    if owner == member_id:
+        return
+    if owner is not None:
+        raise _linked_elsewhere(owner)
+    try:
+        async with db.begin_nested():
+            await update_or_fail(db, member_id, oidc_subject=subject)
+    except IntegrityError:
+        # Linked to someone else (through a card link) since the check above.
+        raise _linked_elsewhere(await _owner_of(db, subject)) from None
+
+
+async def _owner_of(db: AsyncSession, subject: str) -> int | None:
+    return await db.scalar(select(Member.id).where(Member.oidc_subject == subject))
+
+
+def _linked_elsewhere(owner: int | None) -> SubjectLinked:
+    return SubjectLinked(f"this login is linked to member {owner}", member_id=owner)
+
+
+async def unlink_login(db: AsyncSession, member_id: int) -> None:
+    """Forget the member's login: it can link a card again (or be linked by an admin)."""
+    await update_or_fail(db, member_id, oidc_subject=None)
+
+
+async def detail(db: AsyncSession, member_id: int, *, now: datetime) -> MemberDetail:
+    """Everything an admin sees about one member; an expired PIN lock shows as none."""
+    row = (await run(db, select(Member.__table__).where(Member.id == member_id))).one_or_none()
+    if row is None:
+        raise NotFound(f"no member {member_id}")
+    cards = await run(
+        db, select(*_CARD_COLUMNS).where(Card.member_id == member_id).order_by(Card.id)
+    )
+    locked_until = row.pin_locked_until
+    return MemberDetail(
+        id=row.id,
+        name=row.name,
+        email=row.email,
+        balance_cents=row.balance_cents,
+        credit_limit_cents=row.credit_limit_cents,
+        has_pin=row.pin_hash is not None,
+        login_linked=row.oidc_subject is not None,
+        pin_failures=row.pin_failures,
+        pin_locked_until=locked_until if locked_until is not None and locked_until > now else None,
+        oidc_subject=row.oidc_subject,
+        created_at=row.created_at,
+        cards=[CardInfo(c.id, c.uid, c.blocked, c.created_at) for c in cards.all()],
+    )
+
+
+def _uid_fragment(query: str) -> str | None:
+    """The query as part of a card UID (`04:a1` → `04A1`), if it can be one."""
+    fragment = query.upper().replace(":", "").replace("-", "").replace(" ", "")
+    if len(fragment) >= 2 and all(c in "0123456789ABCDEF" for c in fragment):
+        return fragment
+    return None
+
+
+async def search(
+    db: AsyncSession, *, query: str | None, limit: int, before_id: int | None = None
+) -> list[MemberSummary]:
+    """Members newest first, optionally those whose name, e-mail or a card UID contains
+    `query` (case-insensitive); keyset paging on the id."""
+    statement = select(
+        Member.id,
+        Member.name,
+        Member.email,
+        Member.balance_cents,
+        Member.credit_limit_cents,
+        Member.pin_hash.is_not(None).label("has_pin"),
+        Member.oidc_subject.is_not(None).label("login_linked"),
+    )
+    if query:
+        matches = [
+            Member.name.icontains(query, autoescape=True),
+            Member.email.icontains(query, autoescape=True),
+        ]
+        fragment = _uid_fragment(query)
+        if fragment is not None:
+            matches.append(
+                exists().where(
+                    Card.member_id == Member.id, Card.uid.contains(fragment, autoescape=True)
+                )
+            )
+        statement = statement.where(or_(*matches))
+    if before_id is not None:
+        statement = statement.where(Member.id < before_id)
+    rows = await run(db, statement.order_by(Member.id.desc()).limit(limit))
+    return [
+        MemberSummary(
+            id=row.id,
+            name=row.name,
+            email=row.email,
+            balance_cents=row.balance_cents,
+            credit_limit_cents=row.credit_limit_cents,
+            has_pin=bool(row.has_pin),
+            login_linked=bool(row.login_linked),
+        )
+        for row in rows.all()
+    ]

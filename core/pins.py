@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import run
 from core.errors import NotFound, PinRequired
+from core.members import update_or_fail
 from core.models import Member
 
 PIN_PATTERN = r"^[0-9]{4,8}$"
@@ -71,20 +72,12 @@ async def set_pin(
     check_format(pin)
     # bcrypt releases the GIL: hashing in a thread keeps the event loop serving others.
     pin_hash = await asyncio.to_thread(_hash, pin, rounds)
-    await _update_or_fail(db, member_id, pin_hash=pin_hash, pin_failures=0, pin_locked_until=None)
+    await update_or_fail(db, member_id, pin_hash=pin_hash, pin_failures=0, pin_locked_until=None)
 
 
 async def clear_pin(db: AsyncSession, member_id: int) -> None:
     """Remove the member's PIN: they are no longer a treasurer."""
-    await _update_or_fail(db, member_id, pin_hash=None, pin_failures=0, pin_locked_until=None)
-
-
-async def _update_or_fail(db: AsyncSession, member_id: int, **values: object) -> None:
-    updated = await run(
-        db, update(Member).where(Member.id == member_id).values(**values).returning(Member.id)
-    )
-    if updated.one_or_none() is None:
-        raise NotFound(f"no member {member_id}")
+    await update_or_fail(db, member_id, pin_hash=None, pin_failures=0, pin_locked_until=None)
 
 
 async def verify(db: AsyncSession, member_id: int, pin: str, *, now: datetime) -> Verdict:

@@ -10,19 +10,21 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from core.db import run
-from core.errors import Conflict, ProductInactive, UnknownProduct
+from core.errors import Conflict, NotFound, ProductInactive, UnknownProduct
 from core.models import Category, Product, ProductCode
 
 EAN_PATTERN = r"^[0-9]{8,14}$"
 _EAN = re.compile(EAN_PATTERN)
 NAME_MAX = 200
 CATEGORY_MAX = 100
+# A sanity bound, not a business rule: 100,000.00 in the currency's smallest unit.
+PRICE_MAX_CENTS = 10_000_000
 
 # The scanned code and the product's primary code are two rows of the same table.
 _Scanned = aliased(ProductCode)
@@ -61,7 +63,22 @@ def _check_name(name: str) -> str:
 def _check_price(price_cents: int) -> int:
     if price_cents < 0:
         raise ValueError("a price cannot be negative")
+    if price_cents > PRICE_MAX_CENTS:
+        raise ValueError(f"a price is at most {PRICE_MAX_CENTS} cents")
     return price_cents
+
+
+def _check_category(name: str) -> str:
+    name = name.strip()
+    if not 1 <= len(name) <= CATEGORY_MAX:
+        raise ValueError(f"a category name is 1 to {CATEGORY_MAX} characters")
+    return name
+
+
+@dataclass(frozen=True)
+class CategoryInfo:
+    name: str
+    product_count: int
 
 
 # Labelled as ProductInfo's fields.
@@ -121,9 +138,7 @@ async def aliases(db: AsyncSession, product_id: int) -> list[str]:
 
 async def category_id(db: AsyncSession, name: str) -> int:
     """The id of the category with this name, created when new."""
-    name = name.strip()
-    if not 1 <= len(name) <= CATEGORY_MAX:
-        raise ValueError(f"a category name is 1 to {CATEGORY_MAX} characters")
+    name = _check_category(name)
     found = await db.scalar(select(Category.id).where(Category.name == name))
     if found is not None:
         return int(found)
@@ -188,9 +203,11 @@ async def update_product(
     name: str | None = None,
     price_cents: int | None = None,
     category: str | None = None,
+    clear_category: bool = False,
     allow_negative_stock: bool | None = None,
 ) -> ProductInfo:
-    """Change what is given; the stock changes only through `core.stock`."""
+    """Change what is given (`clear_category` leaves it in none); the stock changes only
+    through `core.stock`."""
     product = await find(db, check_ean(ean))
     values: dict[str, object] = {}
     if name is not None:
@@ -199,6 +216,8 @@ async def update_product(
         values["price_cents"] = _check_price(price_cents)
     if category is not None:
         values["category_id"] = await category_id(db, category)
+    elif clear_category:
+        values["category_id"] = None
     condition = Product.id == product.product_id
     if allow_negative_stock is not None:
         values["allow_negative_stock"] = allow_negative_stock
@@ -228,3 +247,59 @@ async def catalogue(db: AsyncSession, *, category: str | None = None) -> list[Pr
         statement = statement.where(Category.name == category)
     rows = await run(db, statement.order_by(Product.name, Product.id))
     return [ProductInfo(**row._mapping) for row in rows.all()]
+
+
+async def all_aliases(db: AsyncSession) -> dict[int, list[str]]:
+    """Every product's alias EANs, sorted, by product id (products without aliases are absent)."""
+    rows = await run(
+        db,
+        select(ProductCode.product_id, ProductCode.ean)
+        .where(ProductCode.is_primary.is_(False))
+        .order_by(ProductCode.product_id, ProductCode.ean),
+    )
+    found: dict[int, list[str]] = {}
+    for row in rows.all():
+        found.setdefault(row.product_id, []).append(row.ean)
+    return found
+
+
+async def remove_alias(db: AsyncSession, ean: str, alias: str) -> ProductInfo:
+    """Stop `alias` naming the product that `ean` names; its primary EAN cannot be removed."""
+    product = await find(db, check_ean(ean))
+    alias = check_ean(alias)
+    if alias == product.ean:
+        raise Conflict(f"{alias} is the primary EAN of {product.name}, not an alias", ean=alias)
+    result = await run(
+        db,
+        delete(ProductCode).where(
+            ProductCode.ean == alias,
+            ProductCode.product_id == product.product_id,
+            ProductCode.is_primary.is_(False),
+        ),
+    )
+    if not result.rowcount:
+        raise NotFound(f"{alias} is not an alias of {product.name}", ean=alias)
+    return product
+
+
+async def categories(db: AsyncSession) -> list[CategoryInfo]:
+    """Every category by name, with how many products (active or not) it holds."""
+    rows = await run(
+        db,
+        select(Category.name, func.count(Product.id).label("product_count"))
+        .outerjoin(Product, Product.category_id == Category.id)
+        .group_by(Category.id, Category.name)
+        .order_by(Category.name),
+    )
+    return [CategoryInfo(**row._mapping) for row in rows.all()]
+
+
+async def create_category(db: AsyncSession, name: str) -> CategoryInfo:
+    """A new, empty category; Conflict if the name is taken."""
+    name = _check_category(name)
+    try:
+        async with db.begin_nested():
+            await run(db, insert(Category).values(name=name))
+    except IntegrityError:
+        raise Conflict(f"category {name!r} exists already", category=name) from None
+    return CategoryInfo(name, 0)

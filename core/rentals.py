@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import Row, and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -195,16 +196,37 @@ async def add_item(
         raise ValueError(f"an item needs a name of 1-{NAME_MAX} characters")
     if await db.scalar(select(RentalItem.id).where(RentalItem.tid == tid)) is not None:
         raise Conflict(f"TID {tid} is already registered")
-    item = RentalItem(tid=tid, name=name, description=description, active=True, created_at=now)
-    db.add(item)
-    await db.flush()
-    return ItemStatus(item.id, tid, name, description, True, None, None)
+    try:
+        # Two admins registering one tag at once: the unique index decides, as a Conflict.
+        async with db.begin_nested():
+            item_id = (
+                await run(
+                    db,
+                    insert(RentalItem)
+                    .values(
+                        tid=tid, name=name, description=description, active=True, created_at=now
+                    )
+                    .returning(RentalItem.id),
+                )
+            ).scalar_one()
+    except IntegrityError:
+        raise Conflict(f"TID {tid} is already registered") from None
+    return ItemStatus(item_id, tid, name, description, True, None, None)
 
 
 async def deactivate(db: AsyncSession, tid: str) -> ItemStatus:
     """Take an item out of service: no new rentals; an open one can still be returned."""
+    return await _set_active(db, tid, active=False)
+
+
+async def reactivate(db: AsyncSession, tid: str) -> ItemStatus:
+    """Put a deactivated item back into service."""
+    return await _set_active(db, tid, active=True)
+
+
+async def _set_active(db: AsyncSession, tid: str, *, active: bool) -> ItemStatus:
     tid = normalize_tid(tid)
-    await db.execute(update(RentalItem).where(RentalItem.tid == tid).values(active=False))
+    await run(db, update(RentalItem).where(RentalItem.tid == tid).values(active=active))
     found = await _lookup(db, tid)
     if found is None:
         raise UnknownItem(f"no rental item has TID {tid}")
@@ -215,13 +237,18 @@ async def permit(db: AsyncSession, member_id: int, *, actor: str, now: datetime)
     """Let a member rent items; granting again records the new grant."""
     if await db.get(Member, member_id) is None:
         raise NotFound(f"no member {member_id}")
-    row = await db.get(RentalPermission, member_id)
-    if row is None:
-        row = RentalPermission(member_id=member_id)
-        db.add(row)
-    row.granted_by = actor
-    row.granted_at = now
-    await db.flush()
+    values = {"granted_by": actor, "granted_at": now}
+    regrant = (
+        update(RentalPermission).where(RentalPermission.member_id == member_id).values(**values)
+    )
+    if (await run(db, regrant)).rowcount:
+        return
+    try:
+        async with db.begin_nested():
+            await run(db, insert(RentalPermission).values(member_id=member_id, **values))
+    except IntegrityError:
+        # Granted by another request at the same moment: this grant is recorded over it.
+        await run(db, regrant)
 
 
 async def revoke(db: AsyncSession, member_id: int) -> bool:
@@ -232,17 +259,103 @@ async def revoke(db: AsyncSession, member_id: int) -> bool:
     return bool(getattr(result, "rowcount", 0))
 
 
+_LISTING = (
+    select(*_STATUS_COLUMNS, Member.id.label("member_id"), Member.name.label("member_name"))
+    .outerjoin(Rental, and_(Rental.item_id == RentalItem.id, _IS_OPEN))
+    .outerjoin(Member, Member.id == Rental.member_id)
+)
+
+
+def _listed(row: Row[Any]) -> Listed:
+    values = dict(row._mapping)
+    member_id, member_name = values.pop("member_id"), values.pop("member_name")
+    return Listed(ItemStatus(**values), member_id, member_name)
+
+
 async def listing(db: AsyncSession) -> list[Listed]:
     """Every item by TID, with who has it and since when (for the operator, not for stations)."""
-    rows = await db.execute(
-        select(*_STATUS_COLUMNS, Member.id.label("member_id"), Member.name.label("member_name"))
-        .outerjoin(Rental, and_(Rental.item_id == RentalItem.id, _IS_OPEN))
-        .outerjoin(Member, Member.id == Rental.member_id)
-        .order_by(RentalItem.tid)
+    rows = await run(db, _LISTING.order_by(RentalItem.tid))
+    return [_listed(row) for row in rows.all()]
+
+
+async def item(db: AsyncSession, tid: str) -> Listed:
+    """One item, active or not, with who has it (for the operator); UnknownItem if none."""
+    row = (await run(db, _LISTING.where(RentalItem.tid == normalize_tid(tid)))).one_or_none()
+    if row is None:
+        raise UnknownItem(f"no rental item has TID {tid}")
+    return _listed(row)
+
+
+@dataclass(frozen=True)
+class RentalRecord:
+    """One rental, open or returned, with the item and the member."""
+
+    rental_id: int
+    tid: str
+    item_name: str
+    member_id: int
+    member_name: str
+    rented_at: datetime
+    returned_at: datetime | None
+    device_id: int | None
+    return_device_id: int | None
+
+
+async def history(
+    db: AsyncSession, *, open_only: bool | None, limit: int, before_id: int | None = None
+) -> list[RentalRecord]:
+    """Rentals newest first: all, only open (`open_only=True`) or only returned ones (False);
+    at most `limit`, only ids below `before_id`."""
+    statement = (
+        select(
+            Rental.id.label("rental_id"),
+            RentalItem.tid,
+            RentalItem.name.label("item_name"),
+            Rental.member_id,
+            Member.name.label("member_name"),
+            Rental.rented_at,
+            Rental.returned_at,
+            Rental.device_id,
+            Rental.return_device_id,
+        )
+        .join(RentalItem, RentalItem.id == Rental.item_id)
+        .join(Member, Member.id == Rental.member_id)
     )
-    listed = []
-    for row in rows.all():
-        values = dict(row._mapping)
-        member_id, member_name = values.pop("member_id"), values.pop("member_name")
-        listed.append(Listed(ItemStatus(**values), member_id, member_name))
-    return listed
+    if open_only is not None:
+        statement = statement.where(_IS_OPEN if open_only else Rental.returned_at.is_not(None))
+    if before_id is not None:
+        statement = statement.where(Rental.id < before_id)
+    rows = await run(db, statement.order_by(Rental.id.desc()).limit(limit))
+    return [RentalRecord(**row._mapping) for row in rows.all()]
+
+
+@dataclass(frozen=True)
+class Permission:
+    """A member's rental permission: who granted it, when."""
+
+    member_id: int
+    member_name: str
+    granted_by: str
+    granted_at: datetime
+
+
+_PERMISSIONS = select(
+    RentalPermission.member_id,
+    Member.name.label("member_name"),
+    RentalPermission.granted_by,
+    RentalPermission.granted_at,
+).join(Member, Member.id == RentalPermission.member_id)
+
+
+async def permission(db: AsyncSession, member_id: int) -> Permission:
+    """The member's rental permission; NotFound if they have none."""
+    row = (await run(db, _PERMISSIONS.where(RentalPermission.member_id == member_id))).one_or_none()
+    if row is None:
+        raise NotFound(f"member {member_id} has no rental permission")
+    return Permission(**row._mapping)
+
+
+async def permissions(db: AsyncSession) -> list[Permission]:
+    """Every member who may rent, by name."""
+    rows = await run(db, _PERMISSIONS.order_by(Member.name, Member.id))
+    return [Permission(**row._mapping) for row in rows.all()]

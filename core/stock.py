@@ -16,8 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import products
 from core.db import run
-from core.errors import OutOfStock
+from core.errors import Conflict, OutOfStock
 from core.models import Product, StockMovement
+
+# A shop's shelf, not a warehouse; it also keeps the stock far inside its 32-bit column.
+STOCK_MAX = 1_000_000
 
 
 class MovementKind(StrEnum):
@@ -98,25 +101,30 @@ async def record(
 
 
 async def _add(db: AsyncSession, product_id: int, delta: int) -> int | None:
-    """Add `delta` (of either sign) unless that breaks the floor; the stock after, or None."""
+    """Add `delta` (of either sign) unless that breaks the floor; the stock after, or None.
+
+    Conflict when the stock would pass STOCK_MAX.
+    """
     if delta < 0:
         return await take(db, product_id, -delta)
     row = (
         await run(
             db,
             update(Product)
-            .where(Product.id == product_id)
+            .where(Product.id == product_id, Product.stock <= STOCK_MAX - delta)
             .values(stock=Product.stock + delta)
             .returning(Product.stock),
         )
-    ).one()
+    ).one_or_none()
+    if row is None:
+        raise Conflict(f"a stock is at most {STOCK_MAX} units", stock_max=STOCK_MAX)
     return int(row.stock)
 
 
 async def restock(db: AsyncSession, ean: str, qty: int, origin: Origin) -> Change:
     """Goods arrived: add `qty` (at least 1) units."""
-    if qty < 1:
-        raise ValueError("a restock adds at least one unit")
+    if not 1 <= qty <= STOCK_MAX:
+        raise ValueError(f"a restock adds 1 to {STOCK_MAX} units")
     product = await products.find(db, products.check_ean(ean))
     after = await _add(db, product.product_id, qty)
     assert after is not None  # adding has no floor
@@ -133,6 +141,8 @@ async def stocktake(db: AsyncSession, ean: str, count: int, origin: Origin) -> C
     """
     if count < 0:
         raise ValueError("a counted stock cannot be negative")
+    if count > STOCK_MAX:
+        raise ValueError(f"a stock is at most {STOCK_MAX} units")
     product = await products.find(db, products.check_ean(ean))
     before = (
         await run(
@@ -160,3 +170,41 @@ async def correct(db: AsyncSession, ean: str, delta: int, origin: Origin) -> Cha
     change = Change(product.product_id, delta, after)
     await record(db, MovementKind.CORRECTION, [change], origin)
     return change
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One recorded stock change, as the product's history shows it."""
+
+    id: int
+    kind: str
+    delta: int
+    stock_after: int
+    member_id: int | None
+    device_id: int | None
+    request_id: str | None
+    actor: str | None
+    note: str | None
+    created_at: datetime
+
+
+async def movements(
+    db: AsyncSession, product_id: int, *, limit: int, before_id: int | None = None
+) -> list[Movement]:
+    """A product's movements, newest first: at most `limit`, only ids below `before_id`."""
+    statement = select(
+        StockMovement.id,
+        StockMovement.kind,
+        StockMovement.delta,
+        StockMovement.stock_after,
+        StockMovement.member_id,
+        StockMovement.device_id,
+        StockMovement.request_id,
+        StockMovement.actor,
+        StockMovement.reason.label("note"),
+        StockMovement.created_at,
+    ).where(StockMovement.product_id == product_id)
+    if before_id is not None:
+        statement = statement.where(StockMovement.id < before_id)
+    rows = await run(db, statement.order_by(StockMovement.id.desc()).limit(limit))
+    return [Movement(**row._mapping) for row in rows.all()]

@@ -1,4 +1,4 @@
-"""Opening the database and the broker admin connection for one CLI command."""
+"""Opening the database (and, via broker.provisioning, the broker) for one CLI command."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from broker.dynsec import DynsecAdmin
 from broker.dynsec_file import Account, service_accounts
-from broker.mqtt import BrokerAddress
-from broker.provisioning import DeviceBroker
+from broker.provisioning import open_device_broker
 from broker.topics import Topics
 from core.db import async_session_factory, make_async_engine
 from core.settings import BROKER_SECRET_FIELDS, Settings
@@ -27,20 +25,9 @@ async def database(settings: Settings) -> AsyncIterator[AsyncSession]:
         await engine.dispose()
 
 
-@asynccontextmanager
-async def device_broker(settings: Settings) -> AsyncIterator[DeviceBroker]:
-    settings.require_secrets("broker_admin_password")
-    address = BrokerAddress(settings.mqtt_host, settings.mqtt_port, settings.mqtt_ca_file)
-    async with DynsecAdmin(
-        address, settings.broker_admin_username, settings.broker_admin_password
-    ) as admin:
-        yield DeviceBroker(
-            admin=admin,
-            topics=Topics(settings.topic_prefix),
-            device_host=settings.device_host,
-            device_port=settings.device_port,
-            admin_username=settings.broker_admin_username,
-        )
+# The broker admin connection moved to broker.provisioning (the web API needs it too and may
+# not import makerbus); the commands that still import it from here get the same function.
+device_broker = open_device_broker
 
 
 def accounts_from(settings: Settings) -> tuple[Account, ...]:

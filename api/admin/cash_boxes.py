@@ -1,7 +1,104 @@
-"""TODO"""
+"""Admin: cash boxes (the Bankomat's booking targets) — list, create, statements."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Path
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from api.admin.members import (
+    DEFAULT_PAGE,
+    REQUEST,
+    BeforeId,
+    Limit,
+    Text,
+    keyset_page,
+    refusals,
+)
+from api.auth import ClockDep, require_admin
+from api.deps import DbDep
+from core import cash_boxes
+from core.cash_boxes import BOX_SLUG_PATTERN
+
+router = APIRouter(
+    prefix="/api/v1/admin/cash-boxes",
+    tags=["admin: cash boxes"],
+    dependencies=[Depends(require_admin)],
+    responses=refusals(401, 403),
+)
+
+Slug = Annotated[str, StringConstraints(pattern=BOX_SLUG_PATTERN)]
+
+
+class CashBoxOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    slug: str
+    name: str
+    balance_cents: int
+
+
+class NewCashBox(BaseModel):
+    model_config = REQUEST
+    slug: Slug = Field(description="What devices send as `target`: 2-40 of a-z, 0-9 and -.")
+    name: Text = Field(
+        max_length=cash_boxes.MAX_NAME_LENGTH,
+        description="What the Bankomat shows, e.g. 'Drinks fund'.",
+    )
+
+
+class StatementEntry(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    created_at: datetime
+    kind: str = Field(description="`topup`, `donation` or `payout`.")
+    amount_cents: int
+    balance_after_cents: int = Field(description="The box's balance after this entry.")
+    member_id: int | None = Field(description="Who topped up or paid out.")
+    device_id: int | None
+    request_id: str | None
+    actor: str | None
+    note: str | None
+
+
+class Statement(BaseModel):
+    slug: str
+    name: str
+    balance_cents: int
+    items: list[StatementEntry] = Field(description="Newest first.")
+    next_before_id: int | None
+
+
+@router.get("")
+async def list_cash_boxes(db: DbDep) -> list[CashBoxOut]:
+    """Every cash box with its balance, by slug."""
+    return [CashBoxOut.model_validate(box) for box in await cash_boxes.all_boxes(db)]
+
+
+@router.post("", status_code=201, responses=refusals(409))
+async def create_cash_box(new: NewCashBox, db: DbDep, clock: ClockDep) -> CashBoxOut:
+    """Create an empty cash box that Bankomats can book to; 409 if the slug is taken."""
+    box = await cash_boxes.create(db, slug=new.slug, name=new.name, now=clock.now())
+    return CashBoxOut.model_validate(box)
+
+
+@router.get("/{slug}/statement", responses=refusals(404))
+async def statement(
+    slug: Annotated[str, Path(pattern=BOX_SLUG_PATTERN)],
+    db: DbDep,
+    limit: Limit = DEFAULT_PAGE,
+    before_id: BeforeId = None,
+) -> Statement:
+    """The box's balance and its entries newest first, each with the balance after it;
+    paged by `before_id`."""
+    box = await cash_boxes.find(db, slug)
+    entries = await cash_boxes.statement(db, box.id, limit=limit + 1, before_id=before_id)
+    page, next_before_id = keyset_page(entries, limit)
+    return Statement(
+        slug=box.slug,
+        name=box.name,
+        balance_cents=box.balance_cents,
+        items=[StatementEntry.model_validate(entry) for entry in page],
+        next_before_id=next_before_id,
+    )

@@ -1,7 +1,287 @@
-"""TODO"""
+"""Admin: devices. Provision one (its MQTT password is shown once), rotate its password,
+disable, enable or remove it; see whether each is online and when it was last seen.
+
+Every change goes to the database and to the broker's account in the same request: if the
+broker cannot be reached or refuses, the answer is 503/502 and the database is not changed.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Annotated, Any
 
-router = APIRouter()
+import aiomqtt
+from fastapi import APIRouter, Depends, HTTPException, Path, Response
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth import ClockDep, require_admin
+from api.deps import DbDep, SettingsDep
+from api.device_status import StatusBoard, StatusBoardDep
+from broker import provisioning
+from broker.dynsec import DynsecError
+from broker.provisioning import Credentials, DeviceBroker
+from core import devices
+from core.errors import Conflict
+from core.models import SLUG_PATTERN, Device, DeviceKind
+from core.settings import Settings, UnsafeSettingsError
+
+router = APIRouter(
+    prefix="/api/v1/admin/devices",
+    tags=["admin: devices"],
+    dependencies=[Depends(require_admin)],
+    responses={
+        401: {"description": "Not logged in."},
+        403: {"description": "Needs the admin role."},
+    },
+)
+
+# Connecting and each admin command: an admin waits for the answer, so fail soon.
+BROKER_TIMEOUT_S = 5.0
+# No control characters (NUL, newlines, C1): a name is one line of text.
+ONE_LINE = r"^[^\x00-\x1f\x7f-\x9f]*$"
+NAME_MAX = 200
+
+SlugPath = Annotated[str, Path(pattern=SLUG_PATTERN, description="The device's slug.")]
+
+_UNKNOWN: dict[int | str, dict[str, Any]] = {404: {"description": "No device has this slug."}}
+_BROKER: dict[int | str, dict[str, Any]] = {
+    502: {"description": "The broker refused the change; the device was not changed."},
+    503: {
+        "description": "The broker cannot be reached or did not answer; the device was not "
+        "changed. Repeating the request is safe."
+    },
+}
+
+
+class DeviceInfo(BaseModel):
+    slug: str = Field(description="Also the device's MQTT username and client id.")
+    kind: DeviceKind
+    name: str
+    enabled: bool = Field(description="A disabled device is disconnected and refused.")
+    created_at: datetime
+    credentials_rotated_at: datetime | None
+    online: bool | None = Field(
+        description="From the device's retained status message: true once it announced "
+        "itself, false after its last will or after an admin dropped it; false for a "
+        "disabled device. Null when the device has never reported, or while the API is not "
+        "connected to the broker."
+    )
+    fw: str | None = Field(description="The firmware the device reported, if any.")
+    last_seen_at: datetime | None = Field(
+        description="The latest of: the device's last request, and the last live "
+        "`online: true` status this API process received from it."
+    )
+
+
+class MqttCredentials(BaseModel):
+    """Shown once: makerbus keeps no copy of the password."""
+
+    username: str = Field(description="Also the MQTT client id the device must connect with.")
+    password: str
+    host: str
+    port: int
+
+
+class ProvisionedDevice(BaseModel):
+    device: DeviceInfo
+    credentials: MqttCredentials
+
+
+class NewDevice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    slug: Annotated[
+        str,
+        Field(
+            pattern=SLUG_PATTERN,
+            description="2-40 of a-z, 0-9 and -; not starting with `makerbus-`.",
+            examples=["lathe-1"],
+        ),
+        AfterValidator(devices.check_slug),
+    ]
+    kind: DeviceKind
+    name: Annotated[
+        str | None,
+        StringConstraints(
+            strip_whitespace=True, min_length=1, max_length=NAME_MAX, pattern=ONE_LINE
+        ),
+        Field(description="A human name; defaults to the slug."),
+    ] = None
+
+
+def _info(device: Device, board: StatusBoard) -> DeviceInfo:
+    reported = board.status_of(device.slug)
+    # The broker refuses a disabled device, whatever its stale retained status says.
+    online = False if board.connected and not device.enabled else reported.online
+    seen = [at for at in (device.last_seen_at, reported.heard_at) if at is not None]
+    return DeviceInfo(
+        slug=device.slug,
+        kind=DeviceKind(device.kind),
+        name=device.name,
+        enabled=device.enabled,
+        created_at=device.created_at,
+        credentials_rotated_at=device.credentials_rotated_at,
+        online=online,
+        fw=reported.fw,
+        last_seen_at=max(seen, default=None),
+    )
+
+
+def _provisioned(
+    device: Device, board: StatusBoard, credentials: Credentials, response: Response
+) -> ProvisionedDevice:
+    response.headers["Cache-Control"] = "no-store"
+    return ProvisionedDevice(
+        device=_info(device, board),
+        credentials=MqttCredentials(
+            username=credentials.username,
+            password=credentials.password,
+            host=credentials.host,
+            port=credentials.port,
+        ),
+    )
+
+
+@asynccontextmanager
+async def _broker(settings: Settings) -> AsyncIterator[DeviceBroker]:
+    """The broker's admin connection for one request.
+
+    A failure becomes an HTTP error that propagates, so the request's transaction rolls back.
+    """
+    try:
+        async with provisioning.open_device_broker(settings, timeout_s=BROKER_TIMEOUT_S) as broker:
+            yield broker
+    except UnsafeSettingsError:
+        raise HTTPException(
+            503, "the API has no broker admin password (MAKERBUS_BROKER_ADMIN_PASSWORD)"
+        ) from None
+    except (aiomqtt.MqttError, TimeoutError) as error:
+        reason = str(error) or "no answer in time"
+        raise HTTPException(
+            503,
+            f"the broker cannot be reached or did not answer ({reason}); the device was not "
+            "changed: repeat the request when the broker is back",
+        ) from None
+    except DynsecError as error:
+        raise HTTPException(
+            502,
+            f"the broker refused {error.command}: {error.error}; the device was not changed "
+            "(`makerbus broker reconcile` makes the broker match the database)",
+        ) from None
+
+
+@router.get("")
+async def list_devices(db: DbDep, board: StatusBoardDep) -> list[DeviceInfo]:
+    """Every device, by slug, with whether it is online and when it was last seen."""
+    return [_info(device, board) for device in await devices.list_all(db)]
+
+
+@router.get("/{slug}", responses=_UNKNOWN)
+async def get_device(slug: SlugPath, db: DbDep, board: StatusBoardDep) -> DeviceInfo:
+    """One device."""
+    return _info(await devices.get_row(db, slug), board)
+
+
+@router.post(
+    "",
+    status_code=201,
+    responses={409: {"description": "The slug is taken."}, **_BROKER},
+)
+async def add_device(
+    body: NewDevice,
+    response: Response,
+    db: DbDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    board: StatusBoardDep,
+) -> ProvisionedDevice:
+    """Register a device and create its broker account.
+
+    The answer holds the MQTT credentials, **shown only this once**: makerbus keeps no copy of
+    the password. The device connects with `username` as both username and client id.
+    """
+    if await devices.find(db, body.slug) is not None:
+        raise Conflict(f"device {body.slug} exists already")
+    async with _broker(settings) as broker:
+        _, credentials = await provisioning.add(
+            db,
+            broker,
+            slug=body.slug,
+            kind=body.kind,
+            name=body.name or body.slug,
+            now=clock.now(),
+        )
+    board.forget(body.slug)
+    return _provisioned(await devices.get_row(db, body.slug), board, credentials, response)
+
+
+@router.post("/{slug}/rotate", responses={**_UNKNOWN, **_BROKER})
+async def rotate_password(
+    slug: SlugPath,
+    response: Response,
+    db: DbDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    board: StatusBoardDep,
+) -> ProvisionedDevice:
+    """Give the device a new password, **shown only this once**.
+
+    The broker drops the device's connection at once; only the new password lets it back in.
+    """
+    await devices.get(db, slug)
+    async with _broker(settings) as broker:
+        credentials = await provisioning.rotate(db, broker, slug, now=clock.now())
+    board.went_offline(slug)
+    return _provisioned(await devices.get_row(db, slug), board, credentials, response)
+
+
+async def _set_enabled(
+    slug: str, db: AsyncSession, settings: Settings, board: StatusBoard, *, enabled: bool
+) -> DeviceInfo:
+    await devices.get(db, slug)
+    async with _broker(settings) as broker:
+        await provisioning.set_enabled(db, broker, slug, enabled=enabled)
+    if not enabled:
+        board.went_offline(slug)
+    return _info(await devices.get_row(db, slug), board)
+
+
+@router.post("/{slug}/disable", responses={**_UNKNOWN, **_BROKER})
+async def disable_device(
+    slug: SlugPath, db: DbDep, settings: SettingsDep, board: StatusBoardDep
+) -> DeviceInfo:
+    """Drop the device's connection and refuse it until enabled (a stolen or broken reader)."""
+    return await _set_enabled(slug, db, settings, board, enabled=False)
+
+
+@router.post("/{slug}/enable", responses={**_UNKNOWN, **_BROKER})
+async def enable_device(
+    slug: SlugPath, db: DbDep, settings: SettingsDep, board: StatusBoardDep
+) -> DeviceInfo:
+    """Let a disabled device connect again (with its current password)."""
+    return await _set_enabled(slug, db, settings, board, enabled=True)
+
+
+@router.delete(
+    "/{slug}",
+    status_code=204,
+    responses={
+        **_UNKNOWN,
+        409: {"description": "The device has sessions on record: disable it instead."},
+        **_BROKER,
+    },
+)
+async def remove_device(
+    slug: SlugPath, db: DbDep, settings: SettingsDep, board: StatusBoardDep
+) -> None:
+    """Remove the device and its broker account; its connection is dropped.
+
+    A device with sessions on record keeps its row for their history: disable it instead.
+    """
+    await devices.get(db, slug)
+    async with _broker(settings) as broker:
+        await provisioning.remove(db, broker, slug)
+    board.forget(slug)

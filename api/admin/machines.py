@@ -1,7 +1,462 @@
-"""TODO"""
+"""Admin: machines' tariffs, authorizations, sub-admins, and the sessions running on them.
+
+Admins manage every machine. A machine's sub-admins (OIDC subjects listed for it) manage only
+that machine's authorizations, including members' own prices, read its tariff, and see and end
+its sessions; everything else about a machine, and any machine that is not theirs, is 403 to
+them, whether it exists or not.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, TypeVar
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth import AdminDep, ClockDep, Principal, PrincipalDep
+from api.deps import DbDep
+from core import machines, sessions
+from core.billing import MAX_INTERVAL_MIN, Tariff, TariffOverride, effective_tariff
+from core.errors import NotFound
+from core.models import SLUG_PATTERN
+
+router = APIRouter(
+    prefix="/api/v1/admin",
+    tags=["admin: machines"],
+    responses={
+        401: {"description": "Not logged in."},
+        403: {"description": "Neither an admin nor a sub-admin of this machine."},
+        404: {"description": "No such machine, member, authorization or session."},
+    },
+)
+
+MAX_ID = 2**63 - 1
+Row = TypeVar("Row")
+
+Slug = Annotated[str, Path(pattern=SLUG_PATTERN, description="The machine's device slug.")]
+MemberId = Annotated[int, Path(ge=1, le=MAX_ID)]
+SessionId = Annotated[int, Path(ge=1, le=MAX_ID)]
+# OIDC subjects are at most 255 ASCII characters; printable ones only, no spaces.
+SUBJECT_PATTERN = r"^[!-~]{1,255}$"
+Subject = Annotated[str, Field(pattern=SUBJECT_PATTERN, description="An OIDC subject.")]
+Limit = Annotated[int, Query(ge=1, le=200, description="At most this many items.")]
+BeforeId = Annotated[
+    int | None, Query(ge=1, le=MAX_ID, description="Continue below this id (`next_before_id`).")
+]
+FeeCents = Annotated[int, Field(ge=0, le=machines.MAX_PRICE_CENTS)]
+IntervalMin = Annotated[
+    int, Field(ge=1, le=MAX_INTERVAL_MIN, description="Billing interval, prepaid in advance.")
+]
+
+
+class Prices(BaseModel):
+    """A tariff: login fee, price per minute, and the interval billed in advance."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    login_fee_cents: FeeCents
+    price_per_minute_cents: FeeCents
+    interval_min: IntervalMin
+
+    @classmethod
+    def of(cls, tariff: Tariff) -> Prices:
+        return cls(
+            login_fee_cents=tariff.login_fee_cents,
+            price_per_minute_cents=tariff.price_per_minute_cents,
+            interval_min=tariff.interval_min,
+        )
+
+    def tariff(self) -> Tariff:
+        return Tariff(self.login_fee_cents, self.price_per_minute_cents, self.interval_min)
+
+
+class MachineTariff(Prices):
+    updated_at: datetime
+    updated_by: str | None
+
+
+class Machine(BaseModel):
+    slug: str
+    name: str
+    enabled: bool
+    tariff: Prices | None = Field(description="None until an admin sets one.")
+
+
+class OwnPrices(BaseModel):
+    """A member's own prices on one machine; a value left out (or null) is the machine's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    login_fee_cents: FeeCents | None = None
+    price_per_minute_cents: FeeCents | None = None
+    interval_min: IntervalMin | None = None
+
+
+class AuthorizationOut(OwnPrices):
+    id: int
+    member_id: int
+    member_name: str
+    effective: Prices | None = Field(
+        description="What the member pays: the machine's tariff with their own prices applied "
+        "(None while the machine has no tariff)."
+    )
+    granted_by: str
+    granted_at: datetime
+
+
+class AuthorizationPage(BaseModel):
+    items: list[AuthorizationOut]
+    next_before_id: int | None
+
+
+class NewSubAdmin(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    subject: Subject
+
+
+class SubAdmin(BaseModel):
+    subject: str
+    granted_by: str
+    granted_at: datetime
+
+
+class Session(BaseModel):
+    session_id: int
+    machine: str
+    member_id: int
+    member_name: str
+    tariff: Prices = Field(description="Fixed at the start for the whole session.")
+    started_at: datetime
+    paid_until: datetime
+    last_heartbeat_at: datetime
+    is_open: bool
+    charged_cents: int = Field(
+        description="Open: the login fee and the intervals prepaid so far. Ended: the total."
+    )
+    ended_at: datetime | None
+    end_reason: str | None = Field(description="device, admin, expired or no_heartbeat.")
+    duration_s: int | None
+    total_cents: int | None
+    refund_cents: int | None
+    device_told_at: datetime | None = Field(
+        description="When the device learnt the session is over. Null on an ended session: the "
+        "handler service has yet to tell it on `cmd/session/terminate`."
+    )
+
+    @classmethod
+    def of(cls, record: sessions.Record) -> Session:
+        return cls(
+            session_id=record.session_id,
+            machine=record.device_slug,
+            member_id=record.member_id,
+            member_name=record.member_name,
+            tariff=Prices.of(record.tariff),
+            started_at=record.started_at,
+            paid_until=record.paid_until,
+            last_heartbeat_at=record.last_heartbeat_at,
+            is_open=record.ended_at is None,
+            charged_cents=record.tariff.login_fee_cents + record.prepaid_cents
+            if record.total_cents is None
+            else record.total_cents,
+            ended_at=record.ended_at,
+            end_reason=record.end_reason,
+            duration_s=record.duration_s,
+            total_cents=record.total_cents,
+            refund_cents=record.refund_cents,
+            device_told_at=record.device_told_at,
+        )
+
+
+class SessionPage(BaseModel):
+    items: list[Session]
+    next_before_id: int | None
+
+
+def _paged(rows: list[Row], limit: int, key: Callable[[Row], int]) -> tuple[list[Row], int | None]:
+    """Rows fetched with `limit + 1`: the page, and the id to continue below if there is more."""
+    if len(rows) <= limit:
+        return rows, None
+    return rows[:limit], key(rows[limit - 1])
+
+
+def _not_theirs(what: str = "this machine") -> HTTPException:
+    return HTTPException(403, f"this needs the admin role or being a sub-admin of {what}")
+
+
+def _sub_admin_subject(principal: Principal) -> str | None:
+    """The subject that may be listed as a sub-admin; an API token never is one."""
+    return None if principal.is_token else principal.subject
+
+
+async def managed_machine(slug: Slug, principal: PrincipalDep, db: DbDep) -> int:
+    """The machine's device id, for an admin or one of the machine's sub-admins (403 else)."""
+    if principal.is_admin:
+        return await machines.machine_id(db, slug)
+    subject = _sub_admin_subject(principal)
+    found = None if subject is None else await machines.managed_machine_id(db, slug, subject)
+    if found is None:
+        raise _not_theirs()
+    return found
+
+
+async def admin_machine(slug: Slug, _: AdminDep, db: DbDep) -> int:
+    """The machine's device id, for an admin only."""
+    return await machines.machine_id(db, slug)
+
+
+async def managed_session(session_id: SessionId, principal: PrincipalDep, db: DbDep) -> int:
+    """The session id, for an admin or a sub-admin of the session's machine (403 else)."""
+    if principal.is_admin:
+        return session_id
+    subject = _sub_admin_subject(principal)
+    device_id = await sessions.device_of(db, session_id)
+    if subject is None or device_id is None or not await machines.manages(db, device_id, subject):
+        raise _not_theirs()
+    return session_id
+
+
+ManagedMachineDep = Annotated[int, Depends(managed_machine)]
+AdminMachineDep = Annotated[int, Depends(admin_machine)]
+ManagedSessionDep = Annotated[int, Depends(managed_session)]
+
+
+@router.get("/machines")
+async def list_machines(principal: PrincipalDep, db: DbDep) -> list[Machine]:
+    """Machines by slug with their tariffs: all for an admin, a sub-admin's own otherwise.
+
+    403 for someone who is neither.
+    """
+    if principal.is_admin:
+        found = await machines.list_machines(db)
+    else:
+        subject = _sub_admin_subject(principal)
+        found = [] if subject is None else await machines.list_machines(db, managed_by=subject)
+        if not found:
+            raise _not_theirs("a machine")
+    return [
+        Machine(
+            slug=machine.slug,
+            name=machine.name,
+            enabled=machine.enabled,
+            tariff=None if machine.tariff is None else Prices.of(machine.tariff),
+        )
+        for machine in found
+    ]
+
+
+async def _tariff(db: AsyncSession, device_id: int) -> MachineTariff:
+    record = await machines.tariff_of(db, device_id)
+    if record is None:
+        raise NotFound("this machine has no tariff yet")
+    return MachineTariff(
+        **Prices.of(record.tariff).model_dump(),
+        updated_at=record.updated_at,
+        updated_by=record.updated_by,
+    )
+
+
+@router.get("/machines/{slug}/tariff")
+async def get_tariff(device_id: ManagedMachineDep, db: DbDep) -> MachineTariff:
+    """The machine's own prices (404 before an admin sets them). Admins and its sub-admins."""
+    return await _tariff(db, device_id)
+
+
+@router.put("/machines/{slug}/tariff")
+async def set_tariff(
+    prices: Prices,
+    device_id: AdminMachineDep,
+    principal: AdminDep,
+    db: DbDep,
+    clock: ClockDep,
+) -> MachineTariff:
+    """Set the machine's prices (admin only). Running sessions keep the tariff they started
+    with; members' own prices still apply on top."""
+    await machines.set_tariff(
+        db, device_id, prices.tariff(), now=clock.now(), actor=principal.subject
+    )
+    return await _tariff(db, device_id)
+
+
+def _authorization(grant: machines.Grant, tariff: Tariff | None) -> AuthorizationOut:
+    override = grant.override
+    return AuthorizationOut(
+        id=grant.id,
+        member_id=grant.member_id,
+        member_name=grant.member_name,
+        login_fee_cents=override.login_fee_cents,
+        price_per_minute_cents=override.price_per_minute_cents,
+        interval_min=override.interval_min,
+        effective=None if tariff is None else Prices.of(effective_tariff(tariff, override)),
+        granted_by=grant.granted_by,
+        granted_at=grant.granted_at,
+    )
+
+
+async def _machine_tariff(db: AsyncSession, device_id: int) -> Tariff | None:
+    record = await machines.tariff_of(db, device_id)
+    return None if record is None else record.tariff
+
+
+@router.get("/machines/{slug}/authorizations")
+async def list_authorizations(
+    device_id: ManagedMachineDep, db: DbDep, limit: Limit = 50, before_id: BeforeId = None
+) -> AuthorizationPage:
+    """Who may use the machine, newest grant first, with their own and effective prices."""
+    rows, next_before_id = _paged(
+        await machines.authorizations(db, device_id, limit=limit + 1, before_id=before_id),
+        limit,
+        lambda grant: grant.id,
+    )
+    tariff = await _machine_tariff(db, device_id)
+    return AuthorizationPage(
+        items=[_authorization(grant, tariff) for grant in rows], next_before_id=next_before_id
+    )
+
+
+@router.get("/machines/{slug}/authorizations/{member_id}")
+async def get_authorization(
+    device_id: ManagedMachineDep, member_id: MemberId, db: DbDep
+) -> AuthorizationOut:
+    """One member's authorization (404 if they have none)."""
+    grant = await machines.authorization(db, device_id=device_id, member_id=member_id)
+    return _authorization(grant, await _machine_tariff(db, device_id))
+
+
+@router.put(
+    "/machines/{slug}/authorizations/{member_id}",
+    status_code=200,
+    responses={201: {"model": AuthorizationOut, "description": "Newly granted."}},
+)
+async def grant_authorization(
+    device_id: ManagedMachineDep,
+    member_id: MemberId,
+    principal: PrincipalDep,
+    db: DbDep,
+    clock: ClockDep,
+    response: Response,
+    own_prices: OwnPrices | None = None,
+) -> AuthorizationOut:
+    """Let a member use the machine, optionally at their own prices (201 when new, 200 when
+    the grant is replaced: own prices left out fall back to the machine's).
+
+    Own prices may be lower or higher than the machine's, never negative or out of range (422).
+    A session already running keeps the tariff it started with.
+    """
+    own = own_prices or OwnPrices()
+    created = await machines.authorize(
+        db,
+        device_id=device_id,
+        member_id=member_id,
+        override=TariffOverride(own.login_fee_cents, own.price_per_minute_cents, own.interval_min),
+        now=clock.now(),
+        actor=principal.subject,
+    )
+    if created:
+        response.status_code = 201
+    return await get_authorization(device_id, member_id, db)
+
+
+@router.delete("/machines/{slug}/authorizations/{member_id}", status_code=204)
+async def revoke_authorization(
+    device_id: ManagedMachineDep, member_id: MemberId, db: DbDep
+) -> None:
+    """Take the authorization away (404 if there was none). A session already running goes
+    on until it ends; end it at `POST /api/v1/admin/sessions/{id}/end` to stop it now."""
+    await machines.revoke(db, device_id=device_id, member_id=member_id)
+
+
+@router.get("/machines/{slug}/admins")
+async def list_sub_admins(device_id: AdminMachineDep, db: DbDep) -> list[SubAdmin]:
+    """The machine's sub-admins by OIDC subject (admin only)."""
+    return [
+        SubAdmin(subject=s.subject, granted_by=s.granted_by, granted_at=s.granted_at)
+        for s in await machines.sub_admins(db, device_id)
+    ]
+
+
+@router.post(
+    "/machines/{slug}/admins",
+    status_code=201,
+    responses={409: {"description": "Already a sub-admin."}},
+)
+async def add_sub_admin(
+    new: NewSubAdmin, device_id: AdminMachineDep, principal: AdminDep, db: DbDep, clock: ClockDep
+) -> SubAdmin:
+    """Make an OIDC subject a sub-admin of the machine (admin only; 409 if already one)."""
+    added = await machines.add_sub_admin(
+        db, device_id, new.subject, now=clock.now(), actor=principal.subject
+    )
+    return SubAdmin(subject=added.subject, granted_by=added.granted_by, granted_at=added.granted_at)
+
+
+@router.delete("/machines/{slug}/admins/{subject:path}", status_code=204)
+async def remove_sub_admin(
+    subject: Annotated[str, Path(pattern=SUBJECT_PATTERN, description="An OIDC subject.")],
+    device_id: AdminMachineDep,
+    db: DbDep,
+) -> None:
+    """Remove a sub-admin from the machine (admin only; 404 if they were none)."""
+    await machines.remove_sub_admin(db, device_id, subject)
+
+
+@router.get("/sessions")
+async def list_sessions(
+    principal: PrincipalDep,
+    db: DbDep,
+    open_: Annotated[
+        bool | None,
+        Query(alias="open", description="true: open sessions only; false: ended only."),
+    ] = None,
+    machine: Annotated[
+        str | None, Query(pattern=SLUG_PATTERN, description="Only this machine's.")
+    ] = None,
+    limit: Limit = 50,
+    before_id: BeforeId = None,
+) -> SessionPage:
+    """Machine sessions, newest first: all for an admin, those on their machines for a
+    sub-admin (403 for anyone else, and for a sub-admin naming another machine)."""
+    device_id = None if machine is None else await managed_machine(machine, principal, db)
+    managed_by = None
+    if device_id is None and not principal.is_admin:
+        managed_by = _sub_admin_subject(principal)
+        if managed_by is None or not await machines.list_machines(db, managed_by=managed_by):
+            raise _not_theirs("a machine")
+    rows, next_before_id = _paged(
+        await sessions.records(
+            db,
+            limit=limit + 1,
+            before_id=before_id,
+            is_open=open_,
+            device_id=device_id,
+            managed_by=managed_by,
+        ),
+        limit,
+        lambda record: record.session_id,
+    )
+    return SessionPage(items=[Session.of(r) for r in rows], next_before_id=next_before_id)
+
+
+@router.get("/sessions/{session_id}")
+async def get_session(session_id: ManagedSessionDep, db: DbDep) -> Session:
+    """One session, open or ended."""
+    return Session.of(await sessions.record(db, session_id))
+
+
+@router.post(
+    "/sessions/{session_id}/end", responses={409: {"description": "The session has ended."}}
+)
+async def end_session(
+    session_id: ManagedSessionDep, principal: PrincipalDep, db: DbDep, clock: ClockDep
+) -> Session:
+    """End a running session now, for an admin or a sub-admin of its machine.
+
+    The member pays per started minute used and gets the rest of the prepaid time back, as
+    when the device ends it; the handler service then tells the device on
+    `cmd/session/terminate`. 409 if the session has ended already.
+    """
+    await sessions.admin_end(db, session_id=session_id, now=clock.now(), actor=principal.subject)
+    return Session.of(await sessions.record(db, session_id))

@@ -1,7 +1,396 @@
-"""TODO"""
+"""Admin: members — search, create, contact and credit limit, cards, PIN, login link and
+balance corrections.
+
+Also the small request types and the keyset paging the admin modules share.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import datetime
+from typing import Annotated, Any, Protocol, TypeVar
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
+
+from api.auth import AdminDep, ClockDep, require_admin
+from api.deps import DbDep
+from core import members, pins
+from core.cards import normalize_uid
+
+BIGINT_MAX = 2**63 - 1
+MAX_PAGE = 200
+DEFAULT_PAGE = 50
+# No control characters (C0, DEL, C1): PostgreSQL refuses NUL, displays choke on the rest.
+PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*$"
+
+# One line of text, surrounding blanks dropped; give each use its max_length with Field.
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, pattern=PRINTABLE)]
+Name = Annotated[Text, Field(max_length=members.NAME_MAX)]
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        max_length=members.EMAIL_MAX,
+        pattern=r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f]+$",
+    ),
+]
+# 4, 7 or 10 bytes of hex, optionally separated by `:`, `-` or a space; stored normalized.
+_BYTES = r"[:\- ]?[0-9A-Fa-f]{2}"
+CardUid = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        pattern=rf"^[0-9A-Fa-f]{{2}}(?:{_BYTES}){{3}}(?:(?:{_BYTES}){{3}}(?:(?:{_BYTES}){{3}})?)?$",
+    ),
+    AfterValidator(normalize_uid),
+]
+UID_HELP = "Hex, 4, 7 or 10 bytes, optionally separated by `:`, `-` or spaces."
+
+
+def _integral(value: object) -> object:
+    """JSON Schema counts 5.0 as an integer; strict models refuse true and "5" as well."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+AdminCents = Annotated[
+    int,
+    Field(ge=-members.MAX_AMOUNT_CENTS, le=members.MAX_AMOUNT_CENTS),
+    BeforeValidator(_integral),
+]
+LimitCents = Annotated[int, Field(ge=0, le=members.MAX_AMOUNT_CENTS), BeforeValidator(_integral)]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="How many, newest first.")]
+BeforeId = Annotated[
+    int | None, Query(ge=1, le=BIGINT_MAX, description="`next_before_id` of the previous page.")
+]
+MemberId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
+CardId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
+# Request bodies: unknown fields refused, no coercion (`true` is no amount, `"5"` no number).
+REQUEST = ConfigDict(extra="forbid", strict=True)
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+Item = TypeVar("Item", bound=_HasId)
+
+
+def keyset_page(rows: Sequence[Item], limit: int) -> tuple[Sequence[Item], int | None]:
+    """Rows fetched with `limit + 1`: the page, and `next_before_id` if there is more."""
+    if len(rows) > limit:
+        return rows[:limit], rows[limit - 1].id
+    return rows, None
+
+
+class Refusal(BaseModel):
+    """An error answer: `error` is the stable code for programs (missing on 401 and 403)."""
+
+    model_config = ConfigDict(extra="allow")
+    detail: str
+    error: str | None = None
+
+
+def refusals(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for a route's refusals (FastAPI documents its 422 itself)."""
+    return {code: {"model": Refusal} for code in codes}
+
+
+router = APIRouter(
+    prefix="/api/v1/admin/members",
+    tags=["admin: members"],
+    dependencies=[Depends(require_admin)],
+    responses=refusals(401, 403),
+)
+
+
+class _WithoutInputRoute(APIRoute):
+    """A route whose 422 answers never repeat what was sent: the body holds a PIN."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def scrubbed(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as error:
+                errors = [
+                    {key: value for key, value in line.items() if key != "input"}
+                    for line in error.errors()
+                ]
+                raise RequestValidationError(errors) from None
+
+        return scrubbed
+
+
+_pin_router = APIRouter(route_class=_WithoutInputRoute)
+
+
+class CardOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    uid: str
+    blocked: bool
+    created_at: datetime
+
+
+class MemberSummaryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    name: str
+    email: str | None
+    balance_cents: int
+    credit_limit_cents: int = Field(description="How far below zero the balance may go.")
+    has_pin: bool = Field(description="A PIN makes the member a treasurer (cash payouts).")
+    login_linked: bool
+
+
+class MemberPage(BaseModel):
+    items: list[MemberSummaryOut]
+    next_before_id: int | None
+
+
+class MemberOut(MemberSummaryOut):
+    pin_failures: int
+    pin_locked_until: datetime | None = Field(description="Set while wrong PINs lock it.")
+    oidc_subject: str | None = Field(description="The login linked to this member, if any.")
+    created_at: datetime
+    cards: list[CardOut]
+
+
+class NewMember(BaseModel):
+    model_config = REQUEST
+    name: Name
+    email: Email | None = None
+    card_uid: CardUid | None = Field(default=None, description=UID_HELP)
+    opening_balance_cents: LimitCents = Field(
+        default=0, description="Booked as an `opening` ledger entry."
+    )
+
+
+class MemberChanges(BaseModel):
+    """Only the fields sent change; `email: null` removes the address."""
+
+    model_config = REQUEST
+    # Left out: unchanged (the route reads `model_fields_set`). None is only the default:
+    # the schema does not offer null and the validator refuses it.
+    name: Name | SkipJsonSchema[None] = None
+    email: Email | None = None
+    credit_limit_cents: LimitCents | SkipJsonSchema[None] = None
+
+    @field_validator("name", "credit_limit_cents")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("leave it out to keep it; it cannot be null")
+        return value
+
+
+class NewCard(BaseModel):
+    model_config = REQUEST
+    uid: CardUid = Field(description=UID_HELP)
+
+
+class NewPin(BaseModel):
+    model_config = REQUEST
+    pin: str = Field(
+        pattern=pins.PIN_PATTERN,
+        repr=False,
+        description="4 to 8 digits. Stored as a bcrypt hash, never shown again.",
+        json_schema_extra={"format": "password"},
+    )
+
+
+class NewCorrection(BaseModel):
+    model_config = REQUEST
+    amount_cents: AdminCents = Field(
+        description="Positive credits, negative debits; not 0.",
+        json_schema_extra={"not": {"const": 0}},
+    )
+    reason: Text = Field(
+        max_length=members.REASON_MAX, description="Why: kept as the ledger entry's note."
+    )
+
+    @field_validator("amount_cents")
+    @classmethod
+    def _not_zero(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("a correction of 0 cents changes nothing")
+        return value
+
+
+class CorrectionOut(BaseModel):
+    member_id: int
+    amount_cents: int
+    reason: str
+    balance_cents: int = Field(description="The balance after the correction.")
+
+
+class LoginLink(BaseModel):
+    model_config = REQUEST
+    subject: Annotated[
+        str, StringConstraints(min_length=1, max_length=members.SUBJECT_MAX, pattern=r"^[!-~]+$")
+    ] = Field(description="The login's OIDC subject (`sub`), printable ASCII.")
+
+
+async def _detail(db: DbDep, clock: ClockDep, member_id: int) -> MemberOut:
+    return MemberOut.model_validate(await members.detail(db, member_id, now=clock.now()))
+
+
+@router.get("")
+async def list_members(
+    db: DbDep,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=members.NAME_MAX,
+            pattern=PRINTABLE,
+            description="Part of a name, e-mail address or card UID (case-insensitive).",
+        ),
+    ] = None,
+    limit: Limit = DEFAULT_PAGE,
+    before_id: BeforeId = None,
+) -> MemberPage:
+    """Members, newest first, optionally only those matching `q`; paged by `before_id`."""
+    query = q.strip() if q else None
+    rows = await members.search(db, query=query, limit=limit + 1, before_id=before_id)
+    page, next_before_id = keyset_page(rows, limit)
+    return MemberPage(
+        items=[MemberSummaryOut.model_validate(row) for row in page],
+        next_before_id=next_before_id,
+    )
+
+
+@router.post("", status_code=201, responses=refusals(409))
+async def create_member(
+    new: NewMember, db: DbDep, clock: ClockDep, principal: AdminDep
+) -> MemberOut:
+    """Create a member, optionally with a card (409 if it is taken) and an opening balance."""
+    created = await members.add_member(
+        db,
+        name=new.name,
+        email=new.email,
+        card_uid=new.card_uid,
+        opening_balance_cents=new.opening_balance_cents,
+        now=clock.now(),
+        actor=principal.subject,
+    )
+    return await _detail(db, clock, created.member_id)
+
+
+@router.get("/{member_id}", responses=refusals(404))
+async def get_member(member_id: MemberId, db: DbDep, clock: ClockDep) -> MemberOut:
+    """One member: balance, credit limit, cards, PIN state and linked login."""
+    return await _detail(db, clock, member_id)
+
+
+@router.patch("/{member_id}", responses=refusals(404, 409))
+async def update_member(
+    member_id: MemberId, changes: MemberChanges, db: DbDep, clock: ClockDep
+) -> MemberOut:
+    """Change name, e-mail or credit limit. A credit limit below the member's current debt
+    is refused (409): the balance would already break it."""
+    current = await members.detail(db, member_id, now=clock.now())
+    sent = changes.model_fields_set
+    if sent & {"name", "email"}:
+        await members.set_contact(
+            db,
+            member_id,
+            name=changes.name or current.name,
+            email=changes.email if "email" in sent else current.email,
+        )
+    if changes.credit_limit_cents is not None:
+        await members.set_credit_limit(db, member_id, changes.credit_limit_cents)
+    return await _detail(db, clock, member_id)
+
+
+@router.post("/{member_id}/cards", status_code=201, responses=refusals(404, 409))
+async def add_card(member_id: MemberId, card: NewCard, db: DbDep, clock: ClockDep) -> CardOut:
+    """Give the member a card; 409 if the UID belongs to anyone already."""
+    added = await members.add_card(db, member_id, card.uid, now=clock.now())
+    return CardOut.model_validate(added)
+
+
+@router.post("/{member_id}/cards/{card_id}/block", responses=refusals(404))
+async def block_card(member_id: MemberId, card_id: CardId, db: DbDep) -> CardOut:
+    """Block a lost card: it stops working everywhere, the account is untouched."""
+    card = await members.set_card_blocked(db, member_id, card_id, blocked=True)
+    return CardOut.model_validate(card)
+
+
+@router.post("/{member_id}/cards/{card_id}/unblock", responses=refusals(404))
+async def unblock_card(member_id: MemberId, card_id: CardId, db: DbDep) -> CardOut:
+    """Let a blocked card work again."""
+    card = await members.set_card_blocked(db, member_id, card_id, blocked=False)
+    return CardOut.model_validate(card)
+
+
+@_pin_router.put("/{member_id}/pin", status_code=204, responses=refusals(404))
+async def set_pin(member_id: MemberId, new: NewPin, db: DbDep) -> None:
+    """Set the member's PIN, making them a treasurer; clears wrong-PIN counts and any lock.
+
+    The PIN is never answered back, not even in a 422."""
+    await pins.set_pin(db, member_id, new.pin)
+
+
+@router.delete("/{member_id}/pin", status_code=204, responses=refusals(404))
+async def clear_pin(member_id: MemberId, db: DbDep) -> None:
+    """Remove the PIN (and any lock): the member is no longer a treasurer."""
+    await pins.clear_pin(db, member_id)
+
+
+@router.post("/{member_id}/corrections", status_code=201, responses=refusals(404, 409))
+async def correct_balance(
+    member_id: MemberId,
+    correction: NewCorrection,
+    db: DbDep,
+    clock: ClockDep,
+    principal: AdminDep,
+) -> CorrectionOut:
+    """Correct the balance: one `correction` ledger entry with the reason as its note and you
+    as its actor. A debit below minus the credit limit is 409 `insufficient_funds`."""
+    booked = await members.correct_balance(
+        db,
+        member_id,
+        correction.amount_cents,
+        reason=correction.reason,
+        now=clock.now(),
+        actor=principal.subject,
+    )
+    return CorrectionOut(
+        member_id=member_id,
+        amount_cents=booked.amount_cents,
+        reason=correction.reason,
+        balance_cents=booked.balance_cents,
+    )
+
+
+@router.put("/{member_id}/login", responses=refusals(404, 409))
+async def link_login(member_id: MemberId, link: LoginLink, db: DbDep, clock: ClockDep) -> MemberOut:
+    """Link a login to this member (replacing its previous one). If another member holds that
+    login, 409 `subject_linked` names it in `member_id`: unlink it there first."""
+    await members.link_login(db, member_id, link.subject)
+    return await _detail(db, clock, member_id)
+
+
+@router.delete("/{member_id}/login", status_code=204, responses=refusals(404))
+async def unlink_login(member_id: MemberId, db: DbDep) -> None:
+    """Unlink the member's login; that person can link a card again from a terminal."""
+    await members.unlink_login(db, member_id)
+
+
+router.include_router(_pin_router)

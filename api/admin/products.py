@@ -1,7 +1,308 @@
-"""TODO"""
+"""Admin of the shop (product-manager or admin role): products, alias EANs, categories, stock
+and its history."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from dataclasses import asdict
+from datetime import datetime
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Path, Query, status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth import ClockDep, ProductManagerDep, require_product_manager
+from api.deps import DbDep
+from core import products, stock
+from core.products import EAN_PATTERN, ProductInfo
+
+router = APIRouter(
+    prefix="/api/v1/admin",
+    tags=["admin: products"],
+    dependencies=[Depends(require_product_manager)],
+    responses={
+        401: {"description": "Not logged in."},
+        403: {"description": "Needs the product-manager or admin role."},
+    },
+)
+
+BIGINT_MAX = 2**63 - 1
+# No control characters (NUL, newlines, C1): names and notes are one line of text, and
+# PostgreSQL refuses NUL in text.
+ONE_LINE = r"^[^\x00-\x1f\x7f-\x9f]*$"
+NOTE_MAX = 500
+
+
+def _line(max_length: int) -> StringConstraints:
+    return StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=max_length, pattern=ONE_LINE
+    )
+
+
+Ean = Annotated[str, Field(pattern=EAN_PATTERN, examples=["4029764001807"])]
+ProductName = Annotated[str, _line(products.NAME_MAX)]
+CategoryName = Annotated[str, _line(products.CATEGORY_MAX)]
+Note = Annotated[str, _line(NOTE_MAX)]
+PriceCents = Annotated[int, Field(ge=0, le=products.PRICE_MAX_CENTS)]
+EanPath = Annotated[
+    str, Path(pattern=EAN_PATTERN, description="The product's EAN or one of its aliases.")
+]
+
+_UNKNOWN: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No product has this EAN (nor alias)."}
+}
+
+
+class AdminProduct(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    ean: str = Field(description="The primary EAN.")
+    aliases: list[str] = Field(description="Further EANs that name this product.")
+    name: str
+    price_cents: int
+    category: str | None
+    stock: int
+    active: bool = Field(description="For sale; terminals answer product_inactive otherwise.")
+    allow_negative_stock: bool
+
+
+class NewProduct(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ean: Ean
+    name: ProductName
+    price_cents: PriceCents
+    category: CategoryName | None = Field(default=None, description="Created when new.")
+    allow_negative_stock: bool = False
+
+
+class ProductChanges(BaseModel):
+    """Only the fields given change; null leaves a field as it is, except for `category`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: ProductName | None = None
+    price_cents: PriceCents | None = None
+    category: CategoryName | None = Field(
+        default=None, description="Created when new; an explicit null takes the product out."
+    )
+    active: bool | None = None
+    allow_negative_stock: bool | None = Field(
+        default=None, description="false is refused (409) while the stock is negative."
+    )
+
+
+class NewAlias(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    alias: Ean
+
+
+class Restock(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    count: int = Field(ge=1, le=stock.STOCK_MAX, description="Units that arrived.")
+    note: Note | None = None
+
+
+class Stocktake(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    counted: int = Field(ge=0, le=stock.STOCK_MAX, description="Units found on the shelf.")
+    note: Note | None = None
+
+
+class StockChange(BaseModel):
+    ean: str
+    delta: int = Field(description="Units added (negative: removed).")
+    stock_after: int
+
+
+class StockMovement(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: stock.MovementKind
+    delta: int
+    stock_after: int
+    member_id: int | None = Field(description="The member who bought (purchases).")
+    device_id: int | None = Field(description="The terminal it came from (purchases).")
+    request_id: str | None
+    actor: str | None = Field(description="Who did it from the web or the CLI.")
+    note: str | None
+    created_at: datetime
+
+
+class StockMovementPage(BaseModel):
+    items: list[StockMovement]
+    next_before_id: int | None = Field(description="Pass as before_id for older movements.")
+
+
+class ProductCategory(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    name: str
+    product_count: int
+
+
+class NewCategory(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: CategoryName
+
+
+def _admin_product(product: ProductInfo, aliases: list[str]) -> AdminProduct:
+    return AdminProduct.model_validate({**asdict(product), "aliases": aliases})
+
+
+async def _with_aliases(db: AsyncSession, product: ProductInfo) -> AdminProduct:
+    return _admin_product(product, await products.aliases(db, product.product_id))
+
+
+@router.get("/products")
+async def list_products(db: DbDep) -> list[AdminProduct]:
+    """Every product, active or not, by name, with its aliases and stock."""
+    aliases = await products.all_aliases(db)
+    return [
+        _admin_product(product, aliases.get(product.product_id, []))
+        for product in await products.list_all(db)
+    ]
+
+
+@router.post(
+    "/products",
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"description": "The EAN already names a product (as its EAN or alias)."}},
+)
+async def create_product(body: NewProduct, db: DbDep, clock: ClockDep) -> AdminProduct:
+    """Add an active product with no stock; stock arrives by a restock."""
+    created = await products.create(
+        db,
+        ean=body.ean,
+        name=body.name,
+        price_cents=body.price_cents,
+        category=body.category,
+        allow_negative_stock=body.allow_negative_stock,
+        now=clock.now(),
+    )
+    return _admin_product(created, [])
+
+
+@router.get("/products/{ean}", responses=_UNKNOWN)
+async def get_product(ean: EanPath, db: DbDep) -> AdminProduct:
+    """One product, looked up by its EAN or an alias."""
+    return await _with_aliases(db, await products.find(db, ean))
+
+
+@router.patch(
+    "/products/{ean}",
+    responses={**_UNKNOWN, 409: {"description": "Negative stock may not be forbidden now."}},
+)
+async def update_product(ean: EanPath, body: ProductChanges, db: DbDep) -> AdminProduct:
+    """Change name, price, category, whether it is for sale and whether stock may go below 0.
+
+    The stock itself changes only by restock, stocktake and sales.
+    """
+    product = await products.update_product(
+        db,
+        ean,
+        name=body.name,
+        price_cents=body.price_cents,
+        category=body.category,
+        clear_category="category" in body.model_fields_set and body.category is None,
+        allow_negative_stock=body.allow_negative_stock,
+    )
+    if body.active is not None:
+        product = await products.set_active(db, product.ean, active=body.active)
+    return await _with_aliases(db, product)
+
+
+@router.post(
+    "/products/{ean}/aliases",
+    status_code=status.HTTP_201_CREATED,
+    responses={**_UNKNOWN, 409: {"description": "The alias already names a product."}},
+)
+async def add_alias(ean: EanPath, body: NewAlias, db: DbDep) -> AdminProduct:
+    """Let another EAN (a multipack, a new label) name this product."""
+    product = await products.add_alias(db, ean, body.alias)
+    return await _with_aliases(db, product)
+
+
+@router.delete(
+    "/products/{ean}/aliases/{alias}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={
+        404: {"description": "No such product, or the alias is not one of its aliases."},
+        409: {"description": "That is the product's primary EAN."},
+    },
+)
+async def remove_alias(
+    ean: EanPath, alias: Annotated[str, Path(pattern=EAN_PATTERN)], db: DbDep
+) -> None:
+    """Stop an alias naming this product (the primary EAN stays)."""
+    await products.remove_alias(db, ean, alias)
+
+
+def _stock_change(product: ProductInfo, change: stock.Change) -> StockChange:
+    return StockChange(ean=product.ean, delta=change.delta, stock_after=change.stock_after)
+
+
+@router.post(
+    "/products/{ean}/restock",
+    responses={**_UNKNOWN, 409: {"description": f"The stock would pass {stock.STOCK_MAX}."}},
+)
+async def restock(
+    ean: EanPath, body: Restock, db: DbDep, clock: ClockDep, principal: ProductManagerDep
+) -> StockChange:
+    """Book units that arrived; recorded as a `restock` movement with you as its actor."""
+    product = await products.find(db, ean)
+    origin = stock.Origin(now=clock.now(), actor=principal.subject, reason=body.note)
+    change = await stock.restock(db, product.ean, body.count, origin)
+    return _stock_change(product, change)
+
+
+@router.post("/products/{ean}/stocktake", responses=_UNKNOWN)
+async def stocktake(
+    ean: EanPath, body: Stocktake, db: DbDep, clock: ClockDep, principal: ProductManagerDep
+) -> StockChange:
+    """Set the stock to the units counted on the shelf; the `stocktaking` movement records the
+    difference to the stock the system expected."""
+    product = await products.find(db, ean)
+    origin = stock.Origin(now=clock.now(), actor=principal.subject, reason=body.note)
+    change = await stock.stocktake(db, product.ean, body.counted, origin)
+    return _stock_change(product, change)
+
+
+@router.get("/products/{ean}/movements", responses=_UNKNOWN)
+async def list_movements(
+    ean: EanPath,
+    db: DbDep,
+    limit: Annotated[int, Query(ge=1, le=200, description="At most this many.")] = 50,
+    before_id: Annotated[
+        int | None, Query(ge=1, le=BIGINT_MAX, description="Only movements older than this id.")
+    ] = None,
+) -> StockMovementPage:
+    """The product's stock history, newest first: sales, restocks, stocktakes, corrections."""
+    product = await products.find(db, ean)
+    found = await stock.movements(db, product.product_id, limit=limit + 1, before_id=before_id)
+    page = found[:limit]
+    return StockMovementPage(
+        items=[StockMovement.model_validate(movement) for movement in page],
+        next_before_id=page[-1].id if len(found) > limit else None,
+    )
+
+
+@router.get("/categories")
+async def list_categories(db: DbDep) -> list[ProductCategory]:
+    """Every category by name, with how many products (active or not) it holds."""
+    return [ProductCategory.model_validate(found) for found in await products.categories(db)]
+
+
+@router.post(
+    "/categories",
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"description": "A category of that name exists."}},
+)
+async def create_category(body: NewCategory, db: DbDep) -> ProductCategory:
+    """Add an empty category (products can also create one by naming it)."""
+    return ProductCategory.model_validate(await products.create_category(db, body.name))

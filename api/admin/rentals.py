@@ -1,7 +1,208 @@
-"""TODO"""
+"""Admin of rentals (admin role): items with their UHF tags, who has what since when, and who
+may rent."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Path, Query, status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from api.auth import AdminDep, ClockDep, require_admin
+from api.deps import DbDep
+from core import rentals
+from core.errors import NotFound
+
+router = APIRouter(
+    prefix="/api/v1/admin",
+    tags=["admin: rentals"],
+    dependencies=[Depends(require_admin)],
+    responses={
+        401: {"description": "Not logged in."},
+        403: {"description": "Needs the admin role."},
+    },
+)
+
+BIGINT_MAX = 2**63 - 1
+DESCRIPTION_MAX = 2000
+# Stations read the tag in any case; it is stored upper case.
+TID_INPUT = r"^[0-9A-Fa-f]{8,64}$"
+
+Tid = Annotated[str, Field(pattern=TID_INPUT, examples=["E28011700000020F1A2B3C4D"])]
+TidPath = Annotated[str, Path(pattern=TID_INPUT, description="The item's UHF tag id (hex).")]
+MemberIdPath = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
+ItemName = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        min_length=1,
+        max_length=rentals.NAME_MAX,
+        pattern=r"^[^\x00-\x1f\x7f-\x9f]*$",  # one line
+    ),
+]
+Description = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        min_length=1,
+        max_length=DESCRIPTION_MAX,
+        pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$",  # lines and tabs, no other controls
+    ),
+]
+
+
+class AdminRentalItem(BaseModel):
+    tid: str
+    name: str
+    description: str | None
+    active: bool = Field(description="Rentable; an inactive item that is out can still return.")
+    out: bool
+    rental_id: int | None
+    member_id: int | None = Field(description="Who has it, while it is out.")
+    member_name: str | None
+    since: datetime | None
+
+
+class NewRentalItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tid: Tid
+    name: ItemName
+    description: Description | None = None
+
+
+class AdminRental(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    rental_id: int
+    tid: str
+    item_name: str
+    member_id: int
+    member_name: str
+    rented_at: datetime
+    returned_at: datetime | None
+    device_id: int | None = Field(description="The station it was rented at.")
+    return_device_id: int | None = Field(description="The station that took it back.")
+
+
+class RentalPage(BaseModel):
+    items: list[AdminRental]
+    next_before_id: int | None = Field(description="Pass as before_id for older rentals.")
+
+
+class RentalPermission(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    member_id: int
+    member_name: str
+    granted_by: str
+    granted_at: datetime
+
+
+def _item(listed: rentals.Listed) -> AdminRentalItem:
+    item = listed.item
+    return AdminRentalItem(
+        tid=item.tid,
+        name=item.name,
+        description=item.description,
+        active=item.active,
+        out=item.out,
+        rental_id=item.rental_id,
+        member_id=listed.member_id,
+        member_name=listed.member_name,
+        since=item.since,
+    )
+
+
+@router.get("/rental-items")
+async def list_items(db: DbDep) -> list[AdminRentalItem]:
+    """Every item by TID, active or not, and who has it since when."""
+    return [_item(listed) for listed in await rentals.listing(db)]
+
+
+@router.post(
+    "/rental-items",
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"description": "This TID is registered already."}},
+)
+async def add_item(body: NewRentalItem, db: DbDep, clock: ClockDep) -> AdminRentalItem:
+    """Register an item by its UHF tag; it is rentable at once by members with a permission."""
+    added = await rentals.add_item(
+        db, tid=body.tid, name=body.name, description=body.description, now=clock.now()
+    )
+    return _item(rentals.Listed(added, None, None))
+
+
+@router.post(
+    "/rental-items/{tid}/deactivate", responses={404: {"description": "No item has this TID."}}
+)
+async def deactivate_item(tid: TidPath, db: DbDep) -> AdminRentalItem:
+    """Take an item out of service: no new rentals; if it is out, it can still be returned."""
+    await rentals.deactivate(db, tid)
+    return _item(await rentals.item(db, tid))
+
+
+@router.post(
+    "/rental-items/{tid}/activate", responses={404: {"description": "No item has this TID."}}
+)
+async def activate_item(tid: TidPath, db: DbDep) -> AdminRentalItem:
+    """Put a deactivated item back into service."""
+    await rentals.reactivate(db, tid)
+    return _item(await rentals.item(db, tid))
+
+
+@router.get("/rentals")
+async def list_rentals(
+    db: DbDep,
+    open_: Annotated[
+        bool | None,
+        Query(alias="open", description="true: only items still out; false: only returned."),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200, description="At most this many.")] = 50,
+    before_id: Annotated[
+        int | None, Query(ge=1, le=BIGINT_MAX, description="Only rentals older than this id.")
+    ] = None,
+) -> RentalPage:
+    """Rentals newest first: who has (or had) which item, since when, until when."""
+    found = await rentals.history(db, open_only=open_, limit=limit + 1, before_id=before_id)
+    page = found[:limit]
+    return RentalPage(
+        items=[AdminRental.model_validate(rental) for rental in page],
+        next_before_id=page[-1].rental_id if len(found) > limit else None,
+    )
+
+
+@router.get("/rental-permissions")
+async def list_permissions(db: DbDep) -> list[RentalPermission]:
+    """Every member who may rent items, by name."""
+    return [RentalPermission.model_validate(found) for found in await rentals.permissions(db)]
+
+
+@router.get(
+    "/rental-permissions/{member_id}",
+    responses={404: {"description": "The member may not rent (or does not exist)."}},
+)
+async def get_permission(member_id: MemberIdPath, db: DbDep) -> RentalPermission:
+    """Whether, since when and by whom a member may rent items."""
+    return RentalPermission.model_validate(await rentals.permission(db, member_id))
+
+
+@router.put("/rental-permissions/{member_id}", responses={404: {"description": "No such member."}})
+async def grant_permission(
+    member_id: MemberIdPath, db: DbDep, clock: ClockDep, principal: AdminDep
+) -> RentalPermission:
+    """Let a member rent items (all of them); granting again records you and now as the grant."""
+    await rentals.permit(db, member_id, actor=principal.subject, now=clock.now())
+    return RentalPermission.model_validate(await rentals.permission(db, member_id))
+
+
+@router.delete(
+    "/rental-permissions/{member_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={404: {"description": "The member had no rental permission."}},
+)
+async def revoke_permission(member_id: MemberIdPath, db: DbDep) -> None:
+    """Stop a member renting; items they have out stay out until returned."""
+    if not await rentals.revoke(db, member_id):
+        raise NotFound(f"member {member_id} has no rental permission")

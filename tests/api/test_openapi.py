@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 from openapi_spec_validator import validate
+from sqlalchemy import insert
 
 from api.session_tokens import Role, SessionSigner
 from broker.launcher import free_port, wait_for_port
@@ -88,7 +89,7 @@ def _member_who_is_everything(settings: Settings) -> str:
     engine = make_engine(settings.database_url)
     with engine.begin() as connection:
         connection.execute(
-            Member.__table__.insert().values(
+            insert(Member).values(
                 name="Fuzz", oidc_subject=FUZZ_SUBJECT, created_at=SystemClock().now()
             )
         )
