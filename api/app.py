@@ -9,7 +9,8 @@ from datetime import timedelta
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
-from api import card_link, catalogue, device_status, errors, health, login, me
+from api import card_link, catalogue, device_status, docs, errors, health, login, me
+from api.access import AccessLog
 from api.admin import cash_boxes, devices, machines, members, products, rentals
 from api.login import LOGIN_STATE_COOKIE, LOGIN_STATE_MAX_AGE_S, make_oauth
 from api.session_tokens import SessionSigner, derive_key
@@ -17,6 +18,7 @@ from core.clock import Clock, SystemClock
 from core.db import async_session_factory, make_async_engine
 from core.settings import WEB_SECRET_FIELDS, Settings
 
+OPENAPI_URL = "/api/openapi.json"
 ROUTERS = (
     health.router,
     login.router,
@@ -45,9 +47,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app = FastAPI(
         title="makerbus",
         summary="The web side of makerbus: JSON under /api/v1, money in integer cents.",
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=OPENAPI_URL,
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -67,7 +69,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         same_site="lax",
         https_only=not settings.is_dev,
     )
+    app.add_middleware(AccessLog)
     errors.install(app)
+    docs.install(app, openapi_url=OPENAPI_URL)
     for router in ROUTERS:
         app.include_router(router)
     return app

@@ -15,8 +15,8 @@ from authlib.integrations.starlette_client import OAuth, OAuthError
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from httpx2 import HTTPError
+from joserfc.errors import JoseError
 from pydantic import BaseModel
-from sqlalchemy import select
 
 from api.auth import (
     ClockDep,
@@ -26,8 +26,7 @@ from api.auth import (
 )
 from api.deps import DbDep, SettingsDep
 from api.session_tokens import COOKIE_NAME, Role
-from core import web_sessions
-from core.models import Device, MachineAdmin
+from core import machines, web_sessions
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -65,14 +64,19 @@ def safe_next(target: str | None) -> str:
 
 
 def roles_from(claims: dict[str, Any], settings: Settings) -> frozenset[Role]:
-    groups = claims.get(settings.oidc_groups_claim) or []
+    """Roles from the groups claim: a list of names (or one name); anything else gives none."""
+    groups = claims.get(settings.oidc_groups_claim)
     if isinstance(groups, str):
         groups = [groups]
-    names = {str(group) for group in groups}
+    if groups is None:
+        return frozenset()
+    if not isinstance(groups, list) or not all(isinstance(group, str) for group in groups):
+        log.warning("the groups claim is not a list of names: no roles given")
+        return frozenset()
     roles = set()
-    if settings.admin_group in names:
+    if settings.admin_group in groups:
         roles.add(Role.ADMIN)
-    if settings.product_manager_group in names:
+    if settings.product_manager_group in groups:
         roles.add(Role.PRODUCT_MANAGER)
     return frozenset(roles)
 
@@ -100,6 +104,26 @@ async def login(request: Request, settings: SettingsDep, next: str | None = None
     return redirect
 
 
+async def _checked_claims(client: Any, request: Request, settings: Settings) -> dict[str, Any]:
+    """The ID token's claims (authlib checked signature, issuer, audience, expiry, nonce),
+    with the groups from userinfo when the ID token has none."""
+    token = await client.authorize_access_token(request)
+    claims = dict(token.get("userinfo") or {})
+    if not claims:
+        raise LoginFailed("the provider sent no ID token")
+    if settings.oidc_groups_claim not in claims:
+        userinfo = await client.userinfo(token=token)
+        # OIDC Core 5.3.2: userinfo must be about the same person as the ID token.
+        if userinfo.get("sub") != claims.get("sub"):
+            raise LoginFailed("the provider's userinfo is about someone else")
+        claims[settings.oidc_groups_claim] = userinfo.get(settings.oidc_groups_claim)
+    return claims
+
+
+class LoginFailed(Exception):
+    pass
+
+
 @router.get("/callback", response_class=RedirectResponse, status_code=302)
 async def callback(
     request: Request, settings: SettingsDep, clock: ClockDep, signer: SignerDep
@@ -107,14 +131,14 @@ async def callback(
     """Finish the login: check the provider's answer, set the session cookie, go on."""
     client = _client(request)
     try:
-        token = await client.authorize_access_token(request)
-        claims = dict(token.get("userinfo") or {})
-        if settings.oidc_groups_claim not in claims:
-            claims.update(await client.userinfo(token=token))
-    except OAuthError as error:
-        raise HTTPException(400, f"login failed: {error.description or error.error}") from None
-    except (HTTPError, OSError) as error:
-        log.warning("login provider unreachable: %s", error)
+        claims = await _checked_claims(client, request, settings)
+    except (OAuthError, LoginFailed, JoseError, ValueError, KeyError, TypeError) as error:
+        # The provider's own words stay in the log: a crafted ?error_description= must not
+        # put text of an attacker's choosing on our page.
+        log.info("login refused: %s", error)
+        raise HTTPException(400, "login failed: please try again") from None
+    except (HTTPError, OSError, RuntimeError) as error:
+        log.warning("login provider unreachable or misconfigured: %s", error)
         raise HTTPException(502, "the login provider cannot be reached") from None
     subject = claims.get("sub")
     if not isinstance(subject, str) or not 1 <= len(subject) <= 255:
@@ -154,11 +178,8 @@ class Me(BaseModel):
 @router.get("/me")
 async def me(principal: PrincipalDep, db: DbDep) -> Me:
     """Who is logged in, with role flags and the machines they manage."""
-    machines = await db.scalars(
-        select(Device.slug)
-        .join(MachineAdmin, MachineAdmin.device_id == Device.id)
-        .where(MachineAdmin.oidc_subject == principal.subject)
-        .order_by(Device.slug)
+    managed = (
+        [] if principal.is_token else await machines.list_machines(db, managed_by=principal.subject)
     )
     return Me(
         subject=principal.subject,
@@ -166,7 +187,7 @@ async def me(principal: PrincipalDep, db: DbDep) -> Me:
         is_admin=principal.is_admin,
         is_product_manager=principal.is_product_manager,
         is_token=principal.is_token,
-        machine_admin_of=[] if principal.is_token else list(machines),
+        machine_admin_of=[machine.slug for machine in managed],
         member_id=None if principal.is_token else await member_id_of(db, principal.subject),
     )
 

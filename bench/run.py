@@ -25,13 +25,14 @@ from pathlib import Path
 from bench.load import BenchDevice, Result, closed_loop
 from broker import provisioning
 from broker.launcher import LocalBroker, free_port, init_local
+from broker.provisioning import open_device_broker
 from core import products, stock
 from core.billing import Tariff
 from core.clock import SystemClock
 from core.migrations import upgrade
 from core.models import DeviceKind
 from core.settings import Environment, Settings
-from makerbus.context import accounts_from, database, device_broker
+from makerbus.context import accounts_from, database
 from makerbus.fleet import provision_fleet
 from tests.databases import fresh_postgres, postgres_reachable
 
@@ -112,7 +113,7 @@ class Fleet:
 async def provision(settings: Settings, count: int) -> Fleet:
     """Machines and checkouts; members rich enough, products stocked for the whole run."""
     now = SystemClock().now()
-    async with database(settings) as db, device_broker(settings) as broker:
+    async with database(settings) as db, open_device_broker(settings) as broker:
         machines = await provision_fleet(
             db,
             broker,
@@ -294,7 +295,7 @@ def _database(backend: str, tmp: str, workers: int) -> Iterator[str]:
 
 async def _drop_devices(settings: Settings) -> None:
     """The broker is shared between runs: remove the previous run's bench devices."""
-    async with database(settings) as db, device_broker(settings) as broker:
+    async with database(settings) as db, open_device_broker(settings) as broker:
         await provisioning.reconcile(db, broker, accounts_from(settings))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from broker.acl import DEVICE_GROUP, Acl, device_acls, device_role
 from broker.dynsec import Command, DynsecAdmin
@@ -109,18 +110,24 @@ async def delete_device(admin: DynsecAdmin, slug: str) -> None:
     )
 
 
+def _client(entry: dict[str, Any]) -> BrokerClient:
+    return BrokerClient(
+        username=entry["username"],
+        clientid=entry.get("clientid"),
+        disabled=bool(entry.get("disabled", False)),
+        roles=frozenset(r["rolename"] for r in entry.get("roles", [])),
+        groups=frozenset(g["groupname"] for g in entry.get("groups", [])),
+    )
+
+
 async def list_clients(admin: DynsecAdmin) -> dict[str, BrokerClient]:
     (data,) = await admin.run({"command": "listClients", "verbose": True, "count": -1})
-    clients = {}
-    for entry in data.get("clients", []):
-        clients[entry["username"]] = BrokerClient(
-            username=entry["username"],
-            clientid=entry.get("clientid"),
-            disabled=bool(entry.get("disabled", False)),
-            roles=frozenset(r["rolename"] for r in entry.get("roles", [])),
-            groups=frozenset(g["groupname"] for g in entry.get("groups", [])),
-        )
-    return clients
+    return {entry["username"]: _client(entry) for entry in data.get("clients", [])}
+
+
+async def get_client(admin: DynsecAdmin, username: str) -> BrokerClient:
+    (data,) = await admin.run({"command": "getClient", "username": username})
+    return _client(data["client"])
 
 
 async def role_acls(admin: DynsecAdmin) -> dict[str, frozenset[Acl]]:

@@ -101,8 +101,12 @@ async def add(
     except DynsecError as error:
         if error.error != "Client already exists":
             raise
-        # The database had no such device, so the account is a leftover of an attempt that
-        # failed after the broker step: replace it.
+        # The database had no such device. A device account is then a leftover of an attempt
+        # that failed after the broker step, and is replaced; any other account (a service,
+        # something the operator made by hand) is not ours to take over.
+        existing = await accounts.get_client(broker.admin, slug)
+        if DEVICE_GROUP not in existing.groups:
+            raise Conflict(f"the broker has an account {slug!r} that is not a device") from None
         await accounts.delete_device(broker.admin, slug)
         await accounts.create_device(broker.admin, broker.topics, slug, password)
     return device, broker.credentials(slug, password)

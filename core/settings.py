@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     oidc_discovery_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
     oidc_client_id: str = "makerbus"
     oidc_client_secret: str = DEV_SECRET
-    oidc_scopes: str = "openid profile email"
+    oidc_scopes: str = Field(default="openid profile email", pattern=r"(^|\s)openid(\s|$)")
     oidc_groups_claim: str = "groups"
     admin_group: str = "makerbus-admins"
     product_manager_group: str = "makerbus-shop"

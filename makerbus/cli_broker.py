@@ -10,10 +10,10 @@ import click
 from broker.dynsec_file import write_initial
 from broker.launcher import init_local
 from broker.mosquitto_config import container_config, render
-from broker.provisioning import ReconcileReport, reconcile
+from broker.provisioning import ReconcileReport, open_device_broker, reconcile
 from core.settings import get_settings
 from makerbus.cli_common import run
-from makerbus.context import accounts_from, database, device_broker
+from makerbus.context import accounts_from, database
 
 
 @click.group()
@@ -100,7 +100,7 @@ def reconcile_command() -> None:
     settings = get_settings()
 
     async def go() -> ReconcileReport:
-        async with database(settings) as db, device_broker(settings) as broker:
+        async with database(settings) as db, open_device_broker(settings) as broker:
             return await reconcile(db, broker, accounts_from(settings))
 
     _print_report(run(go()))

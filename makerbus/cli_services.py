@@ -148,4 +148,5 @@ def api(host: str, port: int) -> None:
     settings = get_settings()
     configure(settings.log_level, settings.log_format)
     app = create_app(settings)  # refuses default or short secrets outside dev mode
-    uvicorn.run(app, host=host, port=port, log_config=None)
+    # access_log=False: uvicorn would log raw paths, which can hold tokens (see api/access.py).
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)

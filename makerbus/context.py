@@ -1,4 +1,7 @@
-"""Opening the database (and, via broker.provisioning, the broker) for one CLI command."""
+"""Opening the database for one CLI command; the service accounts from the settings.
+
+The broker admin connection is `broker.provisioning.open_device_broker` (the web side uses it too).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ from contextlib import asynccontextmanager
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.dynsec_file import Account, service_accounts
-from broker.provisioning import open_device_broker
 from broker.topics import Topics
 from core.db import async_session_factory, make_async_engine
 from core.settings import BROKER_SECRET_FIELDS, Settings
@@ -23,11 +25,6 @@ async def database(settings: Settings) -> AsyncIterator[AsyncSession]:
             yield db
     finally:
         await engine.dispose()
-
-
-# The broker admin connection moved to broker.provisioning (the web API needs it too and may
-# not import makerbus); the commands that still import it from here get the same function.
-device_broker = open_device_broker
 
 
 def accounts_from(settings: Settings) -> tuple[Account, ...]:

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker import provisioning
@@ -56,6 +56,8 @@ RENTAL_ITEMS = (
     ("E2801160600002084A4F5A12", "Oscilloscope"),
 )
 RENTERS = ("04A1B2C3D4E5F6",)
+# Grace looks after the lathe: she manages its authorizations (not its prices).
+SUB_ADMINS = (("lathe-1", "grace"),)
 # (machine, card, the member's own price per minute or None)
 AUTHORIZATIONS = (
     ("laser-1", "04A1B2C3D4E5F6", None),
@@ -93,9 +95,7 @@ async def _members(db: AsyncSession) -> list[dict[str, Any]]:
             created = await members.add_member(
                 db, name=name, card_uid=uid, opening_balance_cents=opening, now=now, actor="demo"
             )
-            await db.execute(
-                update(Member).where(Member.id == created.member_id).values(oidc_subject=subject)
-            )
+            await members.link_login(db, created.member_id, subject)
         row = (
             await db.execute(
                 select(Member.id, Member.balance_cents)
@@ -140,6 +140,10 @@ async def _machines(db: AsyncSession) -> tuple[list[dict[str, Any]], list[dict[s
             actor="demo",
         )
         grants.append({"machine": slug, "card": uid, "price_per_minute_cents": price})
+    for slug, subject in SUB_ADMINS:
+        device_id = await machines.machine_id(db, slug)
+        if not await machines.manages(db, device_id, subject):
+            await machines.add_sub_admin(db, device_id, subject, now=now, actor="demo")
     return tariffs, grants
 
 

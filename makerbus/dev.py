@@ -21,12 +21,13 @@ import click
 
 from broker import provisioning
 from broker.launcher import LocalBroker, free_port, init_local, wait_for_port
+from broker.provisioning import open_device_broker
 from core.logs import configure
 from core.migrations import upgrade
 from core.settings import Environment, Settings
 from makerbus import demo
 from makerbus.cli_services import serve_handlers
-from makerbus.context import accounts_from, database, device_broker
+from makerbus.context import accounts_from, database
 from makerbus.login_provider import LocalLoginProvider
 
 VAR = Path("var")
@@ -93,7 +94,7 @@ def _port_is_free(port: int) -> bool:
 
 
 async def _demo(settings: Settings, known: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    async with database(settings) as db, device_broker(settings) as broker:
+    async with database(settings) as db, open_device_broker(settings) as broker:
         report = await provisioning.reconcile(db, broker, accounts_from(settings))
         # Accounts the broker had lost were recreated with new passwords: forget the old ones.
         still_valid = {s: c for s, c in known.items() if s not in report.needs_rotation}
@@ -119,7 +120,7 @@ def _print_summary(settings: Settings, described: dict[str, Any]) -> None:
     click.echo(f"  web       {settings.public_url}/api/docs (API docs)")
     click.echo(
         f"  login     {settings.public_url}/auth/login: at the dev login provider type "
-        "ada (admin, shop) or grace (member) and press Authorize"
+        "ada (admin, shop) or grace (member, sub-admin of lathe-1) and press Authorize"
     )
     click.echo(
         f"  try:      makerbus-device machine --host 127.0.0.1 --port {settings.mqtt_port} "

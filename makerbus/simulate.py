@@ -16,10 +16,11 @@ from dataclasses import dataclass
 
 import click
 
+from broker.provisioning import open_device_broker
 from core.billing import Tariff
 from core.clock import SystemClock
 from core.settings import Settings
-from makerbus.context import database, device_broker
+from makerbus.context import database
 from makerbus.fleet import FleetMachine, FleetShop, provision_fleet, provision_shop
 from makerbus.simulate_fleet import (
     Cashpoint,
@@ -53,7 +54,7 @@ class Plan:
 
 async def _provision(settings: Settings, plan: Plan) -> tuple[list[FleetMachine], FleetShop]:
     now = SystemClock().now()
-    async with database(settings) as db, device_broker(settings) as broker:
+    async with database(settings) as db, open_device_broker(settings) as broker:
         machines = await provision_fleet(
             db,
             broker,

@@ -22,9 +22,17 @@ class Browser:
         groups: Sequence[str] = (),
         name: str | None = None,
         start: str = "/auth/login",
+        claims: dict[str, object] | None = None,
     ) -> httpx.Response:
-        """Log in as `subject` and land where the app sends us; returns that last answer."""
-        claims = {"name": name or subject, "email": f"{subject}@example.org", "groups": [*groups]}
+        """Log in as `subject` and land where the app sends us; returns that last answer.
+
+        `claims` replaces the claims the provider gives (name, email, groups) entirely."""
+        if claims is None:
+            claims = {
+                "name": name or subject,
+                "email": f"{subject}@example.org",
+                "groups": [*groups],
+            }
         self.provider.set_user(subject, claims)
         to_provider = await self.app.get(start)
         assert to_provider.status_code in (302, 303, 307), to_provider.text

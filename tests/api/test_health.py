@@ -48,3 +48,14 @@ async def test_the_openapi_document_and_the_docs_are_served(client: httpx.AsyncC
 
     assert "/api/v1/products" in spec["paths"]
     assert docs.status_code == 200
+
+
+async def test_the_docs_page_loads_nothing_from_other_sites(client: httpx.AsyncClient) -> None:
+    page = await client.get("/api/docs")
+    script = await client.get("/api/docs/assets/swagger-ui-bundle.js")
+
+    assert "cdn" not in page.text
+    assert "/api/docs/assets/swagger-ui-bundle.js" in page.text
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert script.status_code == 200
+    assert "SwaggerUIBundle" in script.text

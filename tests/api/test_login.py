@@ -70,6 +70,32 @@ async def test_a_member_without_the_admin_group_is_refused_admin_routes(
     assert devices.status_code == 403
 
 
+@pytest.mark.parametrize(
+    "groups", [{ADMINS: False}, True, 7, [ADMINS, 7]], ids=["object", "bool", "int", "mixed"]
+)
+async def test_a_groups_claim_that_is_not_a_list_of_names_gives_no_role(
+    browser: Browser, client: httpx.AsyncClient, groups: object
+) -> None:
+    landed = await browser.login(unique_slug("odd"), claims={"groups": groups})
+
+    me = (await client.get("/auth/me")).json()
+
+    assert landed.status_code == 302
+    assert (me["is_admin"], me["is_product_manager"]) == (False, False)
+
+
+async def test_a_provider_without_a_groups_claim_in_the_id_token_is_asked_for_userinfo(
+    browser: Browser, client: httpx.AsyncClient
+) -> None:
+    subject = unique_slug("plain")
+
+    landed = await browser.login(subject, claims={"name": "Plain"})
+
+    me = (await client.get("/auth/me")).json()
+    assert landed.status_code == 302
+    assert (me["subject"], me["name"], me["is_admin"]) == (subject, "Plain", False)
+
+
 async def test_the_session_also_works_as_a_bearer_header(
     browser: Browser, client: httpx.AsyncClient
 ) -> None:
@@ -149,6 +175,17 @@ async def test_logout_clears_the_cookie_and_the_token_stops_working(
     assert logout.status_code == 204
     assert 'makerbus_session=""' in logout.headers["set-cookie"]
     assert after.status_code == 401
+
+
+async def test_a_provider_error_description_is_not_shown_on_our_page(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get(
+        "/auth/callback", params={"error": "x", "error_description": "Call +1 555 to unlock"}
+    )
+
+    assert response.status_code == 400
+    assert "555" not in response.text
 
 
 async def test_a_denied_consent_is_a_clear_400(client: httpx.AsyncClient, browser: Browser) -> None:

@@ -19,14 +19,14 @@ from sqlalchemy import select, update
 
 from broker import provisioning
 from broker.launcher import LocalBroker, free_port, init_local
-from broker.provisioning import Credentials
+from broker.provisioning import Credentials, open_device_broker
 from core import machines, members
 from core.billing import Tariff, TariffOverride
 from core.clock import SystemClock
 from core.members import NewMember
 from core.models import DeviceKind, MachineSession, Member
 from core.settings import Environment, Settings
-from makerbus.context import accounts_from, database, device_broker
+from makerbus.context import accounts_from, database
 from tests.factories import (
     assert_ledger_matches_balances,
     make_member,
@@ -167,7 +167,7 @@ class Stack:
         self, kind: DeviceKind = DeviceKind.MACHINE, slug: str | None = None
     ) -> Credentials:
         async def go() -> Credentials:
-            async with database(self.settings) as db, device_broker(self.settings) as broker:
+            async with database(self.settings) as db, open_device_broker(self.settings) as broker:
                 _, credentials = await provisioning.add(
                     db,
                     broker,

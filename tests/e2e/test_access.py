@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+import aiomqtt
 import pytest
 from makerbus_device import ConnectRefused, DeviceClient
 
-from broker.provisioning import Credentials
+from broker.provisioning import Credentials, open_device_broker
 from tests.e2e.stack import Stack, disconnected
+from tests.factories import unique_slug
 
 V5_NOT_AUTHORIZED = 0x87
 V3_SUBSCRIBE_FAILURE = 0x80
@@ -141,3 +144,32 @@ def test_removal_removes_the_account(stack: Stack) -> None:
         stack.device(credentials)
     listed = json.loads(stack.cli("device", "list", "--json").stdout)
     assert credentials.username not in {row["slug"] for row in listed}
+
+
+def test_provisioning_never_takes_over_a_broker_account_that_is_not_a_device(
+    stack: Stack,
+) -> None:
+    """An account someone made by hand (or a renamed service account) keeps its password."""
+    slug = unique_slug("homeassistant")
+
+    async def create_by_hand() -> None:
+        async with open_device_broker(stack.settings) as broker:
+            await broker.admin.run(
+                {"command": "createClient", "username": slug, "password": "by-hand-secret-1"}
+            )
+
+    async def logs_in() -> bool:
+        try:
+            async with aiomqtt.Client(
+                "127.0.0.1", stack.settings.mqtt_port, username=slug, password="by-hand-secret-1"
+            ):
+                return True
+        except aiomqtt.MqttError:
+            return False
+
+    asyncio.run(create_by_hand())
+    refused = stack.cli("device", "add", slug, "--kind", "machine", check=False)
+
+    assert refused.returncode != 0
+    assert "not a device" in refused.stderr
+    assert asyncio.run(logs_in())

@@ -72,16 +72,23 @@ def test_dev_stack_serves_the_console_controller_from_demo_json(tmp_path: Path) 
 
 def _the_api_logs_ada_in_through_the_dev_login_provider(api_port: int) -> None:
     base = f"http://127.0.0.1:{api_port}"
+    ada, ada_balance = _log_in(base, "ada")
+    grace, _ = _log_in(base, "grace")
+
+    assert (ada["name"], ada["is_admin"]) == ("Ada Lovelace", True)
+    assert ada_balance["name"] == "Ada Lovelace"
+    assert (grace["is_admin"], grace["machine_admin_of"]) == (False, ["lathe-1"])
+
+
+def _log_in(base: str, subject: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Through the dev login provider's consent page: /auth/me and /api/v1/me afterwards."""
     with httpx.Client(follow_redirects=True, timeout=10) as browser:
         assert wait_until(lambda: _healthy(browser, base), 30)
         consent_page = browser.get(f"{base}/auth/login?next=/auth/me")
         assert "Authorize" in consent_page.text
-        me = browser.post(str(consent_page.url), data={"sub": "ada"})
-        balance = browser.get(f"{base}/api/v1/me")
-
-    assert me.json()["is_admin"] is True
-    assert me.json()["name"] == "Ada Lovelace"
-    assert balance.json()["name"] == "Ada Lovelace"
+        me = browser.post(str(consent_page.url), data={"sub": subject})
+        member = browser.get(f"{base}/api/v1/me")
+    return me.json(), member.json()
 
 
 def _healthy(browser: httpx.Client, base: str) -> bool:

@@ -8,12 +8,12 @@ import pytest
 from makerbus_device import ConnectRefused
 from sqlalchemy import delete
 
-from broker.provisioning import Credentials
+from broker.provisioning import Credentials, open_device_broker
 from core import devices
 from core.billing import Tariff
 from core.clock import SystemClock
 from core.models import Device, DeviceKind
-from makerbus.context import database, device_broker
+from makerbus.context import database
 from tests.e2e.stack import Stack, run_async
 from tests.factories import unique_slug
 
@@ -59,7 +59,7 @@ def test_reconcile_of_a_matching_broker_changes_nothing(stack: Stack) -> None:
 
 def _admin_run(stack: Stack, *commands: dict[str, object]) -> None:
     async def go() -> None:
-        async with device_broker(stack.settings) as broker:
+        async with open_device_broker(stack.settings) as broker:
             await broker.admin.run(*commands)
 
     run_async(go())
@@ -87,7 +87,7 @@ def test_reconcile_gives_a_device_back_its_role_and_client_id_binding(stack: Sta
 
 def test_reconcile_repairs_its_own_admin_role_last(own_stack: Stack) -> None:
     async def break_admin_role() -> None:
-        async with device_broker(own_stack.settings) as broker:
+        async with open_device_broker(own_stack.settings) as broker:
             await broker.admin.run_last(
                 {
                     "command": "removeRoleACL",
