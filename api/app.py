@@ -12,8 +12,8 @@ from starlette.middleware.sessions import SessionMiddleware
 from api import card_link, catalogue, device_status, docs, errors, health, login, me
 from api.access import AccessLog
 from api.admin import cash_boxes, devices, machines, members, products, rentals
-from api.login import LOGIN_STATE_COOKIE, LOGIN_STATE_MAX_AGE_S, make_oauth
-from api.session_tokens import SessionSigner, derive_key
+from api.login import LOGIN_STATE_MAX_AGE_S, make_oauth
+from api.session_tokens import LOGIN_STATE_COOKIE, SessionSigner, cookie_name, derive_key
 from core.clock import Clock, SystemClock
 from core.db import async_session_factory, make_async_engine
 from core.settings import WEB_SECRET_FIELDS, Settings
@@ -63,9 +63,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.add_middleware(
         SessionMiddleware,
         secret_key=derive_key(settings.session_secret, "login-state").hex(),
-        session_cookie=LOGIN_STATE_COOKIE,
+        session_cookie=cookie_name(LOGIN_STATE_COOKIE, secure=not settings.is_dev),
         max_age=LOGIN_STATE_MAX_AGE_S,
-        path="/auth",
+        path="/",  # a __Host- cookie must be for the whole site
         same_site="lax",
         https_only=not settings.is_dev,
     )

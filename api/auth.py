@@ -15,12 +15,19 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request
-from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import DbDep, SettingsDep
-from api.session_tokens import COOKIE_NAME, InvalidSession, Role, SessionSigner, WebSession
+from api.session_tokens import (
+    SESSION_COOKIE,
+    InvalidSession,
+    Role,
+    SessionSigner,
+    WebSession,
+    cookie_name,
+)
 from core import api_tokens, web_sessions
 from core.clock import Clock
 from core.models import Member
@@ -30,7 +37,11 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 TOKEN_SUBJECT_PREFIX = "token:"  # noqa: S105 - a label, not a secret
 
 _bearer = HTTPBearer(auto_error=False, description="A session token or an API token (mbt_…).")
-_cookie = APIKeyCookie(name=COOKIE_NAME, auto_error=False, description="The web session.")
+
+
+def session_cookie(request: Request, settings: SettingsDep) -> str | None:
+    """The session cookie's value (`__Host-makerbus_session` outside dev)."""
+    return request.cookies.get(cookie_name(SESSION_COOKIE, secure=not settings.is_dev))
 
 
 @dataclass(frozen=True)
@@ -118,7 +129,7 @@ async def optional_principal(
     clock: ClockDep,
     signer: SignerDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    cookie: Annotated[str | None, Depends(_cookie)],
+    cookie: Annotated[str | None, Depends(session_cookie)],
 ) -> Principal | None:
     """The caller, or None when the request carries no credentials at all."""
     now = clock.now()
@@ -139,7 +150,7 @@ async def lenient_principal(
     clock: ClockDep,
     signer: SignerDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    cookie: Annotated[str | None, Depends(_cookie)],
+    cookie: Annotated[str | None, Depends(session_cookie)],
 ) -> Principal | None:
     """For pages: None also when the session expired or was logged out, so a phone with
     yesterday's cookie is sent to log in again rather than shown a 401."""

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from api.deps import DbDep
+from api.fields import PRINTABLE
 from core import products
 
 router = APIRouter(prefix="/api/v1", tags=["public"])
@@ -23,7 +24,10 @@ class CatalogueProduct(BaseModel):
 async def list_products(
     db: DbDep,
     category: str | None = Query(
-        default=None, max_length=100, description="Only products of this category."
+        default=None,
+        max_length=products.CATEGORY_MAX,
+        pattern=PRINTABLE,
+        description="Only products of this category.",
     ),
 ) -> list[CatalogueProduct]:
     """The active products, by name; money in integer cents."""

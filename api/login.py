@@ -3,7 +3,7 @@
 The provider proves who someone is once; from then on the app's own session token says so
 for `session_hours`. Roles come from the provider's groups claim at login. The login state
 (state, nonce, PKCE verifier, where to go next) lives for ten minutes in a signed cookie of
-its own, set only on `/auth`.
+its own (signed, `__Host-` outside dev).
 """
 
 from __future__ import annotations
@@ -25,14 +25,13 @@ from api.auth import (
     member_id_of,
 )
 from api.deps import DbDep, SettingsDep
-from api.session_tokens import COOKIE_NAME, Role
+from api.session_tokens import SESSION_COOKIE, Role, cookie_name
 from core import machines, web_sessions
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/auth", tags=["auth"])
 PROVIDER = "oidc"
-LOGIN_STATE_COOKIE = "makerbus_login"
 LOGIN_STATE_MAX_AGE_S = 600
 
 
@@ -153,7 +152,7 @@ async def callback(
     request.session.clear()
     response = RedirectResponse(target, status_code=302)
     response.set_cookie(
-        COOKIE_NAME,
+        cookie_name(SESSION_COOKIE, secure=not settings.is_dev),
         session,
         max_age=int(signer.lifetime.total_seconds()),
         httponly=True,
@@ -207,6 +206,10 @@ async def logout(
     )
     response = Response(status_code=204)
     response.delete_cookie(
-        COOKIE_NAME, path="/", secure=not settings.is_dev, httponly=True, samesite="lax"
+        cookie_name(SESSION_COOKIE, secure=not settings.is_dev),
+        path="/",
+        secure=not settings.is_dev,
+        httponly=True,
+        samesite="lax",
     )
     return response

@@ -9,37 +9,21 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Annotated, Generic, TypeVar
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
 from api.auth import MemberDep
 from api.deps import DbDep, SettingsDep
+from api.fields import Id, Page, PagingDep, refusals
 from core import members, self_service
-from core.self_service import PAGE_MAX
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/me", tags=["self-service"])
 
-BIGINT_MAX = 2**63 - 1
-Limit = Annotated[int, Query(ge=1, le=PAGE_MAX, description="How many, at most.")]
-BeforeId = Annotated[
-    int | None,
-    Query(ge=1, le=BIGINT_MAX, description="Only older than this id: a page's `next_before_id`."),
-]
-ItemT = TypeVar("ItemT")
-
 
 class Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
-
-
-class Page(Out, Generic[ItemT]):
-    """Newest first; pass `next_before_id` as `before_id` for the next page (null: no more)."""
-
-    items: list[ItemT]
-    next_before_id: int | None
 
 
 class MyProfile(Out):
@@ -138,35 +122,31 @@ async def me(member_id: MemberDep, db: DbDep, settings: SettingsDep) -> MyProfil
 
 
 @router.get("/ledger")
-async def ledger(
-    member_id: MemberDep, db: DbDep, limit: Limit = 50, before_id: BeforeId = None
-) -> MyLedgerPage:
+async def ledger(member_id: MemberDep, db: DbDep, paging: PagingDep) -> MyLedgerPage:
     """Every change of your balance, newest first: what it was (`kind`), the amount, the
     balance after it, and what it concerns (machine or terminal, product, session, cash box,
     the other member of a transfer) where that applies."""
-    page = await self_service.ledger(db, member_id, before_id=before_id, limit=limit)
+    page = await self_service.ledger(db, member_id, before_id=paging.before_id, limit=paging.limit)
     return MyLedgerPage.model_validate(page)
 
 
 @router.get("/sessions")
-async def sessions(
-    member_id: MemberDep, db: DbDep, limit: Limit = 50, before_id: BeforeId = None
-) -> MySessionPage:
+async def sessions(member_id: MemberDep, db: DbDep, paging: PagingDep) -> MySessionPage:
     """Your machine sessions, newest first, with the tariff each started with.
 
     `charged_cents` is the final cost of an ended session; of an open one, what has been
     charged so far (login fee and prepaid time, whose unused part is refunded at the end).
     """
-    page = await self_service.sessions(db, member_id, before_id=before_id, limit=limit)
+    page = await self_service.sessions(
+        db, member_id, before_id=paging.before_id, limit=paging.limit
+    )
     return MySessionPage.model_validate(page)
 
 
 @router.get("/rentals")
-async def rentals(
-    member_id: MemberDep, db: DbDep, limit: Limit = 50, before_id: BeforeId = None
-) -> MyRentalPage:
+async def rentals(member_id: MemberDep, db: DbDep, paging: PagingDep) -> MyRentalPage:
     """The items you rented, newest first; those still out have `returned_at` null."""
-    page = await self_service.rentals(db, member_id, before_id=before_id, limit=limit)
+    page = await self_service.rentals(db, member_id, before_id=paging.before_id, limit=paging.limit)
     return MyRentalPage.model_validate(page)
 
 
@@ -185,12 +165,8 @@ async def list_cards(member_id: MemberDep, db: DbDep) -> list[MyCard]:
     return [MyCard.model_validate(card) for card in await self_service.cards(db, member_id)]
 
 
-@router.post("/cards/{card_id}/block", responses={404: {"description": "No card of yours"}})
-async def block_card(
-    member_id: MemberDep,
-    db: DbDep,
-    card_id: Annotated[int, Path(ge=1, le=BIGINT_MAX)],
-) -> MyCard:
+@router.post("/cards/{card_id}/block", responses=refusals({404: "No card of yours."}))
+async def block_card(member_id: MemberDep, db: DbDep, card_id: Id) -> MyCard:
     """Block a lost card of yours: it stops working on every terminal at once; your balance
     and your other cards stay as they are. Blocking again changes nothing. Only an admin can
     unblock a card."""

@@ -19,7 +19,14 @@ from joserfc.jwk import OctKey
 
 ALGORITHM = "HS256"
 ISSUER = "makerbus"
-COOKIE_NAME = "makerbus_session"
+SESSION_COOKIE = "makerbus_session"
+LOGIN_STATE_COOKIE = "makerbus_login"
+
+
+def cookie_name(base: str, *, secure: bool) -> str:
+    """Outside dev the cookies are `__Host-` cookies: the browser keeps them only when set by
+    this very host, Secure and for Path=/, so a sibling subdomain cannot plant its own."""
+    return f"__Host-{base}" if secure else base
 
 
 class Role(StrEnum):

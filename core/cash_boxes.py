@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.db import run
 from core.errors import Conflict, UnknownTarget
 from core.models import CashBox, CashBoxEntry
+from core.paging import newest_first
 
 BOX_SLUG_PATTERN = r"^[a-z0-9-]{2,40}$"
 _SLUG = re.compile(BOX_SLUG_PATTERN)
@@ -155,26 +156,19 @@ async def statement(
     db: AsyncSession, box_id: int, *, limit: int = 100, before_id: int | None = None
 ) -> list[Entry]:
     """The box's most recent entries, newest first; `before_id` pages back (keyset on id)."""
-    query = (
-        select(
-            CashBoxEntry.id,
-            CashBoxEntry.kind,
-            CashBoxEntry.amount_cents,
-            CashBoxEntry.balance_after_cents,
-            CashBoxEntry.member_id,
-            CashBoxEntry.device_id,
-            CashBoxEntry.request_id,
-            CashBoxEntry.actor,
-            CashBoxEntry.note,
-            CashBoxEntry.created_at,
-        )
-        .where(CashBoxEntry.box_id == box_id)
-        .order_by(CashBoxEntry.id.desc())
-        .limit(limit)
-    )
-    if before_id is not None:
-        query = query.where(CashBoxEntry.id < before_id)
-    rows = await run(db, query)
+    query = select(
+        CashBoxEntry.id,
+        CashBoxEntry.kind,
+        CashBoxEntry.amount_cents,
+        CashBoxEntry.balance_after_cents,
+        CashBoxEntry.member_id,
+        CashBoxEntry.device_id,
+        CashBoxEntry.request_id,
+        CashBoxEntry.actor,
+        CashBoxEntry.note,
+        CashBoxEntry.created_at,
+    ).where(CashBoxEntry.box_id == box_id)
+    rows = await run(db, newest_first(query, CashBoxEntry.id, before_id=before_id, limit=limit))
     return [Entry(**row._mapping) for row in rows.all()]
 
 

@@ -18,6 +18,7 @@ from core.billing import Tariff, TariffOverride, effective_tariff
 from core.db import run
 from core.errors import Conflict, NotAuthorized, NotFound
 from core.models import Authorization, Device, DeviceKind, MachineAdmin, MachineTariff, Member
+from core.paging import newest_first
 
 # The highest login fee or price per minute: far beyond any real tariff, and a whole day's
 # interval of it (x 1440 minutes) still fits the 64-bit columns the arithmetic lands in.
@@ -257,11 +258,8 @@ async def authorizations(
         )
         .join(Member, Member.id == Authorization.member_id)
         .where(Authorization.device_id == device_id)
-        .order_by(Authorization.id.desc())
-        .limit(limit)
     )
-    if before_id is not None:
-        statement = statement.where(Authorization.id < before_id)
+    statement = newest_first(statement, Authorization.id, before_id=before_id, limit=limit)
     if member_id is not None:
         statement = statement.where(Authorization.member_id == member_id)
     return [

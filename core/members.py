@@ -17,6 +17,7 @@ from core.db import run
 from core.errors import Conflict, InsufficientFunds, NotFound
 from core.link_tokens import SubjectLinked
 from core.models import Card, Member
+from core.paging import newest_first
 
 NAME_MAX = 200
 EMAIL_MAX = 320
@@ -327,9 +328,8 @@ async def search(
                 )
             )
         statement = statement.where(or_(*matches))
-    if before_id is not None:
-        statement = statement.where(Member.id < before_id)
-    rows = await run(db, statement.order_by(Member.id.desc()).limit(limit))
+    statement = newest_first(statement, Member.id, before_id=before_id, limit=limit)
+    rows = await run(db, statement)
     return [
         MemberSummary(
             id=row.id,

@@ -28,6 +28,7 @@ from core.errors import (
     UnknownItem,
 )
 from core.models import Member, Rental, RentalItem, RentalPermission
+from core.paging import newest_first
 
 TID_PATTERN = r"^[0-9A-F]{8,64}$"
 NAME_MAX = 200
@@ -323,9 +324,8 @@ async def history(
     )
     if open_only is not None:
         statement = statement.where(_IS_OPEN if open_only else Rental.returned_at.is_not(None))
-    if before_id is not None:
-        statement = statement.where(Rental.id < before_id)
-    rows = await run(db, statement.order_by(Rental.id.desc()).limit(limit))
+    statement = newest_first(statement, Rental.id, before_id=before_id, limit=limit)
+    rows = await run(db, statement)
     return [RentalRecord(**row._mapping) for row in rows.all()]
 
 

@@ -7,14 +7,13 @@ keyed on the row id (`before_id`), which stays stable while new rows arrive.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar, TypeVarTuple
+from typing import Any
 
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute, aliased
+from sqlalchemy.orm import aliased
 
 from core.billing import Tariff, TariffOverride, effective_tariff
 from core.db import run
@@ -36,38 +35,7 @@ from core.models import (
     Rental,
     RentalItem,
 )
-
-PAGE_MAX = 200
-T = TypeVar("T")
-Columns = TypeVarTuple("Columns")
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    """Up to `limit` rows, newest first; `next_before_id` asks for older ones (None: no more)."""
-
-    items: list[T]
-    next_before_id: int | None
-
-
-def _paged(
-    statement: Select[*Columns],
-    key: InstrumentedAttribute[int],
-    before_id: int | None,
-    limit: int,
-) -> Select[*Columns]:
-    if not 1 <= limit <= PAGE_MAX:
-        raise ValueError(f"limit must be 1-{PAGE_MAX}")
-    if before_id is not None:
-        statement = statement.where(key < before_id)
-    # One row more than asked for says whether an older page exists.
-    return statement.order_by(key.desc()).limit(limit + 1)
-
-
-def _page(rows: Sequence[Row[Any]], limit: int, make: Callable[[Row[Any]], T]) -> Page[T]:
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page([make(row) for row in rows], rows[-1].id if more else None)
+from core.paging import PAGE_DEFAULT, Page, select_page
 
 
 @dataclass(frozen=True)
@@ -117,7 +85,7 @@ class LedgerLine:
 
 
 async def ledger(
-    db: AsyncSession, member_id: int, *, before_id: int | None = None, limit: int = 50
+    db: AsyncSession, member_id: int, *, before_id: int | None = None, limit: int = PAGE_DEFAULT
 ) -> Page[LedgerLine]:
     """The member's ledger entries, newest first.
 
@@ -145,8 +113,8 @@ async def ledger(
         .outerjoin(counterparty, counterparty.id == LedgerEntry.counterparty_id)
         .where(LedgerEntry.member_id == member_id)
     )
-    rows = (await run(db, _paged(statement, LedgerEntry.id, before_id, limit))).all()
-    return _page(rows, limit, lambda row: LedgerLine(**row._mapping))
+    page = await select_page(db, statement, LedgerEntry.id, before_id=before_id, limit=limit)
+    return page.map(lambda row: LedgerLine(**row._mapping))
 
 
 @dataclass(frozen=True)
@@ -191,7 +159,7 @@ def _session_line(row: Row[Any]) -> SessionLine:
 
 
 async def sessions(
-    db: AsyncSession, member_id: int, *, before_id: int | None = None, limit: int = 50
+    db: AsyncSession, member_id: int, *, before_id: int | None = None, limit: int = PAGE_DEFAULT
 ) -> Page[SessionLine]:
     """The member's machine sessions, newest first, open ones included."""
     s = MachineSession
@@ -214,8 +182,8 @@ async def sessions(
         .join(Device, Device.id == s.device_id)
         .where(s.member_id == member_id)
     )
-    rows = (await run(db, _paged(statement, s.id, before_id, limit))).all()
-    return _page(rows, limit, _session_line)
+    page = await select_page(db, statement, s.id, before_id=before_id, limit=limit)
+    return page.map(_session_line)
 
 
 @dataclass(frozen=True)
@@ -228,7 +196,7 @@ class RentalLine:
 
 
 async def rentals(
-    db: AsyncSession, member_id: int, *, before_id: int | None = None, limit: int = 50
+    db: AsyncSession, member_id: int, *, before_id: int | None = None, limit: int = PAGE_DEFAULT
 ) -> Page[RentalLine]:
     """The items the member rented, newest first; those still out have no `returned_at`."""
     statement = (
@@ -242,8 +210,8 @@ async def rentals(
         .join(RentalItem, RentalItem.id == Rental.item_id)
         .where(Rental.member_id == member_id)
     )
-    rows = (await run(db, _paged(statement, Rental.id, before_id, limit))).all()
-    return _page(rows, limit, lambda row: RentalLine(**row._mapping))
+    page = await select_page(db, statement, Rental.id, before_id=before_id, limit=limit)
+    return page.map(lambda row: RentalLine(**row._mapping))
 
 
 @dataclass(frozen=True)

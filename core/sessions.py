@@ -20,6 +20,7 @@ from core.db import run
 from core.errors import InsufficientFunds, MachineBusy, SessionClosed, UnknownSession
 from core.ledger import EntryKind, Posting
 from core.models import Device, MachineSession, Member
+from core.paging import newest_first
 
 REAP_AFTER_HEARTBEATS = 3
 S = MachineSession
@@ -513,11 +514,8 @@ async def records(
         )
         .join(Device, Device.id == S.device_id)
         .join(Member, Member.id == S.member_id)
-        .order_by(S.id.desc())
-        .limit(limit)
     )
-    if before_id is not None:
-        statement = statement.where(S.id < before_id)
+    statement = newest_first(statement, S.id, before_id=before_id, limit=limit)
     if is_open is not None:
         statement = statement.where(S.ended_at.is_(None) if is_open else S.ended_at.is_not(None))
     if device_id is not None:

@@ -18,6 +18,7 @@ from core import products
 from core.db import run
 from core.errors import Conflict, OutOfStock
 from core.models import Product, StockMovement
+from core.paging import newest_first
 
 # A shop's shelf, not a warehouse; it also keeps the stock far inside its 32-bit column.
 STOCK_MAX = 1_000_000
@@ -204,7 +205,6 @@ async def movements(
         StockMovement.reason.label("note"),
         StockMovement.created_at,
     ).where(StockMovement.product_id == product_id)
-    if before_id is not None:
-        statement = statement.where(StockMovement.id < before_id)
-    rows = await run(db, statement.order_by(StockMovement.id.desc()).limit(limit))
+    statement = newest_first(statement, StockMovement.id, before_id=before_id, limit=limit)
+    rows = await run(db, statement)
     return [Movement(**row._mapping) for row in rows.all()]

@@ -3,30 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from api.admin.members import (
-    DEFAULT_PAGE,
-    REQUEST,
-    BeforeId,
-    Limit,
-    Text,
-    keyset_page,
-    refusals,
-)
 from api.auth import ClockDep, require_admin
 from api.deps import DbDep
+from api.fields import ADMIN_ONLY, REQUEST, Page, PagingDep, one_line, refusals
 from core import cash_boxes
 from core.cash_boxes import BOX_SLUG_PATTERN
+from core.paging import by_id
 
 router = APIRouter(
     prefix="/api/v1/admin/cash-boxes",
     tags=["admin: cash boxes"],
     dependencies=[Depends(require_admin)],
-    responses=refusals(401, 403),
+    responses=ADMIN_ONLY,
 )
 
 Slug = Annotated[str, StringConstraints(pattern=BOX_SLUG_PATTERN)]
@@ -42,9 +36,8 @@ class CashBoxOut(BaseModel):
 class NewCashBox(BaseModel):
     model_config = REQUEST
     slug: Slug = Field(description="What devices send as `target`: 2-40 of a-z, 0-9 and -.")
-    name: Text = Field(
-        max_length=cash_boxes.MAX_NAME_LENGTH,
-        description="What the Bankomat shows, e.g. 'Drinks fund'.",
+    name: Annotated[str, one_line(cash_boxes.MAX_NAME_LENGTH)] = Field(
+        description="What the Bankomat shows, e.g. 'Drinks fund'."
     )
 
 
@@ -62,12 +55,12 @@ class StatementEntry(BaseModel):
     note: str | None
 
 
-class Statement(BaseModel):
+class Statement(Page[StatementEntry]):
+    """A cash box's balance and a page of its entries."""
+
     slug: str
     name: str
     balance_cents: int
-    items: list[StatementEntry] = Field(description="Newest first.")
-    next_before_id: int | None
 
 
 @router.get("")
@@ -87,18 +80,16 @@ async def create_cash_box(new: NewCashBox, db: DbDep, clock: ClockDep) -> CashBo
 async def statement(
     slug: Annotated[str, Path(pattern=BOX_SLUG_PATTERN)],
     db: DbDep,
-    limit: Limit = DEFAULT_PAGE,
-    before_id: BeforeId = None,
+    paging: PagingDep,
 ) -> Statement:
     """The box's balance and its entries newest first, each with the balance after it;
     paged by `before_id`."""
     box = await cash_boxes.find(db, slug)
-    entries = await cash_boxes.statement(db, box.id, limit=limit + 1, before_id=before_id)
-    page, next_before_id = keyset_page(entries, limit)
+    page = await paging.fetch(partial(cash_boxes.statement, db, box.id), by_id)
     return Statement(
         slug=box.slug,
         name=box.name,
         balance_cents=box.balance_cents,
-        items=[StatementEntry.model_validate(entry) for entry in page],
-        next_before_id=next_before_id,
+        items=[StatementEntry.model_validate(entry) for entry in page.items],
+        next_before_id=page.next_before_id,
     )

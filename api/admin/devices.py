@@ -10,16 +10,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import aiomqtt
 from fastapi import APIRouter, Depends, HTTPException, Path, Response
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import ClockDep, require_admin
 from api.deps import DbDep, SettingsDep
 from api.device_status import StatusBoard, StatusBoardDep
+from api.fields import ADMIN_ONLY, REQUEST, one_line, refusals
 from broker import provisioning
 from broker.dynsec import DynsecError
 from broker.provisioning import Credentials, DeviceBroker
@@ -32,27 +33,20 @@ router = APIRouter(
     prefix="/api/v1/admin/devices",
     tags=["admin: devices"],
     dependencies=[Depends(require_admin)],
-    responses={
-        401: {"description": "Not logged in."},
-        403: {"description": "Needs the admin role."},
-    },
+    responses=ADMIN_ONLY,
 )
 
 # Connecting and each admin command: an admin waits for the answer, so fail soon.
 BROKER_TIMEOUT_S = 5.0
-# No control characters (NUL, newlines, C1): a name is one line of text.
-ONE_LINE = r"^[^\x00-\x1f\x7f-\x9f]*$"
 NAME_MAX = 200
 
 SlugPath = Annotated[str, Path(pattern=SLUG_PATTERN, description="The device's slug.")]
 
-_UNKNOWN: dict[int | str, dict[str, Any]] = {404: {"description": "No device has this slug."}}
-_BROKER: dict[int | str, dict[str, Any]] = {
-    502: {"description": "The broker refused the change; the device was not changed."},
-    503: {
-        "description": "The broker cannot be reached or did not answer; the device was not "
-        "changed. Repeating the request is safe."
-    },
+_UNKNOWN = {404: "No device has this slug."}
+_BROKER = {
+    502: "The broker refused the change; the device was not changed.",
+    503: "The broker cannot be reached or did not answer; the device was not changed. "
+    "Repeating the request is safe.",
 }
 
 
@@ -91,7 +85,7 @@ class ProvisionedDevice(BaseModel):
 
 
 class NewDevice(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST
 
     slug: Annotated[
         str,
@@ -105,9 +99,7 @@ class NewDevice(BaseModel):
     kind: DeviceKind
     name: Annotated[
         str | None,
-        StringConstraints(
-            strip_whitespace=True, min_length=1, max_length=NAME_MAX, pattern=ONE_LINE
-        ),
+        one_line(NAME_MAX),
         Field(description="A human name; defaults to the slug."),
     ] = None
 
@@ -179,7 +171,7 @@ async def list_devices(db: DbDep, board: StatusBoardDep) -> list[DeviceInfo]:
     return [_info(device, board) for device in await devices.list_all(db)]
 
 
-@router.get("/{slug}", responses=_UNKNOWN)
+@router.get("/{slug}", responses=refusals(_UNKNOWN))
 async def get_device(slug: SlugPath, db: DbDep, board: StatusBoardDep) -> DeviceInfo:
     """One device."""
     return _info(await devices.get_row(db, slug), board)
@@ -188,7 +180,7 @@ async def get_device(slug: SlugPath, db: DbDep, board: StatusBoardDep) -> Device
 @router.post(
     "",
     status_code=201,
-    responses={409: {"description": "The slug is taken."}, **_BROKER},
+    responses=refusals({409: "The slug is taken."}, _BROKER),
 )
 async def add_device(
     body: NewDevice,
@@ -218,7 +210,7 @@ async def add_device(
     return _provisioned(await devices.get_row(db, body.slug), board, credentials, response)
 
 
-@router.post("/{slug}/rotate", responses={**_UNKNOWN, **_BROKER})
+@router.post("/{slug}/rotate", responses=refusals(_UNKNOWN, _BROKER))
 async def rotate_password(
     slug: SlugPath,
     response: Response,
@@ -249,7 +241,7 @@ async def _set_enabled(
     return _info(await devices.get_row(db, slug), board)
 
 
-@router.post("/{slug}/disable", responses={**_UNKNOWN, **_BROKER})
+@router.post("/{slug}/disable", responses=refusals(_UNKNOWN, _BROKER))
 async def disable_device(
     slug: SlugPath, db: DbDep, settings: SettingsDep, board: StatusBoardDep
 ) -> DeviceInfo:
@@ -257,7 +249,7 @@ async def disable_device(
     return await _set_enabled(slug, db, settings, board, enabled=False)
 
 
-@router.post("/{slug}/enable", responses={**_UNKNOWN, **_BROKER})
+@router.post("/{slug}/enable", responses=refusals(_UNKNOWN, _BROKER))
 async def enable_device(
     slug: SlugPath, db: DbDep, settings: SettingsDep, board: StatusBoardDep
 ) -> DeviceInfo:
@@ -268,11 +260,9 @@ async def enable_device(
 @router.delete(
     "/{slug}",
     status_code=204,
-    responses={
-        **_UNKNOWN,
-        409: {"description": "The device has sessions on record: disable it instead."},
-        **_BROKER,
-    },
+    responses=refusals(
+        _UNKNOWN, {409: "The device has sessions on record: disable it instead."}, _BROKER
+    ),
 )
 async def remove_device(
     slug: SlugPath, db: DbDep, settings: SettingsDep, board: StatusBoardDep

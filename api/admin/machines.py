@@ -8,44 +8,36 @@ them, whether it exists or not.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, TypeVar
+from functools import partial
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import AdminDep, ClockDep, Principal, PrincipalDep
 from api.deps import DbDep
+from api.fields import REQUEST, Id, Page, PagingDep, Subject, SubjectPath, refusals
 from core import machines, sessions
 from core.billing import MAX_INTERVAL_MIN, Tariff, TariffOverride, effective_tariff
 from core.errors import NotFound
 from core.models import SLUG_PATTERN
+from core.paging import by_id
 
 router = APIRouter(
     prefix="/api/v1/admin",
     tags=["admin: machines"],
-    responses={
-        401: {"description": "Not logged in."},
-        403: {"description": "Neither an admin nor a sub-admin of this machine."},
-        404: {"description": "No such machine, member, authorization or session."},
-    },
+    responses=refusals(
+        {
+            401: "Not logged in.",
+            403: "Neither an admin nor a sub-admin of this machine.",
+            404: "No such machine, member, authorization or session.",
+        }
+    ),
 )
 
-MAX_ID = 2**63 - 1
-Row = TypeVar("Row")
-
 Slug = Annotated[str, Path(pattern=SLUG_PATTERN, description="The machine's device slug.")]
-MemberId = Annotated[int, Path(ge=1, le=MAX_ID)]
-SessionId = Annotated[int, Path(ge=1, le=MAX_ID)]
-# OIDC subjects are at most 255 ASCII characters; printable ones only, no spaces.
-SUBJECT_PATTERN = r"^[!-~]{1,255}$"
-Subject = Annotated[str, Field(pattern=SUBJECT_PATTERN, description="An OIDC subject.")]
-Limit = Annotated[int, Query(ge=1, le=200, description="At most this many items.")]
-BeforeId = Annotated[
-    int | None, Query(ge=1, le=MAX_ID, description="Continue below this id (`next_before_id`).")
-]
 FeeCents = Annotated[int, Field(ge=0, le=machines.MAX_PRICE_CENTS)]
 IntervalMin = Annotated[
     int, Field(ge=1, le=MAX_INTERVAL_MIN, description="Billing interval, prepaid in advance.")
@@ -55,7 +47,7 @@ IntervalMin = Annotated[
 class Prices(BaseModel):
     """A tariff: login fee, price per minute, and the interval billed in advance."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST
 
     login_fee_cents: FeeCents
     price_per_minute_cents: FeeCents
@@ -88,7 +80,7 @@ class Machine(BaseModel):
 class OwnPrices(BaseModel):
     """A member's own prices on one machine; a value left out (or null) is the machine's."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST
 
     login_fee_cents: FeeCents | None = None
     price_per_minute_cents: FeeCents | None = None
@@ -107,13 +99,12 @@ class AuthorizationOut(OwnPrices):
     granted_at: datetime
 
 
-class AuthorizationPage(BaseModel):
-    items: list[AuthorizationOut]
-    next_before_id: int | None
+class AuthorizationPage(Page[AuthorizationOut]):
+    """A machine's authorizations, newest grant first."""
 
 
 class NewSubAdmin(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST
 
     subject: Subject
 
@@ -171,16 +162,8 @@ class Session(BaseModel):
         )
 
 
-class SessionPage(BaseModel):
-    items: list[Session]
-    next_before_id: int | None
-
-
-def _paged(rows: list[Row], limit: int, key: Callable[[Row], int]) -> tuple[list[Row], int | None]:
-    """Rows fetched with `limit + 1`: the page, and the id to continue below if there is more."""
-    if len(rows) <= limit:
-        return rows, None
-    return rows[:limit], key(rows[limit - 1])
+class SessionPage(Page[Session]):
+    """Machine sessions, newest first."""
 
 
 def _not_theirs(what: str = "this machine") -> HTTPException:
@@ -208,7 +191,7 @@ async def admin_machine(slug: Slug, _: AdminDep, db: DbDep) -> int:
     return await machines.machine_id(db, slug)
 
 
-async def managed_session(session_id: SessionId, principal: PrincipalDep, db: DbDep) -> int:
+async def managed_session(session_id: Id, principal: PrincipalDep, db: DbDep) -> int:
     """The session id, for an admin or a sub-admin of the session's machine (403 else)."""
     if principal.is_admin:
         return session_id
@@ -303,23 +286,17 @@ async def _machine_tariff(db: AsyncSession, device_id: int) -> Tariff | None:
 
 @router.get("/machines/{slug}/authorizations")
 async def list_authorizations(
-    device_id: ManagedMachineDep, db: DbDep, limit: Limit = 50, before_id: BeforeId = None
+    device_id: ManagedMachineDep, db: DbDep, paging: PagingDep
 ) -> AuthorizationPage:
     """Who may use the machine, newest grant first, with their own and effective prices."""
-    rows, next_before_id = _paged(
-        await machines.authorizations(db, device_id, limit=limit + 1, before_id=before_id),
-        limit,
-        lambda grant: grant.id,
-    )
+    page = await paging.fetch(partial(machines.authorizations, db, device_id), by_id)
     tariff = await _machine_tariff(db, device_id)
-    return AuthorizationPage(
-        items=[_authorization(grant, tariff) for grant in rows], next_before_id=next_before_id
-    )
+    return AuthorizationPage.model_validate(page.map(lambda grant: _authorization(grant, tariff)))
 
 
 @router.get("/machines/{slug}/authorizations/{member_id}")
 async def get_authorization(
-    device_id: ManagedMachineDep, member_id: MemberId, db: DbDep
+    device_id: ManagedMachineDep, member_id: Id, db: DbDep
 ) -> AuthorizationOut:
     """One member's authorization (404 if they have none)."""
     grant = await machines.authorization(db, device_id=device_id, member_id=member_id)
@@ -333,7 +310,7 @@ async def get_authorization(
 )
 async def grant_authorization(
     device_id: ManagedMachineDep,
-    member_id: MemberId,
+    member_id: Id,
     principal: PrincipalDep,
     db: DbDep,
     clock: ClockDep,
@@ -361,9 +338,7 @@ async def grant_authorization(
 
 
 @router.delete("/machines/{slug}/authorizations/{member_id}", status_code=204)
-async def revoke_authorization(
-    device_id: ManagedMachineDep, member_id: MemberId, db: DbDep
-) -> None:
+async def revoke_authorization(device_id: ManagedMachineDep, member_id: Id, db: DbDep) -> None:
     """Take the authorization away (404 if there was none). A session already running goes
     on until it ends; end it at `POST /api/v1/admin/sessions/{id}/end` to stop it now."""
     await machines.revoke(db, device_id=device_id, member_id=member_id)
@@ -381,7 +356,7 @@ async def list_sub_admins(device_id: AdminMachineDep, db: DbDep) -> list[SubAdmi
 @router.post(
     "/machines/{slug}/admins",
     status_code=201,
-    responses={409: {"description": "Already a sub-admin."}},
+    responses=refusals({409: "Already a sub-admin."}),
 )
 async def add_sub_admin(
     new: NewSubAdmin, device_id: AdminMachineDep, principal: AdminDep, db: DbDep, clock: ClockDep
@@ -395,7 +370,7 @@ async def add_sub_admin(
 
 @router.delete("/machines/{slug}/admins/{subject:path}", status_code=204)
 async def remove_sub_admin(
-    subject: Annotated[str, Path(pattern=SUBJECT_PATTERN, description="An OIDC subject.")],
+    subject: SubjectPath,
     device_id: AdminMachineDep,
     db: DbDep,
 ) -> None:
@@ -407,6 +382,7 @@ async def remove_sub_admin(
 async def list_sessions(
     principal: PrincipalDep,
     db: DbDep,
+    paging: PagingDep,
     open_: Annotated[
         bool | None,
         Query(alias="open", description="true: open sessions only; false: ended only."),
@@ -414,8 +390,6 @@ async def list_sessions(
     machine: Annotated[
         str | None, Query(pattern=SLUG_PATTERN, description="Only this machine's.")
     ] = None,
-    limit: Limit = 50,
-    before_id: BeforeId = None,
 ) -> SessionPage:
     """Machine sessions, newest first: all for an admin, those on their machines for a
     sub-admin (403 for anyone else, and for a sub-admin naming another machine)."""
@@ -425,19 +399,11 @@ async def list_sessions(
         managed_by = _sub_admin_subject(principal)
         if managed_by is None or not await machines.list_machines(db, managed_by=managed_by):
             raise _not_theirs("a machine")
-    rows, next_before_id = _paged(
-        await sessions.records(
-            db,
-            limit=limit + 1,
-            before_id=before_id,
-            is_open=open_,
-            device_id=device_id,
-            managed_by=managed_by,
-        ),
-        limit,
+    page = await paging.fetch(
+        partial(sessions.records, db, is_open=open_, device_id=device_id, managed_by=managed_by),
         lambda record: record.session_id,
     )
-    return SessionPage(items=[Session.of(r) for r in rows], next_before_id=next_before_id)
+    return SessionPage.model_validate(page.map(Session.of))
 
 
 @router.get("/sessions/{session_id}")
@@ -446,9 +412,7 @@ async def get_session(session_id: ManagedSessionDep, db: DbDep) -> Session:
     return Session.of(await sessions.record(db, session_id))
 
 
-@router.post(
-    "/sessions/{session_id}/end", responses={409: {"description": "The session has ended."}}
-)
+@router.post("/sessions/{session_id}/end", responses=refusals({409: "The session has ended."}))
 async def end_session(
     session_id: ManagedSessionDep, principal: PrincipalDep, db: DbDep, clock: ClockDep
 ) -> Session:

@@ -1,16 +1,14 @@
 """Admin: members — search, create, contact and credit limit, cards, PIN, login link and
-balance corrections.
-
-Also the small request types and the keyset paging the admin modules share.
-"""
+balance corrections."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import Annotated, Any, Protocol, TypeVar
+from functools import partial
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import (
@@ -26,18 +24,12 @@ from pydantic.json_schema import SkipJsonSchema
 
 from api.auth import AdminDep, ClockDep, require_admin
 from api.deps import DbDep
+from api.fields import ADMIN_ONLY, PRINTABLE, Id, Page, PagingDep, Subject, one_line, refusals
 from core import members, pins
 from core.cards import normalize_uid
+from core.paging import by_id
 
-BIGINT_MAX = 2**63 - 1
-MAX_PAGE = 200
-DEFAULT_PAGE = 50
-# No control characters (C0, DEL, C1): PostgreSQL refuses NUL, displays choke on the rest.
-PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*$"
-
-# One line of text, surrounding blanks dropped; give each use its max_length with Field.
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, pattern=PRINTABLE)]
-Name = Annotated[Text, Field(max_length=members.NAME_MAX)]
+Name = Annotated[str, one_line(members.NAME_MAX)]
 Email = Annotated[
     str,
     StringConstraints(
@@ -72,49 +64,15 @@ AdminCents = Annotated[
     BeforeValidator(_integral),
 ]
 LimitCents = Annotated[int, Field(ge=0, le=members.MAX_AMOUNT_CENTS), BeforeValidator(_integral)]
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="How many, newest first.")]
-BeforeId = Annotated[
-    int | None, Query(ge=1, le=BIGINT_MAX, description="`next_before_id` of the previous page.")
-]
-MemberId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
-CardId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
 # Request bodies: unknown fields refused, no coercion (`true` is no amount, `"5"` no number).
-REQUEST = ConfigDict(extra="forbid", strict=True)
-
-
-class _HasId(Protocol):
-    @property
-    def id(self) -> int: ...
-
-
-Item = TypeVar("Item", bound=_HasId)
-
-
-def keyset_page(rows: Sequence[Item], limit: int) -> tuple[Sequence[Item], int | None]:
-    """Rows fetched with `limit + 1`: the page, and `next_before_id` if there is more."""
-    if len(rows) > limit:
-        return rows[:limit], rows[limit - 1].id
-    return rows, None
-
-
-class Refusal(BaseModel):
-    """An error answer: `error` is the stable code for programs (missing on 401 and 403)."""
-
-    model_config = ConfigDict(extra="allow")
-    detail: str
-    error: str | None = None
-
-
-def refusals(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for a route's refusals (FastAPI documents its 422 itself)."""
-    return {code: {"model": Refusal} for code in codes}
+STRICT_REQUEST = ConfigDict(extra="forbid", strict=True)
 
 
 router = APIRouter(
     prefix="/api/v1/admin/members",
     tags=["admin: members"],
     dependencies=[Depends(require_admin)],
-    responses=refusals(401, 403),
+    responses=ADMIN_ONLY,
 )
 
 
@@ -159,9 +117,8 @@ class MemberSummaryOut(BaseModel):
     login_linked: bool
 
 
-class MemberPage(BaseModel):
-    items: list[MemberSummaryOut]
-    next_before_id: int | None
+class MemberPage(Page[MemberSummaryOut]):
+    """Members, newest first."""
 
 
 class MemberOut(MemberSummaryOut):
@@ -173,7 +130,7 @@ class MemberOut(MemberSummaryOut):
 
 
 class NewMember(BaseModel):
-    model_config = REQUEST
+    model_config = STRICT_REQUEST
     name: Name
     email: Email | None = None
     card_uid: CardUid | None = Field(default=None, description=UID_HELP)
@@ -185,7 +142,7 @@ class NewMember(BaseModel):
 class MemberChanges(BaseModel):
     """Only the fields sent change; `email: null` removes the address."""
 
-    model_config = REQUEST
+    model_config = STRICT_REQUEST
     # Left out: unchanged (the route reads `model_fields_set`). None is only the default:
     # the schema does not offer null and the validator refuses it.
     name: Name | SkipJsonSchema[None] = None
@@ -201,12 +158,12 @@ class MemberChanges(BaseModel):
 
 
 class NewCard(BaseModel):
-    model_config = REQUEST
+    model_config = STRICT_REQUEST
     uid: CardUid = Field(description=UID_HELP)
 
 
 class NewPin(BaseModel):
-    model_config = REQUEST
+    model_config = STRICT_REQUEST
     pin: str = Field(
         pattern=pins.PIN_PATTERN,
         repr=False,
@@ -216,13 +173,13 @@ class NewPin(BaseModel):
 
 
 class NewCorrection(BaseModel):
-    model_config = REQUEST
+    model_config = STRICT_REQUEST
     amount_cents: AdminCents = Field(
         description="Positive credits, negative debits; not 0.",
         json_schema_extra={"not": {"const": 0}},
     )
-    reason: Text = Field(
-        max_length=members.REASON_MAX, description="Why: kept as the ledger entry's note."
+    reason: Annotated[str, one_line(members.REASON_MAX)] = Field(
+        description="Why: kept as the ledger entry's note."
     )
 
     @field_validator("amount_cents")
@@ -241,10 +198,8 @@ class CorrectionOut(BaseModel):
 
 
 class LoginLink(BaseModel):
-    model_config = REQUEST
-    subject: Annotated[
-        str, StringConstraints(min_length=1, max_length=members.SUBJECT_MAX, pattern=r"^[!-~]+$")
-    ] = Field(description="The login's OIDC subject (`sub`), printable ASCII.")
+    model_config = STRICT_REQUEST
+    subject: Subject = Field(description="The login's OIDC subject (`sub`), printable ASCII.")
 
 
 async def _detail(db: DbDep, clock: ClockDep, member_id: int) -> MemberOut:
@@ -254,6 +209,7 @@ async def _detail(db: DbDep, clock: ClockDep, member_id: int) -> MemberOut:
 @router.get("")
 async def list_members(
     db: DbDep,
+    paging: PagingDep,
     q: Annotated[
         str | None,
         Query(
@@ -262,17 +218,11 @@ async def list_members(
             description="Part of a name, e-mail address or card UID (case-insensitive).",
         ),
     ] = None,
-    limit: Limit = DEFAULT_PAGE,
-    before_id: BeforeId = None,
 ) -> MemberPage:
     """Members, newest first, optionally only those matching `q`; paged by `before_id`."""
     query = q.strip() if q else None
-    rows = await members.search(db, query=query, limit=limit + 1, before_id=before_id)
-    page, next_before_id = keyset_page(rows, limit)
-    return MemberPage(
-        items=[MemberSummaryOut.model_validate(row) for row in page],
-        next_before_id=next_before_id,
-    )
+    page = await paging.fetch(partial(members.search, db, query=query), by_id)
+    return MemberPage.model_validate(page)
 
 
 @router.post("", status_code=201, responses=refusals(409))
@@ -293,14 +243,14 @@ async def create_member(
 
 
 @router.get("/{member_id}", responses=refusals(404))
-async def get_member(member_id: MemberId, db: DbDep, clock: ClockDep) -> MemberOut:
+async def get_member(member_id: Id, db: DbDep, clock: ClockDep) -> MemberOut:
     """One member: balance, credit limit, cards, PIN state and linked login."""
     return await _detail(db, clock, member_id)
 
 
 @router.patch("/{member_id}", responses=refusals(404, 409))
 async def update_member(
-    member_id: MemberId, changes: MemberChanges, db: DbDep, clock: ClockDep
+    member_id: Id, changes: MemberChanges, db: DbDep, clock: ClockDep
 ) -> MemberOut:
     """Change name, e-mail or credit limit. A credit limit below the member's current debt
     is refused (409): the balance would already break it."""
@@ -319,28 +269,28 @@ async def update_member(
 
 
 @router.post("/{member_id}/cards", status_code=201, responses=refusals(404, 409))
-async def add_card(member_id: MemberId, card: NewCard, db: DbDep, clock: ClockDep) -> CardOut:
+async def add_card(member_id: Id, card: NewCard, db: DbDep, clock: ClockDep) -> CardOut:
     """Give the member a card; 409 if the UID belongs to anyone already."""
     added = await members.add_card(db, member_id, card.uid, now=clock.now())
     return CardOut.model_validate(added)
 
 
 @router.post("/{member_id}/cards/{card_id}/block", responses=refusals(404))
-async def block_card(member_id: MemberId, card_id: CardId, db: DbDep) -> CardOut:
+async def block_card(member_id: Id, card_id: Id, db: DbDep) -> CardOut:
     """Block a lost card: it stops working everywhere, the account is untouched."""
     card = await members.set_card_blocked(db, member_id, card_id, blocked=True)
     return CardOut.model_validate(card)
 
 
 @router.post("/{member_id}/cards/{card_id}/unblock", responses=refusals(404))
-async def unblock_card(member_id: MemberId, card_id: CardId, db: DbDep) -> CardOut:
+async def unblock_card(member_id: Id, card_id: Id, db: DbDep) -> CardOut:
     """Let a blocked card work again."""
     card = await members.set_card_blocked(db, member_id, card_id, blocked=False)
     return CardOut.model_validate(card)
 
 
 @_pin_router.put("/{member_id}/pin", status_code=204, responses=refusals(404))
-async def set_pin(member_id: MemberId, new: NewPin, db: DbDep) -> None:
+async def set_pin(member_id: Id, new: NewPin, db: DbDep) -> None:
     """Set the member's PIN, making them a treasurer; clears wrong-PIN counts and any lock.
 
     The PIN is never answered back, not even in a 422."""
@@ -348,14 +298,14 @@ async def set_pin(member_id: MemberId, new: NewPin, db: DbDep) -> None:
 
 
 @router.delete("/{member_id}/pin", status_code=204, responses=refusals(404))
-async def clear_pin(member_id: MemberId, db: DbDep) -> None:
+async def clear_pin(member_id: Id, db: DbDep) -> None:
     """Remove the PIN (and any lock): the member is no longer a treasurer."""
     await pins.clear_pin(db, member_id)
 
 
 @router.post("/{member_id}/corrections", status_code=201, responses=refusals(404, 409))
 async def correct_balance(
-    member_id: MemberId,
+    member_id: Id,
     correction: NewCorrection,
     db: DbDep,
     clock: ClockDep,
@@ -380,7 +330,7 @@ async def correct_balance(
 
 
 @router.put("/{member_id}/login", responses=refusals(404, 409))
-async def link_login(member_id: MemberId, link: LoginLink, db: DbDep, clock: ClockDep) -> MemberOut:
+async def link_login(member_id: Id, link: LoginLink, db: DbDep, clock: ClockDep) -> MemberOut:
     """Link a login to this member (replacing its previous one). If another member holds that
     login, 409 `subject_linked` names it in `member_id`: unlink it there first."""
     await members.link_login(db, member_id, link.subject)
@@ -388,7 +338,7 @@ async def link_login(member_id: MemberId, link: LoginLink, db: DbDep, clock: Clo
 
 
 @router.delete("/{member_id}/login", status_code=204, responses=refusals(404))
-async def unlink_login(member_id: MemberId, db: DbDep) -> None:
+async def unlink_login(member_id: Id, db: DbDep) -> None:
     """Unlink the member's login; that person can link a card again from a terminal."""
     await members.unlink_login(db, member_id)
 

@@ -5,52 +5,39 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Annotated, Any
+from functools import partial
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, status
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from fastapi import APIRouter, Depends, Path, status
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import ClockDep, ProductManagerDep, require_product_manager
 from api.deps import DbDep
+from api.fields import REQUEST, Page, PagingDep, one_line, refusals
 from core import products, stock
+from core.paging import by_id
 from core.products import EAN_PATTERN, ProductInfo
 
 router = APIRouter(
     prefix="/api/v1/admin",
     tags=["admin: products"],
     dependencies=[Depends(require_product_manager)],
-    responses={
-        401: {"description": "Not logged in."},
-        403: {"description": "Needs the product-manager or admin role."},
-    },
+    responses=refusals(401, {403: "Needs the product-manager or admin role."}),
 )
 
-BIGINT_MAX = 2**63 - 1
-# No control characters (NUL, newlines, C1): names and notes are one line of text, and
-# PostgreSQL refuses NUL in text.
-ONE_LINE = r"^[^\x00-\x1f\x7f-\x9f]*$"
 NOTE_MAX = 500
 
-
-def _line(max_length: int) -> StringConstraints:
-    return StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=max_length, pattern=ONE_LINE
-    )
-
-
 Ean = Annotated[str, Field(pattern=EAN_PATTERN, examples=["4029764001807"])]
-ProductName = Annotated[str, _line(products.NAME_MAX)]
-CategoryName = Annotated[str, _line(products.CATEGORY_MAX)]
-Note = Annotated[str, _line(NOTE_MAX)]
+ProductName = Annotated[str, one_line(products.NAME_MAX)]
+CategoryName = Annotated[str, one_line(products.CATEGORY_MAX)]
+Note = Annotated[str, one_line(NOTE_MAX)]
 PriceCents = Annotated[int, Field(ge=0, le=products.PRICE_MAX_CENTS)]
 EanPath = Annotated[
     str, Path(pattern=EAN_PATTERN, description="The product's EAN or one of its aliases.")
 ]
 
-_UNKNOWN: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No product has this EAN (nor alias)."}
-}
+_UNKNOWN = {404: "No product has this EAN (nor alias)."}
 
 
 class AdminProduct(BaseModel):
@@ -67,7 +54,7 @@ class AdminProduct(BaseModel):
 
 
 class NewProduct(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST
 
     ean: Ean
     name: ProductName
@@ -79,7 +66,7 @@ class NewProduct(BaseModel):
 class ProductChanges(BaseModel):
     """Only the fields given change; null leaves a field as it is, except for `category`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST
 
     name: ProductName | None = None
     price_cents: PriceCents | None = None
@@ -93,20 +80,20 @@ class ProductChanges(BaseModel):
 
 
 class NewAlias(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST
 
     alias: Ean
 
 
 class Restock(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST
 
     count: int = Field(ge=1, le=stock.STOCK_MAX, description="Units that arrived.")
     note: Note | None = None
 
 
 class Stocktake(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST
 
     counted: int = Field(ge=0, le=stock.STOCK_MAX, description="Units found on the shelf.")
     note: Note | None = None
@@ -133,9 +120,8 @@ class StockMovement(BaseModel):
     created_at: datetime
 
 
-class StockMovementPage(BaseModel):
-    items: list[StockMovement]
-    next_before_id: int | None = Field(description="Pass as before_id for older movements.")
+class StockMovementPage(Page[StockMovement]):
+    """A product's stock movements, newest first."""
 
 
 class ProductCategory(BaseModel):
@@ -146,7 +132,7 @@ class ProductCategory(BaseModel):
 
 
 class NewCategory(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST
 
     name: CategoryName
 
@@ -172,7 +158,7 @@ async def list_products(db: DbDep) -> list[AdminProduct]:
 @router.post(
     "/products",
     status_code=status.HTTP_201_CREATED,
-    responses={409: {"description": "The EAN already names a product (as its EAN or alias)."}},
+    responses=refusals({409: "The EAN already names a product (as its EAN or alias)."}),
 )
 async def create_product(body: NewProduct, db: DbDep, clock: ClockDep) -> AdminProduct:
     """Add an active product with no stock; stock arrives by a restock."""
@@ -188,7 +174,7 @@ async def create_product(body: NewProduct, db: DbDep, clock: ClockDep) -> AdminP
     return _admin_product(created, [])
 
 
-@router.get("/products/{ean}", responses=_UNKNOWN)
+@router.get("/products/{ean}", responses=refusals(_UNKNOWN))
 async def get_product(ean: EanPath, db: DbDep) -> AdminProduct:
     """One product, looked up by its EAN or an alias."""
     return await _with_aliases(db, await products.find(db, ean))
@@ -196,7 +182,7 @@ async def get_product(ean: EanPath, db: DbDep) -> AdminProduct:
 
 @router.patch(
     "/products/{ean}",
-    responses={**_UNKNOWN, 409: {"description": "Negative stock may not be forbidden now."}},
+    responses=refusals(_UNKNOWN, {409: "Negative stock may not be forbidden now."}),
 )
 async def update_product(ean: EanPath, body: ProductChanges, db: DbDep) -> AdminProduct:
     """Change name, price, category, whether it is for sale and whether stock may go below 0.
@@ -220,7 +206,7 @@ async def update_product(ean: EanPath, body: ProductChanges, db: DbDep) -> Admin
 @router.post(
     "/products/{ean}/aliases",
     status_code=status.HTTP_201_CREATED,
-    responses={**_UNKNOWN, 409: {"description": "The alias already names a product."}},
+    responses=refusals(_UNKNOWN, {409: "The alias already names a product."}),
 )
 async def add_alias(ean: EanPath, body: NewAlias, db: DbDep) -> AdminProduct:
     """Let another EAN (a multipack, a new label) name this product."""
@@ -231,10 +217,12 @@ async def add_alias(ean: EanPath, body: NewAlias, db: DbDep) -> AdminProduct:
 @router.delete(
     "/products/{ean}/aliases/{alias}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={
-        404: {"description": "No such product, or the alias is not one of its aliases."},
-        409: {"description": "That is the product's primary EAN."},
-    },
+    responses=refusals(
+        {
+            404: "No such product, or the alias is not one of its aliases.",
+            409: "That is the product's primary EAN.",
+        }
+    ),
 )
 async def remove_alias(
     ean: EanPath, alias: Annotated[str, Path(pattern=EAN_PATTERN)], db: DbDep
@@ -249,7 +237,7 @@ def _stock_change(product: ProductInfo, change: stock.Change) -> StockChange:
 
 @router.post(
     "/products/{ean}/restock",
-    responses={**_UNKNOWN, 409: {"description": f"The stock would pass {stock.STOCK_MAX}."}},
+    responses=refusals(_UNKNOWN, {409: f"The stock would pass {stock.STOCK_MAX}."}),
 )
 async def restock(
     ean: EanPath, body: Restock, db: DbDep, clock: ClockDep, principal: ProductManagerDep
@@ -261,7 +249,7 @@ async def restock(
     return _stock_change(product, change)
 
 
-@router.post("/products/{ean}/stocktake", responses=_UNKNOWN)
+@router.post("/products/{ean}/stocktake", responses=refusals(_UNKNOWN))
 async def stocktake(
     ean: EanPath, body: Stocktake, db: DbDep, clock: ClockDep, principal: ProductManagerDep
 ) -> StockChange:
@@ -273,23 +261,12 @@ async def stocktake(
     return _stock_change(product, change)
 
 
-@router.get("/products/{ean}/movements", responses=_UNKNOWN)
-async def list_movements(
-    ean: EanPath,
-    db: DbDep,
-    limit: Annotated[int, Query(ge=1, le=200, description="At most this many.")] = 50,
-    before_id: Annotated[
-        int | None, Query(ge=1, le=BIGINT_MAX, description="Only movements older than this id.")
-    ] = None,
-) -> StockMovementPage:
+@router.get("/products/{ean}/movements", responses=refusals(_UNKNOWN))
+async def list_movements(ean: EanPath, db: DbDep, paging: PagingDep) -> StockMovementPage:
     """The product's stock history, newest first: sales, restocks, stocktakes, corrections."""
     product = await products.find(db, ean)
-    found = await stock.movements(db, product.product_id, limit=limit + 1, before_id=before_id)
-    page = found[:limit]
-    return StockMovementPage(
-        items=[StockMovement.model_validate(movement) for movement in page],
-        next_before_id=page[-1].id if len(found) > limit else None,
-    )
+    page = await paging.fetch(partial(stock.movements, db, product.product_id), by_id)
+    return StockMovementPage.model_validate(page)
 
 
 @router.get("/categories")
@@ -301,7 +278,7 @@ async def list_categories(db: DbDep) -> list[ProductCategory]:
 @router.post(
     "/categories",
     status_code=status.HTTP_201_CREATED,
-    responses={409: {"description": "A category of that name exists."}},
+    responses=refusals({409: "A category of that name exists."}),
 )
 async def create_category(body: NewCategory, db: DbDep) -> ProductCategory:
     """Add an empty category (products can also create one by naming it)."""

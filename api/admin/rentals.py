@@ -4,6 +4,7 @@ may rent."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, status
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.auth import AdminDep, ClockDep, require_admin
 from api.deps import DbDep
+from api.fields import ADMIN_ONLY, REQUEST, Id, Page, PagingDep, one_line, refusals
 from core import rentals
 from core.errors import NotFound
 
@@ -18,29 +20,16 @@ router = APIRouter(
     prefix="/api/v1/admin",
     tags=["admin: rentals"],
     dependencies=[Depends(require_admin)],
-    responses={
-        401: {"description": "Not logged in."},
-        403: {"description": "Needs the admin role."},
-    },
+    responses=ADMIN_ONLY,
 )
 
-BIGINT_MAX = 2**63 - 1
 DESCRIPTION_MAX = 2000
 # Stations read the tag in any case; it is stored upper case.
 TID_INPUT = r"^[0-9A-Fa-f]{8,64}$"
 
 Tid = Annotated[str, Field(pattern=TID_INPUT, examples=["E28011700000020F1A2B3C4D"])]
 TidPath = Annotated[str, Path(pattern=TID_INPUT, description="The item's UHF tag id (hex).")]
-MemberIdPath = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
-ItemName = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True,
-        min_length=1,
-        max_length=rentals.NAME_MAX,
-        pattern=r"^[^\x00-\x1f\x7f-\x9f]*$",  # one line
-    ),
-]
+ItemName = Annotated[str, one_line(rentals.NAME_MAX)]
 Description = Annotated[
     str,
     StringConstraints(
@@ -65,7 +54,7 @@ class AdminRentalItem(BaseModel):
 
 
 class NewRentalItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST
 
     tid: Tid
     name: ItemName
@@ -86,9 +75,8 @@ class AdminRental(BaseModel):
     return_device_id: int | None = Field(description="The station that took it back.")
 
 
-class RentalPage(BaseModel):
-    items: list[AdminRental]
-    next_before_id: int | None = Field(description="Pass as before_id for older rentals.")
+class RentalPage(Page[AdminRental]):
+    """Rentals, newest first."""
 
 
 class RentalPermission(BaseModel):
@@ -124,7 +112,7 @@ async def list_items(db: DbDep) -> list[AdminRentalItem]:
 @router.post(
     "/rental-items",
     status_code=status.HTTP_201_CREATED,
-    responses={409: {"description": "This TID is registered already."}},
+    responses=refusals({409: "This TID is registered already."}),
 )
 async def add_item(body: NewRentalItem, db: DbDep, clock: ClockDep) -> AdminRentalItem:
     """Register an item by its UHF tag; it is rentable at once by members with a permission."""
@@ -134,18 +122,14 @@ async def add_item(body: NewRentalItem, db: DbDep, clock: ClockDep) -> AdminRent
     return _item(rentals.Listed(added, None, None))
 
 
-@router.post(
-    "/rental-items/{tid}/deactivate", responses={404: {"description": "No item has this TID."}}
-)
+@router.post("/rental-items/{tid}/deactivate", responses=refusals({404: "No item has this TID."}))
 async def deactivate_item(tid: TidPath, db: DbDep) -> AdminRentalItem:
     """Take an item out of service: no new rentals; if it is out, it can still be returned."""
     await rentals.deactivate(db, tid)
     return _item(await rentals.item(db, tid))
 
 
-@router.post(
-    "/rental-items/{tid}/activate", responses={404: {"description": "No item has this TID."}}
-)
+@router.post("/rental-items/{tid}/activate", responses=refusals({404: "No item has this TID."}))
 async def activate_item(tid: TidPath, db: DbDep) -> AdminRentalItem:
     """Put a deactivated item back into service."""
     await rentals.reactivate(db, tid)
@@ -155,22 +139,17 @@ async def activate_item(tid: TidPath, db: DbDep) -> AdminRentalItem:
 @router.get("/rentals")
 async def list_rentals(
     db: DbDep,
+    paging: PagingDep,
     open_: Annotated[
         bool | None,
         Query(alias="open", description="true: only items still out; false: only returned."),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=200, description="At most this many.")] = 50,
-    before_id: Annotated[
-        int | None, Query(ge=1, le=BIGINT_MAX, description="Only rentals older than this id.")
-    ] = None,
 ) -> RentalPage:
     """Rentals newest first: who has (or had) which item, since when, until when."""
-    found = await rentals.history(db, open_only=open_, limit=limit + 1, before_id=before_id)
-    page = found[:limit]
-    return RentalPage(
-        items=[AdminRental.model_validate(rental) for rental in page],
-        next_before_id=page[-1].rental_id if len(found) > limit else None,
+    page = await paging.fetch(
+        partial(rentals.history, db, open_only=open_), lambda rental: rental.rental_id
     )
+    return RentalPage.model_validate(page)
 
 
 @router.get("/rental-permissions")
@@ -181,16 +160,16 @@ async def list_permissions(db: DbDep) -> list[RentalPermission]:
 
 @router.get(
     "/rental-permissions/{member_id}",
-    responses={404: {"description": "The member may not rent (or does not exist)."}},
+    responses=refusals({404: "The member may not rent (or does not exist)."}),
 )
-async def get_permission(member_id: MemberIdPath, db: DbDep) -> RentalPermission:
+async def get_permission(member_id: Id, db: DbDep) -> RentalPermission:
     """Whether, since when and by whom a member may rent items."""
     return RentalPermission.model_validate(await rentals.permission(db, member_id))
 
 
-@router.put("/rental-permissions/{member_id}", responses={404: {"description": "No such member."}})
+@router.put("/rental-permissions/{member_id}", responses=refusals({404: "No such member."}))
 async def grant_permission(
-    member_id: MemberIdPath, db: DbDep, clock: ClockDep, principal: AdminDep
+    member_id: Id, db: DbDep, clock: ClockDep, principal: AdminDep
 ) -> RentalPermission:
     """Let a member rent items (all of them); granting again records you and now as the grant."""
     await rentals.permit(db, member_id, actor=principal.subject, now=clock.now())
@@ -200,9 +179,9 @@ async def grant_permission(
 @router.delete(
     "/rental-permissions/{member_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={404: {"description": "The member had no rental permission."}},
+    responses=refusals({404: "The member had no rental permission."}),
 )
-async def revoke_permission(member_id: MemberIdPath, db: DbDep) -> None:
+async def revoke_permission(member_id: Id, db: DbDep) -> None:
     """Stop a member renting; items they have out stay out until returned."""
     if not await rentals.revoke(db, member_id):
         raise NotFound(f"member {member_id} has no rental permission")

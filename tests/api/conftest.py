@@ -13,7 +13,8 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.app import create_app
-from api.session_tokens import Role
+from api.session_tokens import SESSION_COOKIE as SESSION_COOKIE_BASE
+from api.session_tokens import Role, cookie_name
 from broker.launcher import LocalBroker, free_port, init_local
 from core.db import async_session_factory, make_async_engine
 from core.models import Member
@@ -25,6 +26,8 @@ from tests.factories import make_member, unique_slug
 from tests.secrets_for_tests import production_settings
 
 ORIGIN = "https://testserver"
+# The tests run in production mode, where the session cookie is a __Host- cookie.
+SESSION_COOKIE = cookie_name(SESSION_COOKIE_BASE, secure=True)
 Headers = dict[str, str]
 
 

@@ -9,12 +9,11 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.session_tokens import COOKIE_NAME
 from core import api_tokens, link_tokens
 from core.members import NewMember
 from core.models import Card, Member
 from tests.api.browser import Browser
-from tests.api.conftest import ORIGIN, LinkedMember, SessionFor
+from tests.api.conftest import ORIGIN, SESSION_COOKIE, LinkedMember, SessionFor
 from tests.factories import make_member, unique_slug
 
 JSON = {"Accept": "application/json"}
@@ -204,7 +203,7 @@ async def test_an_expired_session_is_sent_to_log_in_again_not_refused(
         roles=frozenset(),
         now=app.state.clock.now() - timedelta(days=1),
     )
-    client.cookies.set(COOKIE_NAME, yesterday)
+    client.cookies.set(SESSION_COOKIE, yesterday)
 
     page = await client.get(f"/link/{token}")
     confirmed = await client.post(f"/link/{token}", headers={"Origin": ORIGIN})

@@ -37,3 +37,9 @@ async def test_the_catalogue_lists_active_products_with_category_filter(
         }
     ]
     assert [p["in_stock"] for p in snacks] == [False]
+
+
+async def test_a_category_with_a_nul_byte_is_422_not_a_crash(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/products", params={"category": "a\x00b"})
+
+    assert response.status_code == 422

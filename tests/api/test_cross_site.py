@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from tests.api.browser import Browser
-from tests.api.conftest import ORIGIN
+from tests.api.conftest import ORIGIN, SESSION_COOKIE
 from tests.factories import unique_slug
 
 
@@ -48,7 +48,7 @@ async def test_the_same_post_from_our_own_pages_is_accepted(
 
 async def test_a_bearer_header_needs_no_origin(browser: Browser, client: httpx.AsyncClient) -> None:
     landed = await browser.login(unique_slug("m"))
-    token = landed.cookies["makerbus_session"]
+    token = landed.cookies[SESSION_COOKIE]
     client.cookies.clear()
 
     logout = await client.post("/auth/logout", headers={"Authorization": f"Bearer {token}"})

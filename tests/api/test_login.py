@@ -10,9 +10,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from api.session_tokens import COOKIE_NAME, Role
+from api.session_tokens import Role
 from tests.api.browser import Browser
-from tests.api.conftest import ORIGIN, SessionFor
+from tests.api.conftest import ORIGIN, SESSION_COOKIE, SessionFor
 from tests.factories import unique_slug
 
 ADMINS = "makerbus-admins"
@@ -28,7 +28,7 @@ async def test_a_browser_login_sets_a_session_cookie_with_roles_from_the_groups_
     assert landed.status_code == 302
     assert landed.headers["location"] == "/"
     cookie = landed.headers["set-cookie"]
-    assert cookie.startswith(f"{COOKIE_NAME}=")
+    assert cookie.startswith(f"{SESSION_COOKIE}=")
     for attribute in ("HttpOnly", "Secure", "SameSite=lax", "Max-Age=28800"):
         assert attribute.lower() in cookie.lower()
     me = (await client.get("/auth/me")).json()
@@ -100,7 +100,7 @@ async def test_the_session_also_works_as_a_bearer_header(
     browser: Browser, client: httpx.AsyncClient
 ) -> None:
     landed = await browser.login(unique_slug("m"), groups=[ADMINS])
-    token = landed.cookies[COOKIE_NAME]
+    token = landed.cookies[SESSION_COOKIE]
     client.cookies.clear()
 
     me = await client.get("/auth/me", headers={"Authorization": f"Bearer {token}"})
@@ -167,13 +167,13 @@ async def test_logout_clears_the_cookie_and_the_token_stops_working(
     browser: Browser, client: httpx.AsyncClient
 ) -> None:
     landed = await browser.login(unique_slug("m"))
-    token = landed.cookies[COOKIE_NAME]
+    token = landed.cookies[SESSION_COOKIE]
 
     logout = await client.post("/auth/logout", headers={"Origin": ORIGIN})
     after = await client.get("/auth/me", headers={"Authorization": f"Bearer {token}"})
 
     assert logout.status_code == 204
-    assert 'makerbus_session=""' in logout.headers["set-cookie"]
+    assert f'{SESSION_COOKIE}=""' in logout.headers["set-cookie"]
     assert after.status_code == 401
 
 

@@ -10,12 +10,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.session_tokens import COOKIE_NAME
 from core import bank, cards, machines, members, rentals, sessions
 from core.billing import Tariff, TariffOverride
 from core.errors import CardBlocked
 from core.models import Card, DeviceKind
-from tests.api.conftest import Headers, LinkedMember, SessionFor
+from tests.api.conftest import SESSION_COOKIE, Headers, LinkedMember, SessionFor
 from tests.factories import T0, make_device, make_machine, unique_slug, unique_uid
 
 HEARTBEAT = timedelta(seconds=30)
@@ -317,7 +316,7 @@ async def test_blocking_a_card_is_refused_cross_site_with_the_cookie(
 ) -> None:
     _, headers = await linked_member()
     card = (await client.get("/api/v1/me/cards", headers=headers)).json()[0]
-    client.cookies.set(COOKIE_NAME, headers["Authorization"].removeprefix("Bearer "))
+    client.cookies.set(SESSION_COOKIE, headers["Authorization"].removeprefix("Bearer "))
 
     response = await client.post(
         f"/api/v1/me/cards/{card['id']}/block", headers={"Origin": "https://evil.example"}
