@@ -153,15 +153,18 @@ class Stack:
         self.broker.stop()
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run the real `makerbus` command against this stack."""
-        return subprocess.run(
+        """Run the real `makerbus` command against this stack (a failure shows its stderr)."""
+        done = subprocess.run(
             [sys.executable, "-m", "makerbus", *args],
             env=self.env(),
             capture_output=True,
             text=True,
-            check=check,
+            check=False,
             timeout=60,
         )
+        if check and done.returncode:
+            raise AssertionError(f"makerbus {' '.join(args)} failed:\n{done.stderr}")
+        return done
 
     def provision(
         self, kind: DeviceKind = DeviceKind.MACHINE, slug: str | None = None
