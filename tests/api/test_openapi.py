@@ -140,7 +140,7 @@ def test_schemathesis_finds_no_server_error_on_any_route(
                 f"Authorization: Bearer {token}",
                 *[arg for path in EXCLUDED_PATHS for arg in ("--exclude-path", path)],
                 "--max-examples",
-                "15",
+                "8",
                 "--seed",
                 "20261121",
                 "--max-redirects",
