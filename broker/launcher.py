@@ -13,6 +13,7 @@ import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from broker.dynsec_file import Account, write_initial
 from broker.mosquitto_config import BrokerConfig, Listener, find_dynsec_plugin, render
@@ -77,6 +78,17 @@ def wait_for_port(host: str, port: int, timeout: float) -> bool:
     return False
 
 
+def stop_child(process: subprocess.Popen[Any], timeout: float = 10.0) -> None:
+    """SIGTERM and wait; SIGKILL if the child is still there after `timeout` seconds."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class LocalBroker:
     """A mosquitto child process; restartable on the same port and state."""
 
@@ -112,13 +124,7 @@ class LocalBroker:
         """SIGTERM and wait: mosquitto saves its state on the way out."""
         if self._process is None:
             return
-        if self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        stop_child(self._process, timeout)
         self._close_pipes()
 
     def kill(self) -> None:

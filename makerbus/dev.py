@@ -20,7 +20,7 @@ from typing import Any
 import click
 
 from broker import provisioning
-from broker.launcher import LocalBroker, free_port, init_local, wait_for_port
+from broker.launcher import LocalBroker, free_port, init_local, stop_child, wait_for_port
 from broker.provisioning import open_device_broker
 from core.logs import configure
 from core.migrations import upgrade
@@ -48,7 +48,14 @@ def dev_settings(port: int, api_port: int, login_provider: LocalLoginProvider) -
     )
 
 
-def _child_env(settings: Settings) -> dict[str, str]:
+def child_env(values: dict[str, str]) -> dict[str, str]:
+    """This process's environment without its MAKERBUS_ settings, plus `values` as
+    MAKERBUS_<NAME>: a child `makerbus` process reads exactly these settings."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("MAKERBUS_")}
+    return inherited | {f"MAKERBUS_{name}": value for name, value in values.items()}
+
+
+def _dev_env(settings: Settings) -> dict[str, str]:
     """The dev settings as environment variables, for the API child process."""
     values = {
         "ENV": settings.env.value,
@@ -59,8 +66,7 @@ def _child_env(settings: Settings) -> dict[str, str]:
         "OIDC_DISCOVERY_URL": settings.oidc_discovery_url or "",
         "LOG_FORMAT": settings.log_format,
     }
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith("MAKERBUS_")}
-    return inherited | {f"MAKERBUS_{name}": value for name, value in values.items()}
+    return child_env(values)
 
 
 @contextmanager
@@ -68,18 +74,12 @@ def _api_process(settings: Settings, port: int) -> Iterator[None]:
     """`makerbus api` as a child: it gets Ctrl-C with us and is stopped when we stop."""
     process = subprocess.Popen(  # noqa: S603 - our interpreter running our own command
         [sys.executable, "-m", "makerbus", "api", "--host", "127.0.0.1", "--port", str(port)],
-        env=_child_env(settings),
+        env=_dev_env(settings),
     )
     try:
         yield
     finally:
-        if process.poll() is None:
-            process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_child(process, 15)
 
 
 def _login_users(provider: LocalLoginProvider) -> None:

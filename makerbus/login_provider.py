@@ -14,7 +14,7 @@ import urllib.request
 from types import TracebackType
 from typing import Any
 
-from broker.launcher import wait_for_port
+from broker.launcher import stop_child, wait_for_port
 
 
 class LoginProviderError(RuntimeError):
@@ -72,13 +72,7 @@ class LocalLoginProvider:
     def stop(self) -> None:
         if self._process is None:
             return
-        if self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        stop_child(self._process)
         self._process = None
 
     def __enter__(self) -> LocalLoginProvider:

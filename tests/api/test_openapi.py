@@ -7,7 +7,6 @@ member who is also admin and product manager, so that no route is hidden behind 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,12 +20,13 @@ from openapi_spec_validator import validate
 from sqlalchemy import insert
 
 from api.session_tokens import Role, SessionSigner
-from broker.launcher import free_port, wait_for_port
+from broker.launcher import free_port, stop_child, wait_for_port
 from core.clock import SystemClock
 from core.db import make_engine
 from core.migrations import upgrade
 from core.models import Member
 from core.settings import Settings
+from makerbus.dev import child_env
 from makerbus.login_provider import LocalLoginProvider
 from tests.databases import fresh_postgres, fresh_sqlite
 from tests.secrets_for_tests import TEST_SECRETS, production_settings
@@ -66,8 +66,7 @@ def _env(settings: Settings) -> dict[str, str]:
         "LOG_LEVEL": "WARNING",
         **{name.upper(): value for name, value in TEST_SECRETS.items()},
     }
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith("MAKERBUS_")}
-    return inherited | {f"MAKERBUS_{name}": value for name, value in values.items()}
+    return child_env(values)
 
 
 @contextmanager
@@ -83,8 +82,7 @@ def served(settings: Settings, port: int, log: Path) -> Iterator[str]:
         assert wait_for_port("127.0.0.1", port, 30), log.read_text()
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.terminate()
-        server.wait(15)
+        stop_child(server, 15)
 
 
 def _member_who_is_everything(settings: Settings) -> str:
