@@ -54,7 +54,11 @@ def device_acls(topics: Topics, slug: str) -> tuple[Acl, ...]:
 
 
 def handler_acls(topics: Topics, share_group: str) -> tuple[Acl, ...]:
-    """Read every request (shared or not), answer and command any device, read status."""
+    """Read every request (shared or not), answer and command any device, read status.
+
+    Publishing under `req/` is only for clearing a retained request (a zero-length retained
+    message); dynsec cannot narrow a grant to that, the handler service never sends another.
+    """
     # A $share subscription is checked against its literal `$share/<group>/…` filter.
     return (
         Acl("subscribePattern", topics.shared_requests(share_group)),
@@ -62,6 +66,7 @@ def handler_acls(topics: Topics, share_group: str) -> tuple[Acl, ...]:
         Acl("subscribePattern", f"{topics.prefix}/+/status"),
         Acl("publishClientSend", f"{topics.prefix}/+/res/#"),
         Acl("publishClientSend", f"{topics.prefix}/+/cmd/#"),
+        Acl("publishClientSend", topics.all_requests),
     )
 
 

@@ -17,9 +17,5 @@ LATENCY = Histogram(
     ["op"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
-DROPPED = Counter(
-    "makerbus_requests_dropped_total",
-    "Requests of flooding devices dropped unanswered (one rate_limited answer a second is sent).",
-)
 CONNECTED = Gauge("makerbus_broker_connected", "1 while connected to the broker.")
 RECONNECTS = Counter("makerbus_broker_reconnects_total", "Connection attempts after a loss.")

@@ -1,16 +1,15 @@
 """Per-device token buckets, applied before any work: a flooding device costs almost nothing.
 
-An over-limit request never reaches the database or the device's queue. It gets one
-`rate_limited` answer per device and second; the rest are dropped (devices retry with the same
-id, and the broker-side session holds nothing for a clean-session worker).
+Every request is answered: an over-limit one gets `rate_limited` with the time until its
+device's bucket holds a token again, built without the database and without the op's model.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
 
 
 @dataclass
@@ -20,10 +19,20 @@ class _Bucket:
     last_refusal: float = float("-inf")
 
 
-class Verdict(Enum):
-    ADMIT = "admit"
-    REFUSE = "refuse"  # answer `rate_limited`
-    DROP = "drop"  # already told within the last second
+@dataclass(frozen=True)
+class Verdict:
+    """Admitted (a token was taken), or refused for `retry_after_ms`."""
+
+    retry_after_ms: int = 0
+    # The device's first refusal within the refusal interval: the one worth a log line.
+    first_refusal: bool = False
+
+    @property
+    def admitted(self) -> bool:
+        return self.retry_after_ms == 0
+
+
+ADMIT = Verdict()
 
 
 class RateLimiter:
@@ -51,8 +60,10 @@ class RateLimiter:
         bucket.updated = now
         if bucket.tokens >= 1.0:
             bucket.tokens -= 1.0
-            return Verdict.ADMIT
-        if now - bucket.last_refusal >= self._refusal_interval:
+            return ADMIT
+        first = now - bucket.last_refusal >= self._refusal_interval
+        if first:
             bucket.last_refusal = now
-            return Verdict.REFUSE
-        return Verdict.DROP
+        # At least 1 ms: 0 means admitted.
+        wait_ms = max(1, math.ceil((1.0 - bucket.tokens) / self._rate * 1000))
+        return Verdict(wait_ms, first_refusal=first)

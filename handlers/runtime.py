@@ -41,6 +41,7 @@ from handlers.registry import OPS, Op
 
 log = logging.getLogger("makerbus.handlers")
 LAST_SEEN_RESOLUTION = timedelta(seconds=60)
+RETAINED = "retained requests are not accepted: publish requests with retain=0"
 
 
 @dataclass(frozen=True)
@@ -87,16 +88,17 @@ class Runtime:
 
     async def handle(self, message: Incoming) -> Outgoing | None:
         """The answer to one message, or None when no answer topic can be derived."""
-        if message.retain:
-            return None  # retained copies are replays of old traffic, never requests
         target = self.topics.parse_request(message.topic)
         if target is None:
             log.warning("ignored message on %s: not a request topic", message.topic)
             return None
         started = time.perf_counter()
-        op_label = target.op if target.op in self._ops else "unknown"
+        op_label = self._op_label(target)
         request_id: str | None = None
         try:
+            if message.retain:
+                # The broker would replay it to every new subscriber: never run it.
+                raise Refused(ErrorCode.BAD_REQUEST, RETAINED, self._readable_id(message.payload))
             request = decode_request(message.payload, max_bytes=self.settings.max_payload_bytes)
             request_id = request.id
             body = await self._answer(target, request)
@@ -134,26 +136,41 @@ class Runtime:
             correlation_data=message.correlation_data,
         )
 
-    def rate_limited(self, message: Incoming) -> Outgoing | None:
-        """The `rate_limited` answer to a message the limiter turned away (no database work)."""
+    def rate_limited(
+        self, message: Incoming, retry_after_ms: int, *, log_it: bool
+    ) -> Outgoing | None:
+        """The `rate_limited` answer to a message the limiter turned away.
+
+        No database, no op model, and a log line only when `log_it` (once a second per device):
+        a flood costs one small JSON parse and one publish per message.
+        """
         target = self.topics.parse_request(message.topic)
         if target is None:
             return None
-        try:
-            request_id: str | None = decode_request(
-                message.payload, max_bytes=self.settings.max_payload_bytes
-            ).id
-        except EnvelopeError as error:
-            request_id = error.request_id
-        op_label = target.op if target.op in self._ops else "unknown"
-        body = self._refuse(
-            target,
-            op_label,
-            Refused(ErrorCode.RATE_LIMITED, "too many requests, slow down", request_id),
+        code = ErrorCode.RATE_LIMITED
+        metrics.ERRORS.labels(self._op_label(target), code.value).inc()
+        if log_it:
+            log.info(
+                "rate limited", extra={"device": target.slug, "retry_after_ms": retry_after_ms}
+            )
+        body = encode_error(
+            self._readable_id(message.payload),
+            code,
+            "too many requests, retry after retry_after_ms",
+            retry_after_ms=retry_after_ms,
         )
         return Outgoing(
             self._reply_topic(target, message.response_topic), body, message.correlation_data
         )
+
+    def _readable_id(self, payload: bytes) -> str | None:
+        try:
+            return decode_request(payload, max_bytes=self.settings.max_payload_bytes).id
+        except EnvelopeError as error:
+            return error.request_id
+
+    def _op_label(self, target: RequestTopic) -> str:
+        return target.op if target.op in self._ops else "unknown"
 
     def _refuse(self, target: RequestTopic, op_label: str, refusal: Refused) -> bytes:
         metrics.ERRORS.labels(op_label, refusal.code.value).inc()

@@ -13,12 +13,14 @@ import logging
 import random
 import time
 import uuid
+from collections.abc import Coroutine
 from datetime import timedelta
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broker.mqtt import BrokerAddress, client
@@ -26,13 +28,15 @@ from core.clock import Clock
 from core.settings import Settings
 from handlers import jobs, metrics
 from handlers.ordering import DeviceQueues
-from handlers.ratelimit import RateLimiter, Verdict
+from handlers.ratelimit import RateLimiter
 from handlers.runtime import Incoming, Outgoing, Runtime
 
 log = logging.getLogger("makerbus.handlers")
 PRUNE_EVERY_S = 3600.0
 MAX_IN_FLIGHT = 256
 DRAIN_TIMEOUT_S = 10.0
+# Retain as published: without it a live retained request arrives looking like any other.
+REQUESTS_SUBSCRIPTION = SubscribeOptions(qos=1, retainAsPublished=True)
 
 
 class Backoff:
@@ -126,7 +130,7 @@ class HandlerService:
             identifier=f"makerbus-handlers-{uuid.uuid4().hex[:12]}",
         )
         async with mqtt:
-            granted = await mqtt.subscribe(filter_, qos=1)
+            granted = await mqtt.subscribe(filter_, options=REQUESTS_SUBSCRIPTION)
             if any(_is_failure(code) for code in granted):
                 raise aiomqtt.MqttError(f"subscription to {filter_} refused: {granted}")
             metrics.CONNECTED.set(1)
@@ -157,20 +161,34 @@ class HandlerService:
             incoming = _incoming(message)
             parsed = self.runtime.topics.parse_request(incoming.topic)
             slug = parsed.slug if parsed else ""
+            if incoming.retain:
+                if not incoming.payload:
+                    continue  # a retained request being cleared (by us): nothing to answer
+                if parsed is not None:
+                    # Started first, so the broker has cleared it before the answer arrives.
+                    await self._spawn(self._clear_retained(mqtt, incoming.topic))
             verdict = self._limiter.check(slug)
-            if verdict is Verdict.DROP:
-                metrics.DROPPED.inc()
-                continue
-            # Bounded work in progress: past the cap, new messages wait here.
-            await self._capacity.acquire()
-            work = (
-                self._answer(mqtt, slug, incoming)
-                if verdict is Verdict.ADMIT
-                else self._publish(mqtt, self.runtime.rate_limited(incoming))
-            )
-            task = asyncio.create_task(work)
-            self._in_flight.add(task)
-            task.add_done_callback(self._finished)
+            if verdict.admitted:
+                await self._spawn(self._answer(mqtt, slug, incoming))
+            else:
+                reply = self.runtime.rate_limited(
+                    incoming, verdict.retry_after_ms, log_it=verdict.first_refusal
+                )
+                await self._spawn(self._publish(mqtt, reply))
+
+    async def _spawn(self, work: Coroutine[None, None, None]) -> None:
+        # Bounded work in progress: past the cap, new messages wait here.
+        await self._capacity.acquire()
+        task = asyncio.create_task(work)
+        self._in_flight.add(task)
+        task.add_done_callback(self._finished)
+
+    async def _clear_retained(self, mqtt: aiomqtt.Client, topic: str) -> None:
+        """Delete a retained request from the broker, so no new subscriber receives a copy."""
+        try:
+            await mqtt.publish(topic, b"", qos=1, retain=True)
+        except aiomqtt.MqttError as error:
+            log.warning("retained request not cleared", extra={"error": str(error)})
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)

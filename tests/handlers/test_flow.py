@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from handlers.ordering import DeviceQueues
-from handlers.ratelimit import RateLimiter, Verdict
+from handlers.ratelimit import RateLimiter
 
 
 class Ticks:
@@ -16,18 +16,36 @@ class Ticks:
         return self.now
 
 
-def test_a_flooding_device_is_refused_once_a_second_and_others_are_not() -> None:
+def test_every_refusal_says_when_the_device_has_a_token_again_and_others_are_not_refused() -> None:
     clock = Ticks()
-    limiter = RateLimiter(rate=1.0, burst=3, monotonic=clock)
+    limiter = RateLimiter(rate=4.0, burst=3, monotonic=clock)
 
-    noisy = [limiter.check("noisy") for _ in range(6)]
+    noisy = [limiter.check("noisy") for _ in range(5)]
     quiet = limiter.check("quiet")
-    clock.now = 1.0
-    later = [limiter.check("noisy") for _ in range(2)]
+    clock.now = 0.1  # 0.4 tokens back: 0.6 missing, 150 ms at 4 a second
+    refused_later = limiter.check("noisy")
+    clock.now = 0.25
+    admitted_then = limiter.check("noisy")
 
-    assert noisy == [Verdict.ADMIT] * 3 + [Verdict.REFUSE, Verdict.DROP, Verdict.DROP]
-    assert quiet is Verdict.ADMIT
-    assert later == [Verdict.ADMIT, Verdict.REFUSE]
+    assert [verdict.admitted for verdict in noisy] == [True] * 3 + [False] * 2
+    assert [verdict.retry_after_ms for verdict in noisy[3:]] == [250, 250]
+    assert quiet.admitted
+    assert refused_later.retry_after_ms == 150
+    assert admitted_then.admitted
+
+
+def test_only_the_first_refusal_of_a_second_is_marked_for_the_log() -> None:
+    clock = Ticks()
+    limiter = RateLimiter(rate=1.0, burst=1, monotonic=clock)
+    limiter.check("noisy")
+
+    first = [limiter.check("noisy").first_refusal for _ in range(3)]
+    clock.now = 1.5
+    limiter.check("noisy")
+    again = limiter.check("noisy").first_refusal
+
+    assert first == [True, False, False]
+    assert again
 
 
 async def test_one_devices_requests_run_in_order_and_leave_no_entry_behind() -> None:

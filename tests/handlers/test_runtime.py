@@ -245,17 +245,20 @@ async def test_unregistered_device_gets_forbidden(runtime: Runtime) -> None:
     assert body["error"] == "forbidden_op"
 
 
-async def test_a_rate_limited_request_is_answered_with_its_id(
+async def test_a_rate_limited_request_is_answered_with_its_id_and_when_to_retry(
     runtime: Runtime, machine: DeviceRef
 ) -> None:
-    reply = runtime.rate_limited(request(machine.slug, "device/config", {"id": "fl-1"}))
+    reply = runtime.rate_limited(
+        request(machine.slug, "device/config", {"id": "fl-1"}), 250, log_it=True
+    )
 
     assert reply is not None
     assert json.loads(reply.payload) == {
         "id": "fl-1",
         "ok": False,
         "error": "rate_limited",
-        "message": "too many requests, slow down",
+        "message": "too many requests, retry after retry_after_ms",
+        "retry_after_ms": 250,
     }
 
 
@@ -294,11 +297,17 @@ async def test_v5_response_topic_of_another_device_is_ignored(
     assert reply.topic == f"mkr/v1/{machine.slug}/res/device/config"
 
 
-async def test_retained_messages_are_never_requests(runtime: Runtime, machine: DeviceRef) -> None:
-    assert (
-        await runtime.handle(request(machine.slug, "device/config", {"id": "k1"}, retain=True))
-        is None
-    )
+async def test_a_retained_request_is_refused_with_its_id(
+    runtime: Runtime, machine: DeviceRef
+) -> None:
+    body = await answer(runtime, request(machine.slug, "device/config", {"id": "k1"}, retain=True))
+
+    assert body == {
+        "id": "k1",
+        "ok": False,
+        "error": "bad_request",
+        "message": "retained requests are not accepted: publish requests with retain=0",
+    }
 
 
 async def test_database_down_answers_unavailable(settings: Settings, clock: FrozenClock) -> None:

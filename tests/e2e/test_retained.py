@@ -1,0 +1,150 @@
+"""Retained messages under `req/` are refused, never run, and cleared from the broker."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from broker.accounts import role_acls
+from broker.acl import HANDLER_ROLE, Acl
+from broker.provisioning import open_device_broker
+from core.billing import Tariff
+from core.models import DeviceKind
+from tests.e2e.stack import Stack, run_async
+from tests.e2e.test_checkout import add_product, stock_of
+
+REFUSED = "retained requests are not accepted: publish requests with retain=0"
+
+
+def retained_copies(stack: Stack, topic_filter: str) -> list[tuple[str, bytes]]:
+    """What a new subscriber (the monitor account) receives as retained on `topic_filter`."""
+    received: list[tuple[str, bytes]] = []
+    fenced = threading.Event()
+    subscriber = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    subscriber.username_pw_set(
+        stack.settings.broker_monitor_username, stack.settings.broker_monitor_password
+    )
+
+    def on_message(client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        if message.retain:
+            received.append((message.topic, bytes(message.payload)))
+
+    def on_subscribe(client: mqtt.Client, userdata: Any, mid: int, *rest: Any) -> None:
+        if mid == fence_mid:
+            fenced.set()
+
+    subscriber.on_message = on_message
+    subscriber.on_subscribe = on_subscribe
+    subscriber.connect(stack.settings.mqtt_host, stack.settings.mqtt_port)
+    subscriber.loop_start()
+    try:
+        subscriber.subscribe(topic_filter, qos=1)
+        # The broker sends a subscription's retained messages right after its SUBACK, on the
+        # same connection: once a second subscription is acknowledged, they are all here.
+        _, fence_mid = subscriber.subscribe("mkr/v1/fence/status", qos=1)
+        assert fenced.wait(10), "no SUBACK for the fence subscription"
+    finally:
+        subscriber.disconnect()
+        subscriber.loop_stop()
+    return received
+
+
+def test_a_retained_purchase_is_refused_charges_nothing_and_is_cleared(stack: Stack) -> None:
+    mate = add_product(stack, price_cents=150, stock=10)
+    member = stack.add_member(balance_cents=1000)
+    credentials = stack.provision(DeviceKind.CHECKOUT)
+    device = stack.device(credentials)
+    slug = credentials.username
+    purchase = {"id": "kept-1", "card": member.card_uid, "items": [{"ean": mate.ean, "qty": 2}]}
+
+    device.publish_raw(
+        f"mkr/v1/{slug}/req/checkout/purchase", json.dumps(purchase).encode(), retain=True
+    )
+
+    _, payload, _ = device.wait_for_message(f"mkr/v1/{slug}/res/#", 10.0)
+    assert json.loads(payload) == {
+        "id": "kept-1",
+        "ok": False,
+        "error": "bad_request",
+        "message": REFUSED,
+    }
+    assert stack.balance(member) == 1000
+    assert stock_of(stack, mate) == (10, [("restock", 10, 10)])
+    assert retained_copies(stack, f"mkr/v1/{slug}/req/#") == []
+    # The clearing message is not a request: nothing else comes back.
+    assert device.request("device/config").ok
+    with pytest.raises(TimeoutError):
+        device.wait_for_message(f"mkr/v1/{slug}/res/#", 0.0)
+
+
+def test_a_retained_heartbeat_is_refused_and_is_cleared(stack: Stack) -> None:
+    machine = stack.machine(Tariff(login_fee_cents=100, price_per_minute_cents=10, interval_min=1))
+    member = stack.add_member(balance_cents=1000)
+    stack.authorize(machine, member)
+    device = stack.device(machine)
+    session = device.request("session/start", card=member.card_uid)
+    heartbeat = {"id": "kept-2", "session_id": session["session_id"]}
+
+    device.publish_raw(
+        f"mkr/v1/{machine.username}/req/session/heartbeat",
+        json.dumps(heartbeat).encode(),
+        retain=True,
+    )
+
+    _, payload, _ = device.wait_for_message(f"mkr/v1/{machine.username}/res/#", 10.0)
+    assert json.loads(payload)["error"] == "bad_request"
+    assert stack.balance(member) == 1000 - 110
+    assert retained_copies(stack, f"mkr/v1/{machine.username}/req/#") == []
+
+
+def test_a_request_retained_while_no_worker_ran_is_refused_and_cleared_at_start(
+    own_stack: Stack,
+) -> None:
+    credentials = own_stack.provision()
+    device = own_stack.device(credentials)
+    slug = credentials.username
+    own_stack.handler.send_signal(signal.SIGTERM)
+    own_stack.handler.wait(15)
+
+    device.publish_raw(f"mkr/v1/{slug}/req/device/config", b'{"id": "stored-1"}', retain=True)
+    own_stack.workers.clear()
+    own_stack.start_handlers()
+
+    _, payload, _ = device.wait_for_message(f"mkr/v1/{slug}/res/#", 10.0)
+    assert json.loads(payload) == {
+        "id": "stored-1",
+        "ok": False,
+        "error": "bad_request",
+        "message": REFUSED,
+    }
+    assert retained_copies(own_stack, f"mkr/v1/{slug}/req/#") == []
+
+
+def test_reconcile_gives_the_handlers_the_right_to_clear_retained_requests(
+    own_stack: Stack,
+) -> None:
+    clearing = Acl("publishClientSend", "mkr/v1/+/req/#")
+
+    async def acls() -> frozenset[Acl]:
+        async with open_device_broker(own_stack.settings) as broker:
+            return (await role_acls(broker.admin))[HANDLER_ROLE]
+
+    async def revoke() -> None:
+        async with open_device_broker(own_stack.settings) as broker:
+            await broker.admin.run(
+                {"command": "removeRoleACL", "rolename": HANDLER_ROLE, **clearing.as_json()}
+            )
+
+    run_async(revoke())
+    assert clearing not in run_async(acls())
+
+    result = own_stack.cli("broker", "reconcile")
+
+    assert HANDLER_ROLE in result.stdout
+    assert clearing in run_async(acls())
