@@ -229,7 +229,9 @@ class DeviceClient:
 
         Waits ``timeout`` seconds per attempt and sends the same request (same id, so the server
         replays instead of repeating it) up to ``retries`` more times, then raises RequestTimeout.
-        Server-side errors come back as an Answer with ``ok == False``; they do not raise.
+        A ``rate_limited`` answer is retried the same way after its ``retry_after_ms`` (at most
+        ``timeout``) while retries are left. Server-side errors come back as an Answer with
+        ``ok == False``; they do not raise.
         """
         if not OP_RE.fullmatch(op):
             raise ValueError(f"invalid op {op!r}")
@@ -245,10 +247,13 @@ class DeviceClient:
         self._register(pending)
         try:
             for attempt in range(1, retries + 2):
-                if attempt > 1:
-                    logger.info("no answer to %s (id %s), attempt %d", op, rid, attempt)
                 self._send(pending, self._topics.req(op), payload, properties)
-                if pending.done.wait(timeout):
+                if not pending.done.wait(timeout):
+                    logger.info("no answer to %s (id %s), attempt %d", op, rid, attempt)
+                    continue
+                pause = self._retry_pause(pending, timeout) if attempt <= retries else None
+                # A close() during the pause ends the request at once.
+                if pause is None or pending.done.wait(pause):
                     break
         finally:
             self._forget(pending)
@@ -258,6 +263,19 @@ class DeviceClient:
         if outcome is None:
             raise RequestTimeout(op, rid, retries + 1)
         return outcome
+
+    def _retry_pause(self, pending: Pending, limit: float) -> float | None:
+        """Seconds to wait before sending a rate-limited request again; None: keep the outcome."""
+        outcome = pending.outcome
+        if not isinstance(outcome, Answer) or outcome.error != "rate_limited":
+            return None
+        wait_ms = outcome.fields.get("retry_after_ms")
+        if not isinstance(wait_ms, int) or isinstance(wait_ms, bool) or wait_ms < 0:
+            return None
+        logger.info("request %s rate limited: again in %d ms", pending.request_id, wait_ms)
+        with self._lock:
+            pending.rearm()
+        return min(wait_ms / 1000, limit)
 
     def _request_properties(self, op: str, correlation: bytes | None) -> Properties | None:
         if correlation is None:

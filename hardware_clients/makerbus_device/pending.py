@@ -27,6 +27,11 @@ class Pending:
             self.outcome = outcome
             self.done.set()
 
+    def rearm(self) -> None:
+        """Wait again, for the answer to the next copy of the request."""
+        self.outcome = None
+        self.done.clear()
+
     def refuse(self, code: ReasonCode) -> None:
         """Give up because the broker's PUBACK refused the request, e.g. not authorized."""
         self.finish(DeviceError(f"the broker refused request {self.request_id}: {code}"))

@@ -9,6 +9,8 @@ The responder stands in for the makerbus server: it answers on the response topi
     test/fail        {"ok": false, "error": "insufficient_funds", ...}
     test/null-id     {"id": null, "ok": false, "error": "bad_request", ...}
     test/delay       echoes after the request's "delay_ms"
+    test/limited-first  answers the first copy of every request id with `rate_limited` and
+                     the request's "retry_after_ms", then echoes
 """
 
 import json
@@ -194,6 +196,7 @@ class Seen:
     body: dict[str, Any]
     response_topic: str | None
     correlation: bytes | None
+    at: float = field(default_factory=time.monotonic)
 
 
 class EchoResponder:
@@ -247,6 +250,14 @@ class EchoResponder:
             answer = {"id": body["id"], "ok": False, "error": "insufficient_funds", "message": "no"}
         elif op == "test/null-id":
             answer = {"id": None, "ok": False, "error": "bad_request", "message": "unreadable"}
+        elif op == "test/limited-first" and first_copy:
+            answer = {
+                "id": body["id"],
+                "ok": False,
+                "error": "rate_limited",
+                "message": "slow down",
+                "retry_after_ms": fields["retry_after_ms"],
+            }
         own_res = f"{PREFIX}/{slug}/res/"
         topic = seen.response_topic or ""
         if not topic.startswith(own_res):

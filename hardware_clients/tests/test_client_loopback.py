@@ -91,6 +91,23 @@ def test_request_retry_keeps_the_same_id(
     assert ids == [answer.id, answer.id]
 
 
+def test_rate_limited_request_is_sent_again_after_retry_after_ms_and_succeeds(
+    device: DeviceClient, responder: EchoResponder, slug: str
+) -> None:
+    answer = device.request("test/limited-first", retry_after_ms=300, timeout=2, retries=1)
+
+    assert answer.ok
+    first, second = responder.seen(slug)
+    assert first.body["id"] == second.body["id"] == answer.id
+    assert second.at - first.at >= 0.3
+
+
+def test_rate_limited_answer_is_returned_when_no_retry_is_left(device: DeviceClient) -> None:
+    answer = device.request("test/limited-first", retry_after_ms=10, retries=0)
+
+    assert (answer.error, answer["retry_after_ms"]) == ("rate_limited", 10)
+
+
 def test_request_without_answer_raises_request_timeout_after_all_retries(
     device: DeviceClient, responder: EchoResponder, slug: str
 ) -> None:
