@@ -55,3 +55,4 @@ clean:
 
 bench: $(STAMP) mosquitto
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.flood
