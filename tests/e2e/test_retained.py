@@ -9,6 +9,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
+from makerbus_device import DeviceClient
 from paho.mqtt.enums import CallbackAPIVersion
 
 from broker.accounts import role_acls
@@ -55,6 +56,16 @@ def retained_copies(stack: Stack, topic_filter: str) -> list[tuple[str, bytes]]:
     return received
 
 
+def assert_refused(device: DeviceClient, slug: str, request_id: str) -> None:
+    _, payload, _ = device.wait_for_message(f"mkr/v1/{slug}/res/#", 10.0)
+    assert json.loads(payload) == {
+        "id": request_id,
+        "ok": False,
+        "error": "bad_request",
+        "message": REFUSED,
+    }
+
+
 def test_a_retained_purchase_is_refused_charges_nothing_and_is_cleared(stack: Stack) -> None:
     mate = add_product(stack, price_cents=150, stock=10)
     member = stack.add_member(balance_cents=1000)
@@ -67,13 +78,7 @@ def test_a_retained_purchase_is_refused_charges_nothing_and_is_cleared(stack: St
         f"mkr/v1/{slug}/req/checkout/purchase", json.dumps(purchase).encode(), retain=True
     )
 
-    _, payload, _ = device.wait_for_message(f"mkr/v1/{slug}/res/#", 10.0)
-    assert json.loads(payload) == {
-        "id": "kept-1",
-        "ok": False,
-        "error": "bad_request",
-        "message": REFUSED,
-    }
+    assert_refused(device, slug, "kept-1")
     assert stack.balance(member) == 1000
     assert stock_of(stack, mate) == (10, [("restock", 10, 10)])
     assert retained_copies(stack, f"mkr/v1/{slug}/req/#") == []
@@ -98,8 +103,7 @@ def test_a_retained_heartbeat_is_refused_and_is_cleared(stack: Stack) -> None:
         retain=True,
     )
 
-    _, payload, _ = device.wait_for_message(f"mkr/v1/{machine.username}/res/#", 10.0)
-    assert json.loads(payload)["error"] == "bad_request"
+    assert_refused(device, machine.username, "kept-2")
     assert stack.balance(member) == before
     assert retained_copies(stack, f"mkr/v1/{machine.username}/req/#") == []
 
@@ -117,13 +121,7 @@ def test_a_request_retained_while_no_worker_ran_is_refused_and_cleared_at_start(
     own_stack.workers.clear()
     own_stack.start_handlers()
 
-    _, payload, _ = device.wait_for_message(f"mkr/v1/{slug}/res/#", 10.0)
-    assert json.loads(payload) == {
-        "id": "stored-1",
-        "ok": False,
-        "error": "bad_request",
-        "message": REFUSED,
-    }
+    assert_refused(device, slug, "stored-1")
     assert retained_copies(own_stack, f"mkr/v1/{slug}/req/#") == []
 
 
