@@ -41,20 +41,18 @@ FLOOD_OPS = ("device/config", "session/heartbeat")  # a read; a write (SQLite: o
 
 
 async def paced(device: BenchDevice, session: object, seconds: float) -> Result:
-    """Heartbeats at QUIET_PER_S for `seconds`; the latency of each."""
+    """Heartbeats at most QUIET_PER_S for `seconds` (a slow answer delays the next one, as on a
+    device's timer, so it never exceeds its limit); the latency of each."""
     result = Result(seconds=seconds)
     period = 1 / QUIET_PER_S
-    start = time.perf_counter()
-    beat = 0
-    while (due := start + beat * period) < start + seconds:
-        await asyncio.sleep(max(0.0, due - time.perf_counter()))
-        began = time.perf_counter()
+    stop_at = time.perf_counter() + seconds
+    while (began := time.perf_counter()) < stop_at:
         answer = await device.request("session/heartbeat", session_id=session)
         if answer.get("ok") is True:
             result.latencies.append(time.perf_counter() - began)
         else:
             result.errors += 1
-        beat += 1
+        await asyncio.sleep(max(0.0, began + period - time.perf_counter()))
     return result
 
 
