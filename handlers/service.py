@@ -167,6 +167,9 @@ class HandlerService:
                 if parsed is not None:
                     # Started first, so the broker has cleared it before the answer arrives.
                     await self._spawn(self._clear_retained(mqtt, incoming.topic))
+                # Refused without the database, like an over-limit request: no token needed.
+                await self._spawn(self._answer(mqtt, slug, incoming))
+                continue
             verdict = self._limiter.check(slug)
             if verdict.admitted:
                 await self._spawn(self._answer(mqtt, slug, incoming))

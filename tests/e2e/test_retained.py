@@ -108,6 +108,27 @@ def test_a_retained_heartbeat_is_refused_and_is_cleared(stack: Stack) -> None:
     assert retained_copies(stack, f"mkr/v1/{machine.username}/req/#") == []
 
 
+def test_a_flood_of_retained_requests_is_refused_one_by_one_and_leaves_nothing(
+    stack: Stack,
+) -> None:
+    credentials = stack.provision()
+    device = stack.device(credentials)
+    slug = credentials.username
+    flood = 60  # more than the burst of 40 the rate limit allows
+
+    for number in range(flood):
+        device.publish_raw(
+            f"mkr/v1/{slug}/req/fuzz/{number}", f'{{"id": "f-{number}"}}'.encode(), retain=True
+        )
+
+    answers = [
+        json.loads(device.wait_for_message(f"mkr/v1/{slug}/res/#", 10.0)[1]) for _ in range(flood)
+    ]
+    assert sorted(answer["id"] for answer in answers) == sorted(f"f-{n}" for n in range(flood))
+    assert {answer["error"] for answer in answers} == {"bad_request"}
+    assert retained_copies(stack, f"mkr/v1/{slug}/req/#") == []
+
+
 def test_a_request_retained_while_no_worker_ran_is_refused_and_cleared_at_start(
     own_stack: Stack,
 ) -> None:
