@@ -164,9 +164,9 @@ class HandlerService:
             if incoming.retain:
                 if not incoming.payload:
                     continue  # a retained request being cleared (by us): nothing to answer
-                if parsed is not None:
-                    # Started first, so the broker has cleared it before the answer arrives.
-                    await self._spawn(self._clear_retained(mqtt, incoming.topic))
+                # Even on a topic that names no op: everything under req/ is cleared. Started
+                # first, so the broker has cleared it before the answer arrives.
+                await self._spawn(self._clear_retained(mqtt, incoming.topic))
                 # Refused without the database, like an over-limit request: no token needed.
                 await self._spawn(self._answer(mqtt, slug, incoming))
                 continue

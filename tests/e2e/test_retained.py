@@ -129,6 +129,18 @@ def test_a_flood_of_retained_requests_is_refused_one_by_one_and_leaves_nothing(
     assert retained_copies(stack, f"mkr/v1/{slug}/req/#") == []
 
 
+def test_a_retained_message_on_req_itself_is_cleared_too(stack: Stack) -> None:
+    credentials = stack.provision()
+    device = stack.device(credentials)
+    slug = credentials.username
+
+    device.publish_raw(f"mkr/v1/{slug}/req", b'{"id": "no-op"}', retain=True)
+
+    # The clearing went out before this answer did.
+    assert device.request("device/config").ok
+    assert retained_copies(stack, f"mkr/v1/{slug}/req/#") == []
+
+
 def test_a_request_retained_while_no_worker_ran_is_refused_and_cleared_at_start(
     own_stack: Stack,
 ) -> None:
