@@ -9,8 +9,10 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from makerbus_device.bankomat import Bankomat
+from makerbus_device.cash_journal import CashJournal
 from makerbus_device.checkout import CheckoutTerminal
 from makerbus_device.client import DeviceClient
 from makerbus_device.console import BankomatConsole, CheckoutConsole, RentalConsole
@@ -61,6 +63,8 @@ Run the reference Bankomat on the console, one command a line:
   history                the selected member's recent bookings
   done                   end the member's turn (also after a minute without input)
 {_STOPS}
+Cash the server has not booked yet is kept in the --journal file and booked (under the same
+request ids) when the server is back, also after a restart.
 """
 
 _RENTAL_HELP = f"""\
@@ -139,6 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
             program.add_argument(
                 "--target", help="the cash box that cash is booked to (default: the first one)"
             )
+            program.add_argument(
+                "--journal",
+                type=Path,
+                help="file that keeps cash not booked yet across restarts (default: "
+                "$XDG_STATE_HOME/makerbus-device/bankomat-<username>.json, "
+                "else ~/.local/state/...)",
+            )
     return parser
 
 
@@ -167,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "checkout":
         return _checkout(client)
     if args.command == "bankomat":
-        return _bankomat(client, args.target)
+        return _bankomat(client, args.target, args.journal or default_journal(connection.username))
     if args.command == "rental":
         return _rental(client)
     return _request(parser, args, client)
@@ -289,7 +300,13 @@ def _checkout(client: DeviceClient) -> int:
     return _serve(client, terminal.run, stop, f"commands: {console.input.usage}; Ctrl-C stops")
 
 
-def _bankomat(client: DeviceClient, target: str | None) -> int:
+def default_journal(username: str) -> Path:
+    """Where ``makerbus-device bankomat`` keeps its cash journal unless told otherwise."""
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "makerbus-device" / f"bankomat-{username}.json"
+
+
+def _bankomat(client: DeviceClient, target: str | None, journal: Path) -> int:
     stop = threading.Event()
     console = BankomatConsole(on_eof=stop.set, complain=_say)
     bankomat = Bankomat(
@@ -300,6 +317,7 @@ def _bankomat(client: DeviceClient, target: str | None) -> int:
         console.keypad,
         display=_say,
         target=target,
+        journal=CashJournal(journal),
     )
     return _serve(client, bankomat.run, stop, f"commands: {console.input.usage}; Ctrl-C stops")
 

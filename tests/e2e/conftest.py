@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from core.migrations import upgrade
+from tests.e2e.private_postgres import PrivatePostgres, postgres_bin, private_postgres
 from tests.e2e.stack import Stack
 
 
@@ -36,5 +38,24 @@ def own_stack(database_url: str, tmp_path: Path) -> Iterator[Stack]:
 def two_worker_stack(database_url: str, tmp_path: Path) -> Iterator[Stack]:
     """Two handler processes sharing the subscription."""
     running = Stack.create(database_url, tmp_path, workers=2)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PrivatePostgres]:
+    """A migrated PostgreSQL of the test's own, which it may stop and start (never the shared one)."""
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl) here")
+    with private_postgres(bin_dir) as server:
+        upgrade(server.url)
+        yield server
+
+
+@pytest.fixture
+def stack_on_own_postgres(own_postgres: PrivatePostgres, tmp_path: Path) -> Iterator[Stack]:
+    """A stack whose database the test may take away: ``own_postgres.stop()`` / ``start()``."""
+    running = Stack.create(own_postgres.url, tmp_path)
     yield running
     running.stop()
