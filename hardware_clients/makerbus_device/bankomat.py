@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from makerbus_device.answer import Answer
-from makerbus_device.cash_book import Backoff, CashBook
+from makerbus_device.cash_book import DEFAULT_BACKOFF, Backoff, CashBook
 from makerbus_device.cash_journal import Booking, CashJournal
 from makerbus_device.errors import DeviceError
 from makerbus_device.hardware import CardReader
@@ -73,7 +73,7 @@ class Bankomat:
         idle_s: float = 60.0,
         pin_wait_s: float = 30.0,
         journal: CashJournal | None = None,
-        backoff: Backoff = Backoff(),
+        backoff: Backoff = DEFAULT_BACKOFF,
     ) -> None:
         """``target``: the cash box that cash is booked to (default: the first the server
         lists). ``journal``: where cash not booked yet is kept across restarts (without one it
@@ -191,7 +191,8 @@ class Bankomat:
         self._last_activity = now = self._monotonic()
         target = self._target or self._find_target()
         member = self._selected
-        op, fields = "bank/donate", {"amount_cents": cents, "target": target}
+        fields: dict[str, object] = {"amount_cents": cents, "target": target}
+        op = "bank/donate"
         if member is not None:
             op, fields = "bank/topup", {"card": member.card, **fields}
         if target is None:

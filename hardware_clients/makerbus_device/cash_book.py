@@ -44,8 +44,11 @@ class Backoff:
     jitter: Callable[[], float] = random.random
 
     def after(self, attempts: int) -> float:
-        plain = min(self.cap_s, self.first_s * 2 ** max(0, attempts - 1))
+        plain = min(self.cap_s, self.first_s * 2.0 ** max(0, attempts - 1))
         return plain * (0.5 + 0.5 * self.jitter())
+
+
+DEFAULT_BACKOFF = Backoff()
 
 
 class CashBook:
@@ -59,7 +62,7 @@ class CashBook:
         money: Callable[[int], str],
         booked: Callable[[Booking, Answer], None],
         journal: CashJournal | None = None,
-        backoff: Backoff = Backoff(),
+        backoff: Backoff = DEFAULT_BACKOFF,
     ) -> None:
         """``booked`` shows a booking the server confirmed (with its answer). Without a
         ``journal``, unbooked cash is kept in memory only and lost on exit."""
@@ -159,7 +162,11 @@ class CashBook:
         return f"{self._prefix}-{next(self._counter)}"
 
     def _later(self, booking: Booking, now: float, exc: DeviceError) -> None:
-        booking.due = now + self._backoff.after(booking.attempts)
+        wait = self._backoff.after(booking.attempts)
+        asked_ms = exc.int_field("retry_after_ms") if isinstance(exc, Refused) else None
+        if asked_ms is not None:  # rate_limited says how long to slow down
+            wait = max(wait, asked_ms / 1000)
+        booking.due = now + wait
         logger.warning(
             "%s (id %s) not booked yet, attempt %d: %s",
             booking.op,
@@ -179,6 +186,7 @@ class CashBook:
                 {"amount_cents": booking.amount_cents, "target": booking.fields.get("target")},
                 f"{booking.request_id}.d",  # derived, so a restart repeats the same donation
                 instead_of=f"card {booking.fields.get('card')}: {exc.message}",
+                attempts=booking.attempts - 1,  # a retry still, if the top-up was one
             )
             self._kept[self._kept.index(booking)] = donation
             self._save()
@@ -209,9 +217,7 @@ class CashBook:
     def _show_pending(self) -> None:
         pending = self.unbooked
         if pending:
-            self._display(
-                f"{self._summary(pending, 'pending')}, will book when the server is back"
-            )
+            self._display(f"{self._summary(pending, 'pending')}, will book when the server is back")
         else:
             self._display("all pending payments are booked")
 

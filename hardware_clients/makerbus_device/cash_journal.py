@@ -86,8 +86,10 @@ class CashJournal:
         except ValueError as exc:
             raise JournalError(f"the cash journal {self.path} is not JSON: {exc}") from exc
         listed = data.get("bookings") if isinstance(data, dict) else None
-        if not isinstance(data, dict) or data.get("version") != VERSION or not isinstance(
-            listed, list
+        if (
+            not isinstance(data, dict)
+            or data.get("version") != VERSION
+            or not isinstance(listed, list)
         ):
             raise JournalError(f"the cash journal {self.path} is not a version {VERSION} journal")
         return [Booking.from_json(item) for item in listed]

@@ -411,7 +411,9 @@ def test_booking_refused_for_good_is_kept_for_the_staff_and_not_sent_again(
     machine.wait(3600)
 
     assert machine.server.ops().count("bank/donate") == 1
-    assert machine.shown[-1] == "5.00 EUR taken but not booked (unknown_target): please tell the staff"
+    assert (
+        machine.shown[-1] == "5.00 EUR taken but not booked (unknown_target): please tell the staff"
+    )
     [kept] = CashJournal(journal).load()
     assert kept.needs_staff == "unknown_target: unknown_target"
     again = bankomat(journal=journal)
@@ -435,7 +437,10 @@ def test_cash_pending_at_exit_is_booked_after_a_restart_under_its_first_id(
 
     [again] = [sent for sent in after.server.sent if sent.op == "bank/topup"]
     assert (again.request_id, again.fields) == (first.request_id, first.fields)
-    assert after.shown[-2:] == [f"topped up 2.00 EUR for card {CARD}", "all pending payments are booked"]
+    assert after.shown[-2:] == [
+        f"topped up 2.00 EUR for card {CARD}",
+        "all pending payments are booked",
+    ]
     assert CashJournal(journal).load() == []
 
 
@@ -469,3 +474,19 @@ def test_configured_cash_box_is_used_while_the_server_cannot_list_them() -> None
 
     assert server.last("bank/donate").fields == {"amount_cents": 100, "target": "main"}
     assert len(machine.unbooked) == 1
+
+
+def test_a_rate_limited_booking_waits_at_least_as_long_as_the_server_asks() -> None:
+    machine = with_ada()
+    machine.server.answer(
+        "bank/topup",
+        refused("rate_limited", retry_after_ms=5000),
+        ok(balance_cents=700, target_balance_cents=200),
+    )
+    machine.insert(200)
+
+    machine.wait(4)
+    assert machine.server.ops().count("bank/topup") == 1
+    machine.wait(1)
+    assert machine.server.ops().count("bank/topup") == 2
+    assert machine.bankomat.unbooked == []

@@ -95,7 +95,9 @@ while True:
 
 
 @pytest.mark.parametrize("delay_s", [0.0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1])
-def test_a_process_killed_while_saving_leaves_one_whole_save(tmp_path: Path, delay_s: float) -> None:
+def test_a_process_killed_while_saving_leaves_one_whole_save(
+    tmp_path: Path, delay_s: float
+) -> None:
     """The writer saves ``n % 400`` coins with ids ``c-<n>-<i>`` as fast as it can, until killed."""
     path = tmp_path / "cash.json"
     writer = subprocess.Popen(

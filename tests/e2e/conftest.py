@@ -44,7 +44,8 @@ def two_worker_stack(database_url: str, tmp_path: Path) -> Iterator[Stack]:
 
 @pytest.fixture
 def own_postgres() -> Iterator[PrivatePostgres]:
-    """A migrated PostgreSQL of the test's own, which it may stop and start (never the shared one)."""
+    """A migrated PostgreSQL of the test's own, which it may stop and start (unlike the shared
+    one on 5432)."""
     bin_dir = postgres_bin()
     if bin_dir is None:
         pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl) here")

@@ -64,9 +64,7 @@ class PrivatePostgres:
             f"-c listen_addresses=127.0.0.1 -c port={self.port} "
             f"-c unix_socket_directories={self.directory} -c fsync=off"
         )
-        self._run(
-            "pg_ctl", "start", "-w", "-D", str(self.data), "-l", str(self.log), "-o", options
-        )
+        self._run("pg_ctl", "start", "-w", "-D", str(self.data), "-l", str(self.log), "-o", options)
 
     def stop(self) -> None:
         self._run("pg_ctl", "stop", "-w", "-m", "fast", "-D", str(self.data))

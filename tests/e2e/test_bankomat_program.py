@@ -66,13 +66,18 @@ class Machine:
 
 
 def bankomat(
-    stack: Stack, box: str, journal: CashJournal | None = None, backoff: Backoff = Backoff()
+    stack: Stack, box: str, journal: CashJournal | None = None, backoff: Backoff | None = None
 ) -> Machine:
     parts = SimulatedReader(), SimulatedCashAcceptor(), SimulatedPinPad(), SimulatedKeypad()
     shown: list[str] = []
     client = stack.device(stack.provision(DeviceKind.BANKOMAT))
     machine = Bankomat(
-        client, *parts, display=shown.append, target=box, journal=journal, backoff=backoff
+        client,
+        *parts,
+        display=shown.append,
+        target=box,
+        journal=journal,
+        backoff=backoff or Backoff(),
     )
     machine.start()
     return Machine(machine, *parts, shown)
