@@ -40,7 +40,7 @@ class Backoff:
     """
 
     first_s: float = 2.0
-    cap_s: float = 60.0
+    cap_s: float = 30.0
     jitter: Callable[[], float] = random.random
 
     def after(self, attempts: int) -> float:
