@@ -42,10 +42,10 @@ def two_worker_stack(database_url: str, tmp_path: Path) -> Iterator[Stack]:
     running.stop()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def own_postgres() -> Iterator[PrivatePostgres]:
-    """A migrated PostgreSQL of the test's own, which it may stop and start (unlike the shared
-    one on 5432)."""
+    """A migrated PostgreSQL of the tests' own, which they may stop and start (unlike the shared
+    one on 5432). Each test that stops it starts it again; the stack below checks."""
     bin_dir = postgres_bin()
     if bin_dir is None:
         pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl) here")
@@ -54,9 +54,18 @@ def own_postgres() -> Iterator[PrivatePostgres]:
         yield server
 
 
-@pytest.fixture
-def stack_on_own_postgres(own_postgres: PrivatePostgres, tmp_path: Path) -> Iterator[Stack]:
-    """A stack whose database the test may take away: ``own_postgres.stop()`` / ``start()``."""
-    running = Stack.create(own_postgres.url, tmp_path)
+@pytest.fixture(scope="session")
+def _stack_on_own_postgres(
+    own_postgres: PrivatePostgres, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    running = Stack.create(own_postgres.url, tmp_path_factory.mktemp("stack-own-postgres"))
     yield running
     running.stop()
+
+
+@pytest.fixture
+def stack_on_own_postgres(_stack_on_own_postgres: Stack, own_postgres: PrivatePostgres) -> Stack:
+    """A stack whose database the test may take away: ``own_postgres.stop()`` / ``start()``."""
+    if not own_postgres.running():  # a test before this one failed during its outage
+        own_postgres.start()
+    return _stack_on_own_postgres
