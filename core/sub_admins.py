@@ -123,6 +123,6 @@ async def find_members(
         .where(Card.member_id.in_([row.id for row in rows]), Card.blocked.is_(False))
         .order_by(Card.id),
     )
-    for member_id, card_uid in cards.all():
-        endings[member_id].append(card_uid[-CARD_ENDING_CHARS:])
+    for card in cards.all():
+        endings[card.member_id].append(card.uid[-CARD_ENDING_CHARS:])
     return [Candidate(row.id, row.name, endings[row.id], bool(row.authorized)) for row in rows]

@@ -41,7 +41,7 @@ def test_a_credit_limit_set_by_card_lets_a_machine_start_below_zero(stack: Stack
     machine = stack.machine(LASER)
     member = stack.add_member(balance_cents=0)
     assert member.card_uid is not None
-    stack.authorize(machine, member)
+    stack.cli("machine", "authorize", machine.username, "--card", member.card_uid)
 
     done = stack.cli("member", "credit-limit", "--card", member.card_uid, "400")
     started = stack.device(machine).request("session/start", card=member.card_uid)
@@ -57,7 +57,7 @@ def test_a_credit_limit_set_by_card_lets_a_machine_start_below_zero(stack: Stack
 def test_a_machine_refuses_a_start_beyond_the_credit_limit_set_by_member_id(stack: Stack) -> None:
     machine = stack.machine(LASER)
     member = stack.add_member(balance_cents=100)
-    stack.authorize(machine, member)
+    stack.cli("machine", "authorize", machine.username, "--member", str(member.member_id))
     device = stack.device(machine)
 
     stack.cli("member", "credit-limit", "--member", str(member.member_id), "299")
