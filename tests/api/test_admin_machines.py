@@ -76,6 +76,14 @@ async def lab(committed_db: AsyncSession, session_for: SessionFor) -> Lab:
     return Lab(a, b, session_for(subject), member)
 
 
+async def _newcomer(db: AsyncSession, lab: Lab) -> tuple[NewMember, str]:
+    """A committed member with 10.00 whom machine A knows nothing of, and the URL of their
+    authorization on A."""
+    newcomer = await make_member(db, name="Newcomer", balance_cents=1000)
+    await db.commit()
+    return newcomer, f"{API}/machines/{lab.a.slug}/authorizations/{newcomer.member_id}"
+
+
 class Starter:
     """Starts sessions as a machine would, and leaves none open or untold after the test:
     the database is shared, and other tests reap or announce whatever they find there."""
@@ -151,9 +159,7 @@ async def test_an_admin_grants_own_prices_that_the_next_session_is_charged(
     admin: Headers,
     start: Starter,
 ) -> None:
-    newcomer = await make_member(committed_db, name="Newcomer", balance_cents=1000)
-    await committed_db.commit()
-    url = f"{API}/machines/{lab.a.slug}/authorizations/{newcomer.member_id}"
+    newcomer, url = await _newcomer(committed_db, lab)
 
     granted = await client.put(
         url, json={"login_fee_cents": 0, "price_per_minute_cents": 5}, headers=admin
@@ -262,9 +268,7 @@ async def test_a_sub_admin_gets_403_setting_own_prices_for_a_member(
     lab: Lab,
     own_prices: dict[str, int],
 ) -> None:
-    newcomer = await make_member(committed_db)
-    await committed_db.commit()
-    url = f"{API}/machines/{lab.a.slug}/authorizations/{newcomer.member_id}"
+    _, url = await _newcomer(committed_db, lab)
 
     refused = await client.put(url, json=own_prices, headers=lab.sub_admin)
 
@@ -314,9 +318,7 @@ async def test_a_sub_admin_grants_another_member_who_is_charged_the_machines_tar
     lab: Lab,
     start: Starter,
 ) -> None:
-    newcomer = await make_member(committed_db, name="Newcomer", balance_cents=1000)
-    await committed_db.commit()
-    url = f"{API}/machines/{lab.a.slug}/authorizations/{newcomer.member_id}"
+    newcomer, url = await _newcomer(committed_db, lab)
 
     granted = await client.put(url, headers=lab.sub_admin)
     again = await client.put(
@@ -358,9 +360,7 @@ async def test_an_admin_can_never_set_a_negative_or_out_of_range_own_price(
     field: str,
     value: int,
 ) -> None:
-    newcomer = await make_member(committed_db)
-    await committed_db.commit()
-    url = f"{API}/machines/{lab.a.slug}/authorizations/{newcomer.member_id}"
+    _, url = await _newcomer(committed_db, lab)
 
     refused = await client.put(url, json={field: value}, headers=admin)
 
