@@ -179,6 +179,22 @@ async def set_tariff(
     await db.flush()
 
 
+async def _locked_grant(db: AsyncSession, device_id: int, member_id: int) -> Authorization | None:
+    """The member's grant on the machine, locked (PostgreSQL; SQLite serialises writers) so
+    that what a sub-admin's change is checked against stays so until it is made."""
+    return await db.scalar(
+        select(Authorization)
+        .where(Authorization.device_id == device_id, Authorization.member_id == member_id)
+        .with_for_update()
+    )
+
+
+def _own(grant: Authorization | None) -> TariffOverride | None:
+    if grant is None:
+        return None
+    return TariffOverride(grant.login_fee_cents, grant.price_per_minute_cents, grant.interval_min)
+
+
 async def authorize(
     db: AsyncSession,
     *,
@@ -198,15 +214,11 @@ async def authorize(
     check_override(override)
     if await db.scalar(select(Member.id).where(Member.id == member_id)) is None:
         raise NotFound(f"no member {member_id}")
+    row = await _locked_grant(db, device_id, member_id)
     if sub_admin is not None:
         await check_sub_admin_change(
-            db, device_id=device_id, member_id=member_id, sub_admin=sub_admin, override=override
+            db, member_id=member_id, sub_admin=sub_admin, override=override, current=_own(row)
         )
-    row = await db.scalar(
-        select(Authorization).where(
-            Authorization.device_id == device_id, Authorization.member_id == member_id
-        )
-    )
     created = row is None
     if row is None:
         row = Authorization(device_id=device_id, member_id=member_id)
@@ -240,10 +252,10 @@ async def revoke(
     if sub_admin is not None:
         await check_sub_admin_change(
             db,
-            device_id=device_id,
             member_id=member_id,
             sub_admin=sub_admin,
             override=TariffOverride(),
+            current=_own(await _locked_grant(db, device_id, member_id)),
         )
     await _delete_one(
         db,

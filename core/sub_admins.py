@@ -49,13 +49,14 @@ class Candidate:
 async def check_change(
     db: AsyncSession,
     *,
-    device_id: int,
     member_id: int,
     sub_admin: str,
     override: TariffOverride,
+    current: TariffOverride | None,
 ) -> None:
     """Refuse what the sub-admin `sub_admin` (an OIDC subject) may not do to the member's
-    authorization on the machine: OwnAuthorization or PricesAdminOnly."""
+    authorization: grant it with `override` (empty for a revoke) where the member's own prices
+    are `current` now (None: no grant). OwnAuthorization or PricesAdminOnly."""
     own = await db.scalar(select(Member.id).where(Member.oidc_subject == sub_admin))
     if own == member_id:
         raise OwnAuthorization(
@@ -66,16 +67,7 @@ async def check_change(
             "members' own prices are set by an admin only: a sub-admin grants at the "
             "machine's tariff"
         )
-    current = await db.scalar(
-        select(Authorization).where(
-            Authorization.device_id == device_id, Authorization.member_id == member_id
-        )
-    )
-    if current is not None and (
-        current.login_fee_cents,
-        current.price_per_minute_cents,
-        current.interval_min,
-    ) != (None, None, None):
+    if current not in (None, TariffOverride()):
         raise PricesAdminOnly(
             f"member {member_id} has own prices on this machine, not the machine's tariff: "
             "only an admin can replace or revoke that authorization"
