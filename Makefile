@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test test-fast lint bench migrate revision schemas mosquitto clean
+.PHONY: dev test test-fast lint bench migrate revision schemas mosquitto chromium clean
 
 $(STAMP): pyproject.toml constraints.txt hardware_clients/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,13 +25,26 @@ mosquitto:
 		fi; \
 	fi
 
+# The page tests drive Debian's Chromium through Playwright (never `playwright install`).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "Installing Debian's chromium package"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else \
+			echo "The browser for the page tests is missing: install the Debian package" \
+			     "'chromium' (sudo apt-get install chromium) and run make again." >&2; \
+			exit 1; \
+		fi; \
+	fi
+
 dev: $(STAMP) mosquitto
 	MAKERBUS_ENV=dev $(BIN)/makerbus dev
 
-test: $(STAMP) mosquitto
+test: $(STAMP) mosquitto chromium
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP) mosquitto
+test-fast: $(STAMP) mosquitto chromium
 	$(BIN)/python -m pytest -m "not mqtt and not slow and not postgres"
 
 lint: $(STAMP)

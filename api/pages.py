@@ -45,13 +45,16 @@ _STYLE = (
 )
 _STYLE_HASH = base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
 # No scripts, no other origins, no framing (a framed confirm button could be clickjacked).
+# `same-origin`: a page's address may hold a secret (`/link/<token>`), so no other site is
+# told where the person came from, while our own forms carry a real `Origin` for the
+# cross-site check (under `no-referrer`, browsers send `Origin: null` even to us).
 PAGE_HEADERS = {
     "Content-Security-Policy": (
         f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; form-action 'self'; "
         "frame-ancestors 'none'; base-uri 'none'"
     ),
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
     "Vary": "Accept, Accept-Language, Cookie",
 }

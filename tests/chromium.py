@@ -1,0 +1,68 @@
+"""Headless Chromium for page tests: Debian's `chromium`, driven by Playwright's sync API on a
+thread of its own. An async test awaits `Chromium.run(steps)`; its event loop stays free
+meanwhile to serve the app the browser talks to (`tests.api.conftest.live_app`)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from playwright.sync_api import Browser, Page, Playwright, ViewportSize, sync_playwright
+
+CHROMIUM = Path("/usr/bin/chromium")
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+T = TypeVar("T")
+
+
+def chromium_required() -> bool:
+    """Under CI the browser tests run, or fail: they are never skipped."""
+    return os.environ.get("CI", "").lower() == "true"
+
+
+class Chromium:
+    """One browser for the test session; each `run` gets a context of its own (no cookies,
+    storage or cache of other tests)."""
+
+    def __init__(self) -> None:
+        # Playwright objects belong to the thread that made them: one thread does it all.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chromium")
+        self._playwright: Playwright = self._thread.submit(self._start).result()
+        self._browser: Browser = self._thread.submit(self._launch).result()
+
+    @staticmethod
+    def _start() -> Playwright:
+        return sync_playwright().start()
+
+    def _launch(self) -> Browser:
+        return self._playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
+        )
+
+    async def run(
+        self,
+        steps: Callable[[Page], T],
+        *,
+        locale: str = "en-GB",
+        viewport: ViewportSize = DESKTOP,
+    ) -> T:
+        """`steps(page)` on a new page of a new context, with this locale (which also sets
+        Accept-Language) and viewport; returns what `steps` returns."""
+
+        def in_new_context() -> T:
+            context = self._browser.new_context(locale=locale, viewport=viewport)
+            try:
+                return steps(context.new_page())
+            finally:
+                context.close()
+
+        return await asyncio.get_running_loop().run_in_executor(self._thread, in_new_context)
+
+    def close(self) -> None:
+        self._thread.submit(self._browser.close).result()
+        self._thread.submit(self._playwright.stop).result()
+        self._thread.shutdown()
