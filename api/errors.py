@@ -17,7 +17,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
-from api.pages import Message, Text, as_json, as_page, language_of, link, prefers_html
+from api.pages import START_PAGE, Message, Text, as_json, as_page, language_of, link, prefers_html
 from core.errors import (
     DomainError,
     NotAuthorized,
@@ -78,7 +78,6 @@ SERVER_ERROR = Message(
         "einmal; klappt es weiter nicht, sag einem Admin Bescheid.",
     ),
 )
-START_PAGE = {"en": "To the start page", "de": "Zur Startseite"}
 
 
 async def _server_error(request: Request, _: Exception) -> Response:

@@ -60,6 +60,9 @@ PAGE_HEADERS = {
 }
 
 
+START_PAGE = {"en": "To the start page", "de": "Zur Startseite"}
+
+
 def _ranges(header: str) -> list[tuple[str, float]]:
     """`text/html;q=0.9, */*;q=0.8` → [("text/html", 0.9), ("*/*", 0.8)], in header order."""
     ranges = []

@@ -66,3 +66,14 @@ class Chromium:
         self._thread.submit(self._browser.close).result()
         self._thread.submit(self._playwright.stop).result()
         self._thread.shutdown()
+
+
+def log_in_at_provider(page: Page, subject: str) -> None:
+    """On the test provider's consent page, where the app sent the browser: log in."""
+    page.fill("input[name=sub]", subject)
+    page.get_by_role("button", name="Authorize", exact=True).click()
+
+
+def fits_the_width(page: Page) -> bool:
+    """Nothing sticks out sideways (no horizontal scrolling on a phone)."""
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))

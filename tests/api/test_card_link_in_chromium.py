@@ -14,7 +14,7 @@ from makerbus.login_provider import LocalLoginProvider
 from tests.api.cards import card_with_token, subject_of
 from tests.api.conftest import LiveApp
 from tests.api.foreign_site import ForeignSite
-from tests.chromium import PHONE, Chromium
+from tests.chromium import PHONE, Chromium, fits_the_width, log_in_at_provider
 from tests.factories import unique_slug
 
 
@@ -22,17 +22,6 @@ from tests.factories import unique_slug
 def foreign_site() -> Iterator[ForeignSite]:
     with ForeignSite() as site:
         yield site
-
-
-def log_in_at_provider(page: Page, subject: str) -> None:
-    """On the provider's consent page, where the app sent the browser: log in as `subject`."""
-    page.fill("input[name=sub]", subject)
-    page.get_by_role("button", name="Authorize", exact=True).click()
-
-
-def fits_the_width(page: Page) -> bool:
-    """Nothing sticks out sideways (no horizontal scrolling on a phone)."""
-    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
 
 
 async def test_a_phone_logs_in_and_links_its_card(
