@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, Playwright, ViewportSize, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -74,6 +75,19 @@ def log_in_at_provider(page: Page, subject: str) -> None:
     page.get_by_role("button", name="Authorize", exact=True).click()
 
 
+def open_after_login(page: Page, url: str, subject: str) -> None:
+    """Open a page of the app that needs a login: log in as `subject` on the way there."""
+    page.goto(url)
+    log_in_at_provider(page, subject)
+    page.wait_for_url(url)
+
+
 def fits_the_width(page: Page) -> bool:
     """Nothing sticks out sideways (no horizontal scrolling on a phone)."""
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+
+
+def accessibility_problems(page: Page) -> list[str]:
+    """What axe-core finds wrong on the page as it is now ("rule (impact)"); none is the aim."""
+    violations = Axe().run(page).response["violations"]
+    return [f"{violation['id']} ({violation['impact']})" for violation in violations]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 
@@ -43,16 +42,10 @@ class ForeignSite:
         `referrer="no-referrer"` the browser sends `Origin: null`."""
         return f"http://{host}:{self.port}/?{urlencode({'target': target, 'referrer': referrer})}"
 
-    def __enter__(self) -> ForeignSite:
+    def start(self) -> None:
         self._thread.start()
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()

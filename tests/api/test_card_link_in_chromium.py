@@ -14,14 +14,16 @@ from makerbus.login_provider import LocalLoginProvider
 from tests.api.cards import card_with_token, subject_of
 from tests.api.conftest import LiveApp
 from tests.api.foreign_site import ForeignSite
-from tests.chromium import PHONE, Chromium, fits_the_width, log_in_at_provider
+from tests.chromium import PHONE, Chromium, accessibility_problems, fits_the_width, open_after_login
 from tests.factories import unique_slug
 
 
 @pytest.fixture(scope="module")
 def foreign_site() -> Iterator[ForeignSite]:
-    with ForeignSite() as site:
-        yield site
+    site = ForeignSite()
+    site.start()
+    yield site
+    site.stop()
 
 
 async def test_a_phone_logs_in_and_links_its_card(
@@ -36,10 +38,12 @@ async def test_a_phone_logs_in_and_links_its_card(
     link_url = f"{live_app.url}/link/{token}"
 
     def link_the_card(page: Page) -> dict[str, object]:
-        page.goto(link_url)
-        log_in_at_provider(page, subject)
-        page.wait_for_url(link_url)
-        asked = {"question": page.inner_text("main"), "fits": fits_the_width(page)}
+        open_after_login(page, link_url, subject)
+        asked = {
+            "question": page.inner_text("main"),
+            "fits": fits_the_width(page),
+            "problems": accessibility_problems(page),
+        }
         with page.expect_response(lambda answer: answer.request.method == "POST") as posted:
             page.click("button[type=submit]")
         page.wait_for_load_state()
@@ -48,12 +52,14 @@ async def test_a_phone_logs_in_and_links_its_card(
             "status": posted.value.status,
             "origin": posted.value.request.header_value("origin"),
             "page": page.inner_text("body"),
+            "problems then": accessibility_problems(page),
         }
 
     seen = await chromium.run(link_the_card, viewport=PHONE)
 
     assert "Ada Lovelace" in str(seen["question"])
     assert seen["fits"] is True
+    assert seen["problems"] == seen["problems then"] == []
     assert (seen["status"], seen["origin"]) == (200, live_app.url)
     assert "Card linked" in str(seen["page"])
     assert await subject_of(committed_db, member) == subject
@@ -84,9 +90,7 @@ async def test_a_form_another_site_submits_links_nothing(
     link_url = f"{live_app.url}/link/{token}"
 
     def visit_the_other_site(page: Page) -> int:
-        page.goto(link_url)  # logged in, as the victim may well be
-        log_in_at_provider(page, victim)
-        page.wait_for_url(link_url)
+        open_after_login(page, link_url, victim)  # logged in, as a victim may well be
         with page.expect_response(lambda answer: answer.request.method == "POST") as forged:
             page.goto(foreign_site.page(host, link_url, referrer=referrer))
         return forged.value.status

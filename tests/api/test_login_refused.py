@@ -15,7 +15,7 @@ from core.settings import Settings
 from makerbus.login_provider import LocalLoginProvider
 from tests.api.cards import card_with_token
 from tests.api.conftest import ORIGIN, LiveApp
-from tests.chromium import PHONE, Chromium, fits_the_width
+from tests.chromium import PHONE, Chromium, accessibility_problems, fits_the_width
 
 GERMAN = {"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"}
 JSON = {"Accept": "application/json"}
@@ -128,6 +128,7 @@ async def test_a_login_denied_in_a_german_browser_says_so_in_german_and_leads_ba
             "status": called.value.status,
             "heading": page.inner_text("h1"),
             "fits": fits_the_width(page),
+            "problems": accessibility_problems(page),
         }
         page.get_by_role("link", name="Neu anmelden").click()
         page.wait_for_load_state()
@@ -135,9 +136,10 @@ async def test_a_login_denied_in_a_german_browser_says_so_in_german_and_leads_ba
 
     seen = await chromium.run(deny_then_start_again, locale="de-DE", viewport=PHONE)
 
-    assert {k: seen[k] for k in ("status", "heading", "fits")} == {
+    assert {k: seen[k] for k in ("status", "heading", "fits", "problems")} == {
         "status": 400,
         "heading": "Nicht angemeldet",
         "fits": True,
+        "problems": [],
     }
     assert str(seen["then"]).startswith(f"{login_provider.issuer}/oauth2/authorize?")
