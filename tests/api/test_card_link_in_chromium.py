@@ -5,11 +5,13 @@ sends (Origin, Sec-Fetch-Site) is its own doing here, not headers a test set by 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 from playwright.sync_api import Page
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.members import NewMember
 from makerbus.login_provider import LocalLoginProvider
 from tests.api.cards import card_with_token, subject_of
 from tests.api.conftest import LiveApp
@@ -26,19 +28,32 @@ def foreign_site() -> Iterator[ForeignSite]:
     site.stop()
 
 
-async def test_a_phone_logs_in_and_links_its_card(
-    live_app: LiveApp,
-    chromium: Chromium,
-    committed_db: AsyncSession,
-    login_provider: LocalLoginProvider,
-) -> None:
-    member, token = await card_with_token(committed_db, live_app.app)
-    subject = unique_slug("phone")
-    login_provider.set_user(subject, {"name": "Ada Lovelace"})
-    link_url = f"{live_app.url}/link/{token}"
+@dataclass(frozen=True)
+class WaitingCard:
+    member: NewMember
+    link_url: str  # what the terminal's QR code says
 
+
+@pytest.fixture
+async def card(live_app: LiveApp, committed_db: AsyncSession) -> WaitingCard:
+    """An unlinked card for which a terminal has just shown a link."""
+    member, token = await card_with_token(committed_db, live_app.app)
+    return WaitingCard(member, f"{live_app.url}/link/{token}")
+
+
+@pytest.fixture
+def ada(login_provider: LocalLoginProvider) -> str:
+    """A login the provider knows as Ada Lovelace (its subject)."""
+    subject = unique_slug("ada")
+    login_provider.set_user(subject, {"name": "Ada Lovelace"})
+    return subject
+
+
+async def test_a_phone_logs_in_and_links_its_card(
+    live_app: LiveApp, chromium: Chromium, committed_db: AsyncSession, card: WaitingCard, ada: str
+) -> None:
     def link_the_card(page: Page) -> dict[str, object]:
-        open_after_login(page, link_url, subject)
+        open_after_login(page, card.link_url, ada)
         asked = {
             "question": page.inner_text("main"),
             "fits": fits_the_width(page),
@@ -62,7 +77,7 @@ async def test_a_phone_logs_in_and_links_its_card(
     assert seen["problems"] == seen["problems then"] == []
     assert (seen["status"], seen["origin"]) == (200, live_app.url)
     assert "Card linked" in str(seen["page"])
-    assert await subject_of(committed_db, member) == subject
+    assert await subject_of(committed_db, card.member) == ada
 
 
 @pytest.mark.parametrize(
@@ -75,25 +90,21 @@ async def test_a_phone_logs_in_and_links_its_card(
     ids=["other-origin", "opaque-origin", "other-site"],
 )
 async def test_a_form_another_site_submits_links_nothing(
-    live_app: LiveApp,
     chromium: Chromium,
     committed_db: AsyncSession,
-    login_provider: LocalLoginProvider,
     foreign_site: ForeignSite,
+    card: WaitingCard,
+    ada: str,
     host: str,
     referrer: str,
     status: int,
 ) -> None:
-    member, token = await card_with_token(committed_db, live_app.app)
-    victim = unique_slug("victim")
-    login_provider.set_user(victim, {"name": "Victim"})
-    link_url = f"{live_app.url}/link/{token}"
-
-    def visit_the_other_site(page: Page) -> int:
-        open_after_login(page, link_url, victim)  # logged in, as a victim may well be
+    def visit_the_other_site(page: Page) -> tuple[int, str | None]:
+        open_after_login(page, card.link_url, ada)  # logged in, as a victim may well be
         with page.expect_response(lambda answer: answer.request.method == "POST") as forged:
-            page.goto(foreign_site.page(host, link_url, referrer=referrer))
-        return forged.value.status
+            page.goto(foreign_site.page(host, card.link_url, referrer=referrer))
+        return forged.value.status, forged.value.request.header_value("origin")
 
-    assert await chromium.run(visit_the_other_site) == status
-    assert await subject_of(committed_db, member) is None
+    sent_from = "null" if referrer else f"http://{host}:{foreign_site.port}"
+    assert await chromium.run(visit_the_other_site) == (status, sent_from)
+    assert await subject_of(committed_db, card.member) is None
