@@ -113,7 +113,7 @@ class Fleet:
 async def provision(settings: Settings, count: int) -> Fleet:
     """Machines and checkouts; members rich enough, products stocked for the whole run."""
     now = SystemClock().now()
-    async with database(settings) as db, open_device_broker(settings) as broker:
+    async with database(settings) as db, open_device_broker(settings, db) as broker:
         machines = await provision_fleet(
             db,
             broker,
@@ -295,7 +295,7 @@ def _database(backend: str, tmp: str, workers: int) -> Iterator[str]:
 
 async def _drop_devices(settings: Settings) -> None:
     """The broker is shared between runs: remove the previous run's bench devices."""
-    async with database(settings) as db, open_device_broker(settings) as broker:
+    async with database(settings) as db, open_device_broker(settings, db) as broker:
         await provisioning.reconcile(db, broker, accounts_from(settings))
 
 
