@@ -77,15 +77,24 @@ def child_env(settings: Settings) -> dict[str, str]:
 
 @contextmanager
 def processes(command: list[str], env: dict[str, str], count: int, ready: str) -> Iterator[None]:
-    """Start `count` copies of a command and wait until each printed `ready`."""
+    """Start `count` copies of a command and wait until each printed `ready`.
+
+    Copy i gets MAKERBUS_HANDLER_SLOT=i: handler workers running at once need one each.
+    """
     children = []
     logs = []
     try:
-        for _ in range(count):
+        for index in range(count):
             log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)  # noqa: SIM115
             logs.append(log)
             children.append(
-                subprocess.Popen(command, env=env, stdout=log, stderr=log, cwd=ROOT)  # noqa: S603
+                subprocess.Popen(  # noqa: S603
+                    command,
+                    env=env | {"MAKERBUS_HANDLER_SLOT": str(index + 1)},
+                    stdout=log,
+                    stderr=log,
+                    cwd=ROOT,
+                )
             )
         for log, child in zip(logs, children, strict=True):
             deadline = time.monotonic() + 30

@@ -65,9 +65,7 @@ def service_accounts(
     handler = handler_acls(topics, share_group)
     monitor = monitor_acls(topics)
     return (
-        Account(
-            admin.username, admin.password, ADMIN_ROLE, admin_acls(), ADMIN_PBKDF2_ITERATIONS
-        ),
+        Account(admin.username, admin.password, ADMIN_ROLE, admin_acls(), ADMIN_PBKDF2_ITERATIONS),
         *(Account(login.username, login.password, HANDLER_ROLE, handler) for login in handlers),
         *(Account(login.username, login.password, MONITOR_ROLE, monitor) for login in monitors),
     )
@@ -90,8 +88,7 @@ def initial_document(accounts: tuple[Account, ...]) -> dict[str, object]:
             {
                 "rolename": role,
                 "acls": [
-                    {"acltype": acl.acltype, "topic": acl.topic, "allow": acl.allow}
-                    for acl in acls
+                    {"acltype": acl.acltype, "topic": acl.topic, "allow": acl.allow} for acl in acls
                 ],
             }
             for role, acls in roles.items()

@@ -46,7 +46,9 @@ def plan(settings: Settings, processes: int) -> list[Worker]:
         raise ValueError(f"metrics ports {base}..{base + processes - 1} do not all exist")
     return [
         Worker(slot, handler_login(settings, slot).username, base + index if base else 0)
-        for index, slot in enumerate(range(settings.handler_slot, settings.handler_slot + processes))
+        for index, slot in enumerate(
+            range(settings.handler_slot, settings.handler_slot + processes)
+        )
     ]
 
 

@@ -182,7 +182,10 @@ class Stack:
         self, kind: DeviceKind = DeviceKind.MACHINE, slug: str | None = None
     ) -> Credentials:
         async def go() -> Credentials:
-            async with database(self.settings) as db, open_device_broker(self.settings, db) as broker:
+            async with (
+                database(self.settings) as db,
+                open_device_broker(self.settings, db) as broker,
+            ):
                 _, credentials = await provisioning.add(
                     db,
                     broker,

@@ -48,9 +48,7 @@ def test_service_account_with_a_device_client_id_is_refused(stack: Stack, servic
 
 
 @pytest.mark.parametrize("service", list(SERVICES))
-def test_service_account_connects_with_its_own_client_id_only(
-    stack: Stack, service: str
-) -> None:
+def test_service_account_connects_with_its_own_client_id_only(stack: Stack, service: str) -> None:
     login = _login(service, stack.settings)
 
     _connect(stack, login, login.client_id)

@@ -12,8 +12,14 @@ import aiomqtt
 import pytest
 
 from broker import accounts
-from broker.acl import ADMIN_ROLE, HANDLER_ROLE, MONITOR_ROLE, admin_acls, handler_acls
-from broker.acl import monitor_acls
+from broker.acl import (
+    ADMIN_ROLE,
+    HANDLER_ROLE,
+    MONITOR_ROLE,
+    admin_acls,
+    handler_acls,
+    monitor_acls,
+)
 from broker.dynsec_file import Account, initial_document
 from broker.identities import Login, admin_login, handler_logins, monitor_logins
 from broker.mqtt import BrokerAddress, client
