@@ -164,3 +164,19 @@ def test_second_handlers_on_a_busy_metrics_port_is_a_clear_error(stack: Stack) -
     assert f"port {stack.metrics_port}" in result.stderr
     assert "Traceback" not in result.stderr
     assert "connection lost" not in stack.handler_log.read_text()[logged:]
+
+
+def test_processes_with_a_busy_port_stop_and_fail_clearly(bare_stack: Stack) -> None:
+    base = _free_port_pair()
+    with socket.socket() as squatter:
+        squatter.bind(("0.0.0.0", base + 1))  # noqa: S104 - where the metrics server binds
+        squatter.listen()
+
+        result = bare_stack.cli(
+            "handlers", "--processes", "2", check=False, env={"MAKERBUS_METRICS_PORT": str(base)}
+        )
+
+    assert result.returncode == 1
+    assert f"cannot serve metrics on port {base + 1}" in result.stderr
+    assert "worker 2 exited with code 1; stopping the others" in result.stderr
+    assert "Traceback" not in result.stderr

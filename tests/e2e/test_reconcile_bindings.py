@@ -148,3 +148,34 @@ def test_admin_sessions_at_the_same_time_take_turns(stack: Stack) -> None:
     outcomes = [command.communicate(timeout=120) for command in commands]
 
     assert [command.returncode for command in commands] == [0] * len(slugs), outcomes
+
+
+def test_reconcile_warns_about_an_unbound_account_it_did_not_make(stack: Stack) -> None:
+    slug = unique_slug("by-hand")
+
+    async def create_by_hand() -> None:
+        async with stack.admin() as admin:
+            await admin.run(
+                {"command": "createClient", "username": slug, "password": "by-hand-secret-1"}
+            )
+
+    run_async(create_by_hand())
+
+    result = stack.cli("broker", "reconcile")
+
+    assert "may connect with any client id" in result.stdout
+    assert slug in result.stdout
+    _connect(stack, Login(slug, "by-hand-secret-1"), "its-own-choice")  # left as it was
+
+
+def test_reconcile_refuses_a_service_account_name_that_is_a_device(stack: Stack) -> None:
+    monitors = unique_slug("cam")
+    device = stack.provision(slug=f"{monitors}-1")  # what monitor slot 1 would be called
+
+    result = stack.cli(
+        "broker", "reconcile", check=False, env={"MAKERBUS_BROKER_MONITOR_USERNAME": monitors}
+    )
+
+    assert result.returncode == 1
+    assert f"{device.username!r} is a device" in result.stderr
+    assert stack.device(device).request("device/config").ok
