@@ -254,7 +254,6 @@ async def reconcile(
     """
     report = ReconcileReport()
     admin = broker.admin
-    await devices.lock_registry(db)
     clients = await accounts.list_clients(admin)
     roles = await accounts.role_acls(admin)
     await _reconcile_services(

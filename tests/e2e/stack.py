@@ -20,7 +20,10 @@ from sqlalchemy import select, update
 
 from broker import provisioning
 from broker.dynsec import DynsecAdmin
+from broker.identities import Login
 from broker.launcher import LocalBroker, free_port, init_local
+from broker.mqtt import BrokerAddress
+from broker.mqtt import client as mqtt_client
 from broker.provisioning import Credentials, open_device_broker
 from core import machines, members
 from core.billing import Tariff, TariffOverride
@@ -177,6 +180,18 @@ class Stack:
         """The broker's admin API, taking turns with every other admin session."""
         async with database(self.settings) as db, open_device_broker(self.settings, db) as broker:
             yield broker.admin
+
+    def connect_as(self, login: Login, client_id: str) -> None:
+        """Connect with an account and a client id, then leave; MqttCodeError if refused."""
+
+        async def go() -> None:
+            address = BrokerAddress(self.settings.mqtt_host, self.settings.mqtt_port)
+            async with mqtt_client(
+                address, username=login.username, password=login.password, identifier=client_id
+            ):
+                pass
+
+        run_async(go())
 
     def provision(
         self, kind: DeviceKind = DeviceKind.MACHINE, slug: str | None = None

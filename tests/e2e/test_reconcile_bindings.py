@@ -22,7 +22,6 @@ from broker.acl import (
 )
 from broker.dynsec_file import Account, initial_document
 from broker.identities import Login, admin_login, handler_logins, monitor_logins
-from broker.mqtt import BrokerAddress, client
 from broker.topics import Topics
 from core.settings import Settings
 from tests.e2e.stack import PASSWORDS, Stack, run_async
@@ -66,17 +65,6 @@ def old_stack(database_url: str, tmp_path: Path) -> Iterator[Stack]:
     running.stop()
 
 
-def _connect(stack: Stack, login: Login, client_id: str) -> None:
-    async def go() -> None:
-        address = BrokerAddress("127.0.0.1", stack.settings.mqtt_port)
-        async with client(
-            address, username=login.username, password=login.password, identifier=client_id
-        ):
-            pass
-
-    run_async(go())
-
-
 def _broker_clients(stack: Stack) -> dict[str, accounts.BrokerClient]:
     async def go() -> dict[str, accounts.BrokerClient]:
         async with stack.admin() as admin:
@@ -92,7 +80,7 @@ def test_reconcile_binds_an_old_deployment_with_shared_unbound_accounts(
     credentials = stack.provision()
     device = stack.device(credentials)
     old_monitor = Login("makerbus-monitor", PASSWORDS["broker_monitor_password"])
-    _connect(stack, old_monitor, "anything-goes")  # the hole this closes
+    stack.connect_as(old_monitor, "anything-goes")  # the hole this closes
 
     result = stack.cli("broker", "reconcile")
 
@@ -111,7 +99,7 @@ def test_reconcile_binds_an_old_deployment_with_shared_unbound_accounts(
     )
     for login in logins:
         with pytest.raises(aiomqtt.MqttCodeError):
-            _connect(stack, login, credentials.username)
+            stack.connect_as(login, credentials.username)
     assert device.connected
     stack.start_handlers()
     assert device.request("device/config").ok
@@ -165,7 +153,7 @@ def test_reconcile_warns_about_an_unbound_account_it_did_not_make(stack: Stack) 
 
     assert "may connect with any client id" in result.stdout
     assert slug in result.stdout
-    _connect(stack, Login(slug, "by-hand-secret-1"), "its-own-choice")  # left as it was
+    stack.connect_as(Login(slug, "by-hand-secret-1"), "its-own-choice")  # left as it was
 
 
 def test_reconcile_refuses_a_service_account_name_that_is_a_device(stack: Stack) -> None:
