@@ -8,7 +8,8 @@ mosquitto 2.0's dynamic security binds a username to exactly one client id, so p
 kind that run at the same time need an account each: a pool `<username>-1` … `<username>-<slots>`
 sharing that kind's password. Each process is told its slot: a handler worker by
 MAKERBUS_HANDLER_SLOT or `makerbus handlers --worker` (`--processes N` takes N slots from
-there), an API process by MAKERBUS_MONITOR_SLOT. Two processes on one slot take the connection
+there), an API process by MAKERBUS_MONITOR_SLOT (one monitor connection per API process: a
+live view in it shares the status watcher's connection). Two connections on one slot take it
 from each other in turns. The admin account is a single one: its sessions are serialised by the
 device registry's lock (`broker.provisioning.open_device_broker`), so they never overlap.
 """
