@@ -98,7 +98,7 @@ def _port_is_free(port: int) -> bool:
 
 
 async def _demo(settings: Settings, known: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    async with database(settings) as db, open_device_broker(settings) as broker:
+    async with database(settings) as db, open_device_broker(settings, db) as broker:
         report = await provisioning.reconcile(db, broker, accounts_from(settings))
         # Accounts the broker had lost were recreated with new passwords: forget the old ones.
         still_valid = {s: c for s, c in known.items() if s not in report.needs_rotation}
