@@ -148,7 +148,7 @@ async def provision(settings: Settings, count: int) -> Fleet:
             await products.create(
                 db, ean=ean, name=f"Bench product {index}", price_cents=100 + index, now=now
             )
-            await stock.restock(db, ean, 10**9, stock.Origin(now=now, actor="bench"))
+            await stock.restock(db, ean, stock.STOCK_MAX, stock.Origin(now=now, actor="bench"))
     return Fleet(
         [(machine.slug, machine.password, machine.card) for machine in machines], checkouts
     )
