@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test test-fast lint bench migrate revision schemas mosquitto clean
+.PHONY: dev test test-fast lint bench migrate revision schemas mosquitto chromium clean
 
 $(STAMP): pyproject.toml constraints.txt hardware_clients/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,26 +12,36 @@ $(STAMP): pyproject.toml constraints.txt hardware_clients/pyproject.toml
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]' -e hardware_clients
 	touch $@
 
-# The tests and `make dev` start their own mosquitto from the binary (never the system one on 1883).
-mosquitto:
-	@if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then \
+# $(call debian_package,PACKAGE,CONDITION,WHAT): when the shell CONDITION says it is missing,
+# install Debian's PACKAGE as root, or else name the package to install and stop.
+define debian_package
+	@if $(2); then \
 		if [ "$$(id -u)" = 0 ]; then \
-			echo "Installing Debian's mosquitto package"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto; \
+			echo "Installing Debian's $(1) package"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1); \
 		else \
-			echo "The mosquitto broker is missing: install the Debian package 'mosquitto'" \
-			     "(sudo apt-get install mosquitto) and run make again." >&2; \
+			echo "$(3) is missing: install the Debian package '$(1)'" \
+			     "(sudo apt-get install $(1)) and run make again." >&2; \
 			exit 1; \
 		fi; \
 	fi
+endef
+
+# The tests and `make dev` start their own mosquitto from the binary (never the system one on 1883).
+mosquitto:
+	$(call debian_package,mosquitto,! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ],The mosquitto broker)
+
+# The page tests drive Debian's Chromium through Playwright (never `playwright install`).
+chromium:
+	$(call debian_package,chromium,[ ! -x /usr/bin/chromium ],The browser for the page tests)
 
 dev: $(STAMP) mosquitto
 	MAKERBUS_ENV=dev $(BIN)/makerbus dev
 
-test: $(STAMP) mosquitto
+test: $(STAMP) mosquitto chromium
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP) mosquitto
+test-fast: $(STAMP) mosquitto chromium
 	$(BIN)/python -m pytest -m "not mqtt and not slow and not postgres"
 
 lint: $(STAMP)

@@ -11,7 +11,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from api import card_link, catalogue, device_status, docs, errors, health, login, me
 from api.access import AccessLog
-from api.admin import cash_boxes, devices, machines, members, products, rentals
+from api.admin import cash_boxes, devices, machines, member_lookup, members, products, rentals
 from api.login import LOGIN_STATE_MAX_AGE_S, make_oauth
 from api.session_tokens import LOGIN_STATE_COOKIE, SessionSigner, cookie_name, derive_key
 from core.clock import Clock, SystemClock
@@ -27,6 +27,7 @@ ROUTERS = (
     card_link.router,
     devices.router,
     machines.router,
+    member_lookup.router,
     members.router,
     products.router,
     cash_boxes.router,

@@ -5,6 +5,14 @@ it send. SameSite=Lax already keeps it off cross-site POSTs in current browsers;
 that an unsafe request authenticated by the cookie must show it comes from our own origin
 (`Origin`, else `Sec-Fetch-Site: same-origin`), or it is refused. Bearer headers are never
 sent by a browser on its own, so they need no such check.
+
+`Origin: null` says nothing about where a request comes from: a browser sends it from a page
+with `Referrer-Policy: no-referrer` (ours too), after a redirect from another origin, from a
+sandboxed frame or a `file:` page. It is then judged like a missing Origin, by
+`Sec-Fetch-Site`: browsers set that header themselves (no page can), and say `same-origin`
+only when the request was made by a page of our origin and every redirect on the way stayed
+on it; all those other cases are `cross-site` or `same-site` to them, and refused here. A
+browser too old to send `Sec-Fetch-Site` is refused along with `Origin: null`.
 """
 
 from __future__ import annotations
@@ -91,7 +99,7 @@ def refuse_cross_site(request: Request, settings: Settings) -> None:
     if request.method in SAFE_METHODS:
         return
     origin = request.headers.get("origin")
-    if origin is not None:
+    if origin is not None and origin != "null":
         if origin.lower() == _origin(settings.public_url):
             return
     elif request.headers.get("sec-fetch-site") == "same-origin":

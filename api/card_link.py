@@ -10,21 +10,18 @@ prefers `application/json` gets `{"detail", "error"}` JSON with the same status 
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
 import re
-from dataclasses import dataclass
 from html import escape
-from typing import Literal
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.auth import ClockDep, LenientPrincipalDep
 from api.deps import DbDep
 from api.errors import error_code
+from api.pages import Message, Text, answer, language_of, link
 from core import link_tokens, self_service
 from core.errors import CardBlocked, CardLinked, DomainError
 from core.link_tokens import LinkTokenExpired, LinkTokenUsed, SubjectLinked, UnknownLinkToken
@@ -34,26 +31,6 @@ router = APIRouter(tags=["card link"])
 
 # `secrets.token_urlsafe(32)` gives 43 characters; anything else is no token of ours.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
-Language = Literal["en", "de"]
-
-
-@dataclass(frozen=True)
-class Text:
-    title: str
-    body: str
-
-
-@dataclass(frozen=True)
-class Message:
-    """What a page says, in both languages."""
-
-    status: int
-    error: str | None
-    en: Text
-    de: Text
-
-    def text(self, language: Language) -> Text:
-        return self.de if language == "de" else self.en
 
 
 ASK_AGAIN_EN = "Ask the terminal for a new link."
@@ -166,100 +143,9 @@ REFUSALS: dict[type[DomainError], Message] = {
     ),
 }
 
-_STYLE = (
-    "body{font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem;"
-    "line-height:1.5}button,a.button{display:block;box-sizing:border-box;width:100%;"
-    "font-size:1.1rem;padding:.8rem;text-align:center}"
-)
-_STYLE_HASH = base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
-# No scripts, no other origins, no framing (a framed confirm button could be clickjacked).
-PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-    "Vary": "Accept, Accept-Language, Cookie",
-}
 BUTTON = {"en": "Link this card to my login", "de": "Karte mit meinem Login verknüpfen"}
 HOME = {"en": "To your account", "de": "Zu deinem Konto"}
 LOG_IN = {"en": "Log in", "de": "Anmelden"}
-
-
-def _ranges(header: str) -> list[tuple[str, float]]:
-    """`text/html;q=0.9, */*;q=0.8` → [("text/html", 0.9), ("*/*", 0.8)], in header order."""
-    ranges = []
-    for part in header.split(","):
-        value, *params = part.split(";")
-        quality = 1.0
-        for param in params:
-            name, _, number = param.partition("=")
-            if name.strip() == "q":
-                try:
-                    quality = float(number)
-                except ValueError:
-                    quality = 0.0
-        if not 0.0 <= quality <= 1.0:  # also NaN
-            quality = 0.0
-        ranges.append((value.strip().lower(), quality))
-    return ranges
-
-
-def _quality(ranges: list[tuple[str, float]], media_type: str) -> float:
-    """How much the client wants `media_type`: the q of its most specific matching range."""
-    group = media_type.split("/")[0]
-    specificity = {media_type: 2, f"{group}/*": 1, "*/*": 0}
-    best, best_level = 0.0, -1
-    for value, quality in ranges:
-        level = specificity.get(value, -1)
-        if level > best_level:
-            best, best_level = quality, level
-    return best
-
-
-def prefers_json(request: Request) -> bool:
-    """Whether the Accept header ranks `application/json` above `text/html`."""
-    ranges = _ranges(request.headers.get("accept", ""))
-    return _quality(ranges, "application/json") > _quality(ranges, "text/html")
-
-
-def language_of(request: Request) -> Language:
-    """German when Accept-Language ranks it above English, else English."""
-    ranked = sorted(
-        _ranges(request.headers.get("accept-language", "")), key=lambda r: r[1], reverse=True
-    )
-    for value, quality in ranked:
-        primary = value.split("-")[0]
-        if quality > 0 and primary in ("de", "en"):
-            return "de" if primary == "de" else "en"
-    return "en"
-
-
-def _page(language: Language, text: Text, action_html: str, status: int) -> HTMLResponse:
-    html = (
-        f'<!doctype html><html lang="{language}"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(text.title)} · makerbus</title><style>{_STYLE}</style></head>"
-        f"<body><main><h1>{escape(text.title)}</h1><p>{escape(text.body)}</p>{action_html}"
-        "</main></body></html>"
-    )
-    return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
-
-
-def _answer(
-    request: Request, message: Message, *, action_html: str = "", name: str = ""
-) -> Response:
-    language = language_of(request)
-    text = message.text(language)
-    text = Text(text.title, text.body.format(name=name))
-    if prefers_json(request):
-        body = {"detail": message.en.body.format(name=name)}
-        if message.error is not None:
-            body["error"] = message.error
-        return JSONResponse(body, status_code=message.status, headers={"Vary": "Accept"})
-    return _page(language, text, action_html, message.status)
 
 
 def _refusal(error: Exception) -> Message:
@@ -268,10 +154,6 @@ def _refusal(error: Exception) -> Message:
 
 def _link_path(token: str) -> str:
     return f"/link/{quote(token, safe='')}"
-
-
-def _link(href: str, label: str) -> str:
-    return f'<p><a class="button" href="{escape(href)}">{escape(label)}</a></p>'
 
 
 _PAGE_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -298,17 +180,17 @@ async def link_page(
     if visitor is None:
         return RedirectResponse(f"/auth/login?{urlencode({'next': path})}", status_code=302)
     if visitor.is_token:
-        return _answer(request, API_TOKEN)
+        return answer(request, API_TOKEN)
     usable = _TOKEN.fullmatch(token) is not None and await self_service.link_token_usable(
         db, token, now=clock.now()
     )
     if not usable:
-        return _answer(request, UNUSABLE)
+        return answer(request, UNUSABLE)
     form = (
         f'<form method="post" action="{escape(path)}">'
         f"<button type=submit>{escape(BUTTON[language_of(request)])}</button></form>"
     )
-    return _answer(request, CONFIRM, action_html=form, name=visitor.name or visitor.subject)
+    return answer(request, CONFIRM, action_html=form, name=visitor.name or visitor.subject)
 
 
 @router.post(
@@ -326,11 +208,9 @@ async def link_card(
     an admin can move the card). A refusal does not use the token up."""
     path = _link_path(token)
     if visitor is None:
-        return _answer(
-            request, NOT_LOGGED_IN, action_html=_link(path, LOG_IN[language_of(request)])
-        )
+        return answer(request, NOT_LOGGED_IN, action_html=link(path, LOG_IN[language_of(request)]))
     if visitor.is_token:
-        return _answer(request, API_TOKEN)
+        return answer(request, API_TOKEN)
     try:
         if _TOKEN.fullmatch(token) is None:
             raise UnknownLinkToken("this link is not valid")
@@ -342,6 +222,6 @@ async def link_card(
             )
     except tuple(REFUSALS) as refused:
         log.info("card link refused", extra={"error": error_code(refused)})
-        return _answer(request, _refusal(refused))
+        return answer(request, _refusal(refused))
     log.info("card linked", extra={"member_id": member_id, "subject": visitor.subject})
-    return _answer(request, LINKED, action_html=_link("/", HOME[language_of(request)]))
+    return answer(request, LINKED, action_html=link("/", HOME[language_of(request)]))

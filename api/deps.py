@@ -17,10 +17,12 @@ def get_settings(request: Request) -> Settings:
 
 
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session and transaction per request, committed when the route returns."""
+    """One session and transaction per request, committed when the route returns and before
+    the answer is sent (`scope="function"`): a failed commit becomes a 500, never a success
+    answer for a change that was lost."""
     async with request.app.state.sessions() as db, db.begin():
         yield db
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-DbDep = Annotated[AsyncSession, Depends(get_db)]
+DbDep = Annotated[AsyncSession, Depends(get_db, scope="function")]

@@ -2,9 +2,10 @@
 
 A device publishes `{"online": true, "fw": "…"}` retained on `<prefix>/<slug>/status` when it
 connects and leaves `{"online": false}` there as its last will. For the app's lifetime a
-`StatusWatcher` subscribes to every status topic with the read-only monitor account and keeps
-the latest status per device in a `StatusBoard`, which the routes read. While the watcher is
-not connected the board claims nothing: `online` is null, not false.
+`StatusWatcher` subscribes to every status topic with the read-only monitor account of this
+process's slot (MAKERBUS_MONITOR_SLOT; each API process needs its own, see broker.identities)
+and keeps the latest status per device in a `StatusBoard`, which the routes read. While the
+watcher is not connected the board claims nothing: `online` is null, not false.
 
 mosquitto 2.0 publishes no will when it drops a client by administrative action (a password
 change, disabling or removal: checked on 2.0.11), and the server's accounts may not publish on
@@ -20,7 +21,6 @@ import json
 import logging
 import random
 import re
-import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -31,6 +31,7 @@ import aiomqtt
 from fastapi import Depends, FastAPI, Request
 from paho.mqtt.reasoncodes import ReasonCode
 
+from broker.identities import SlotError, monitor_login
 from broker.mqtt import BrokerAddress, client
 from core.clock import Clock
 from core.models import SLUG_PATTERN
@@ -154,6 +155,7 @@ class StatusWatcher:
         self._head = f"{settings.topic_prefix}/"
         self._filter = f"{settings.topic_prefix}/+/status"
         self._address = BrokerAddress(settings.mqtt_host, settings.mqtt_port, settings.mqtt_ca_file)
+        self._login = monitor_login(settings)
 
     async def run(self) -> None:
         delay = RETRY_FIRST_S
@@ -182,9 +184,9 @@ class StatusWatcher:
     def _client(self) -> aiomqtt.Client:
         return client(
             self._address,
-            username=self._settings.broker_monitor_username,
-            password=self._settings.broker_monitor_password,
-            identifier=f"makerbus-api-status-{uuid.uuid4().hex[:12]}",
+            username=self._login.username,
+            password=self._login.password,
+            identifier=self._login.client_id,
         )
 
     async def _subscribe(self, mqtt: aiomqtt.Client) -> None:
@@ -208,19 +210,20 @@ class StatusWatcher:
 async def watching(app: FastAPI) -> AsyncIterator[None]:
     """For the app's lifespan: watch device status (`app.state.device_status`) until it ends.
 
-    Without a monitor password (outside dev mode) the app still runs and reports `online` as
-    null.
+    Without a monitor password (outside dev mode), or with a monitor slot the pool lacks, the
+    app still runs and reports `online` as null.
     """
     settings: Settings = app.state.settings
     board = StatusBoard()
     app.state.device_status = board
     try:
         settings.require_secrets("broker_monitor_password")
-    except UnsafeSettingsError as error:
+        watcher = StatusWatcher(settings, app.state.clock, board)
+    except (UnsafeSettingsError, SlotError) as error:
         log.warning("not watching device status", extra={"error": str(error)})
         yield
         return
-    task = asyncio.create_task(StatusWatcher(settings, app.state.clock, board).run())
+    task = asyncio.create_task(watcher.run())
     try:
         yield
     finally:

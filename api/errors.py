@@ -1,7 +1,9 @@
 """Domain refusals as HTTP answers: unknown things 404, missing rights 403, the rest 409.
 
 Every error body has `detail` (for people) and `error` (for programs); validation errors keep
-FastAPI's 422 body, whose `loc` names the field.
+FastAPI's 422 body, whose `loc` names the field. Anything else that goes wrong (a bug, a
+commit the database refuses) is a 500 that says nothing was saved: a page for a browser,
+JSON for everyone else; the traceback goes to the server's log, never to the person.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
+from api.pages import START_PAGE, Message, Text, as_json, as_page, language_of, link, prefers_html
 from core.errors import (
     DomainError,
     NotAuthorized,
@@ -61,6 +64,31 @@ async def _invalid_request(_: Request, error: Exception) -> JSONResponse:
     return AsciiJSONResponse({"detail": jsonable_encoder(error.errors())}, status_code=422)
 
 
+SERVER_ERROR = Message(
+    500,
+    "internal_error",
+    Text(
+        "Something went wrong",
+        "Something went wrong on our side, and nothing was saved. Please try again; if it "
+        "keeps failing, tell an admin.",
+    ),
+    Text(
+        "Etwas ist schiefgegangen",
+        "Bei uns ist etwas schiefgegangen, und nichts wurde gespeichert. Versuch es bitte noch "
+        "einmal; klappt es weiter nicht, sag einem Admin Bescheid.",
+    ),
+)
+
+
+async def _server_error(request: Request, _: Exception) -> Response:
+    """Starlette raises the error on after this answer, so the server logs its traceback."""
+    if prefers_html(request):
+        action = link("/", START_PAGE[language_of(request)])
+        return as_page(request, SERVER_ERROR, action_html=action)
+    return as_json(SERVER_ERROR)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(Exception, _server_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)

@@ -3,7 +3,8 @@
 The provider proves who someone is once; from then on the app's own session token says so
 for `session_hours`. Roles come from the provider's groups claim at login. The login state
 (state, nonce, PKCE verifier, where to go next) lives for ten minutes in a signed cookie of
-its own (signed, `__Host-` outside dev).
+its own (signed, `__Host-` outside dev). A login that fails is a page for the person
+(`api.login_pages`), not an error body.
 """
 
 from __future__ import annotations
@@ -25,6 +26,14 @@ from api.auth import (
     member_id_of,
 )
 from api.deps import DbDep, SettingsDep
+from api.login_pages import (
+    LOGIN_DENIED,
+    LOGIN_FAILED,
+    NOT_CONFIGURED,
+    PROVIDER_UNREACHABLE,
+    refused,
+)
+from api.pages import Message
 from api.session_tokens import SESSION_COOKIE, Role, cookie_name
 from core import machines, web_sessions
 from core.settings import Settings
@@ -48,11 +57,9 @@ def make_oauth(settings: Settings) -> OAuth:
     return oauth
 
 
-def _client(request: Request) -> Any:
-    client = request.app.state.oauth.create_client(PROVIDER)
-    if client is None:
-        raise HTTPException(503, "login is not configured (MAKERBUS_OIDC_DISCOVERY_URL)")
-    return client
+def _client(request: Request) -> Any | None:
+    """The provider's client; None when no provider is configured."""
+    return request.app.state.oauth.create_client(PROVIDER)
 
 
 def safe_next(target: str | None) -> str:
@@ -87,19 +94,35 @@ def display_name(claims: dict[str, Any]) -> str:
     return ""
 
 
-@router.get("/login", response_class=RedirectResponse, status_code=302)
+_REFUSALS: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": description + ": a page with a way to start again (JSON if asked for)",
+        "content": {"text/html": {}, "application/json": {}},
+    }
+    for status, description in (
+        (400, "The login failed, or the provider refused it"),
+        (502, "The login provider cannot be reached"),
+        (503, "No login provider is configured"),
+    )
+}
+
+
+@router.get("/login", response_class=RedirectResponse, status_code=302, responses=_REFUSALS)
 async def login(request: Request, settings: SettingsDep, next: str | None = None) -> Response:
     """Send the browser to the provider; it comes back to `/auth/callback`."""
+    target = safe_next(next)
     client = _client(request)
+    if client is None:
+        return refused(request, NOT_CONFIGURED, target)
     request.session.clear()
-    request.session["next"] = safe_next(next)
+    request.session["next"] = target
     try:
         redirect: Response = await client.authorize_redirect(
             request, f"{settings.public_url.rstrip('/')}/auth/callback"
         )
     except (HTTPError, OSError) as error:
         log.warning("login provider unreachable: %s", error)
-        raise HTTPException(502, "the login provider cannot be reached") from None
+        return refused(request, PROVIDER_UNREACHABLE, target)
     return redirect
 
 
@@ -123,33 +146,47 @@ class LoginFailed(Exception):
     pass
 
 
-@router.get("/callback", response_class=RedirectResponse, status_code=302)
+async def _claims_or_refusal(
+    client: Any, request: Request, settings: Settings
+) -> dict[str, Any] | Message:
+    """The checked claims with a usable subject, or what to tell the person instead."""
+    try:
+        claims = await _checked_claims(client, request, settings)
+    except (OAuthError, LoginFailed, JoseError, ValueError, KeyError, TypeError) as error:
+        log.info("login refused: %s", error)
+        denied = isinstance(error, OAuthError) and error.error == "access_denied"
+        return LOGIN_DENIED if denied else LOGIN_FAILED
+    except (HTTPError, OSError, RuntimeError) as error:
+        log.warning("login provider unreachable or misconfigured: %s", error)
+        return PROVIDER_UNREACHABLE
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not 1 <= len(subject) <= 255:
+        log.info("login refused: the provider named no usable subject")
+        return LOGIN_FAILED
+    return claims
+
+
+@router.get("/callback", response_class=RedirectResponse, status_code=302, responses=_REFUSALS)
 async def callback(
     request: Request, settings: SettingsDep, clock: ClockDep, signer: SignerDep
 ) -> Response:
     """Finish the login: check the provider's answer, set the session cookie, go on."""
+    target = safe_next(request.session.get("next"))
     client = _client(request)
-    try:
-        claims = await _checked_claims(client, request, settings)
-    except (OAuthError, LoginFailed, JoseError, ValueError, KeyError, TypeError) as error:
-        # The provider's own words stay in the log: a crafted ?error_description= must not
-        # put text of an attacker's choosing on our page.
-        log.info("login refused: %s", error)
-        raise HTTPException(400, "login failed: please try again") from None
-    except (HTTPError, OSError, RuntimeError) as error:
-        log.warning("login provider unreachable or misconfigured: %s", error)
-        raise HTTPException(502, "the login provider cannot be reached") from None
-    subject = claims.get("sub")
-    if not isinstance(subject, str) or not 1 <= len(subject) <= 255:
-        raise HTTPException(400, "login failed: the provider named no usable subject")
+    if client is None:
+        return refused(request, NOT_CONFIGURED, target)
+    outcome = await _claims_or_refusal(client, request, settings)
+    request.session.clear()  # this login's state is spent, whatever the outcome
+    if isinstance(outcome, Message):
+        return refused(request, outcome, target)
+    claims = outcome
+    subject = claims["sub"]
     session = signer.issue(
         subject=subject,
         name=display_name(claims),
         roles=roles_from(claims, settings),
         now=clock.now(),
     )
-    target = safe_next(request.session.pop("next", None))
-    request.session.clear()
     response = RedirectResponse(target, status_code=302)
     response.set_cookie(
         cookie_name(SESSION_COOKIE, secure=not settings.is_dev),

@@ -34,7 +34,9 @@ async def main(port: int) -> None:
     async with aiomqtt.Client(
         "127.0.0.1",
         port,
-        username="makerbus-handlers",
+        # A handler worker's account, alone on the broker while the echo runs.
+        username="makerbus-handlers-1",
+        identifier="makerbus-handlers-1",
         password=os.environ["MAKERBUS_BROKER_HANDLER_PASSWORD"],
         protocol=aiomqtt.ProtocolVersion.V5,
         socket_options=NODELAY,

@@ -77,15 +77,24 @@ def child_env(settings: Settings) -> dict[str, str]:
 
 @contextmanager
 def processes(command: list[str], env: dict[str, str], count: int, ready: str) -> Iterator[None]:
-    """Start `count` copies of a command and wait until each printed `ready`."""
+    """Start `count` copies of a command and wait until each printed `ready`.
+
+    Copy i gets MAKERBUS_HANDLER_SLOT=i: handler workers running at once need one each.
+    """
     children = []
     logs = []
     try:
-        for _ in range(count):
+        for index in range(count):
             log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)  # noqa: SIM115
             logs.append(log)
             children.append(
-                subprocess.Popen(command, env=env, stdout=log, stderr=log, cwd=ROOT)  # noqa: S603
+                subprocess.Popen(  # noqa: S603
+                    command,
+                    env=env | {"MAKERBUS_HANDLER_SLOT": str(index + 1)},
+                    stdout=log,
+                    stderr=log,
+                    cwd=ROOT,
+                )
             )
         for log, child in zip(logs, children, strict=True):
             deadline = time.monotonic() + 30
@@ -113,7 +122,7 @@ class Fleet:
 async def provision(settings: Settings, count: int) -> Fleet:
     """Machines and checkouts; members rich enough, products stocked for the whole run."""
     now = SystemClock().now()
-    async with database(settings) as db, open_device_broker(settings) as broker:
+    async with database(settings) as db, open_device_broker(settings, db) as broker:
         machines = await provision_fleet(
             db,
             broker,
@@ -295,7 +304,7 @@ def _database(backend: str, tmp: str, workers: int) -> Iterator[str]:
 
 async def _drop_devices(settings: Settings) -> None:
     """The broker is shared between runs: remove the previous run's bench devices."""
-    async with database(settings) as db, open_device_broker(settings) as broker:
+    async with database(settings) as db, open_device_broker(settings, db) as broker:
         await provisioning.reconcile(db, broker, accounts_from(settings))
 
 

@@ -35,6 +35,15 @@ class BrokerClient:
     roles: frozenset[str]
     groups: frozenset[str]
 
+    @property
+    def bound(self) -> bool:
+        """Its client id is bound to its own name: it cannot take over another's client id."""
+        return self.clientid == self.username
+
+    @property
+    def is_device(self) -> bool:
+        return DEVICE_GROUP in self.groups
+
 
 def _role_commands(role: str, acls: tuple[Acl, ...]) -> list[Command]:
     return [{"command": "createRole", "rolename": role}] + [
@@ -165,7 +174,8 @@ async def ensure_service_account(
     clients: dict[str, BrokerClient],
     roles: dict[str, frozenset[Acl]],
 ) -> bool:
-    """Create a service account that is missing; never resets an existing one's password."""
+    """Create a service account that is missing, bound to its own name as client id; give an
+    existing one what it lacks. Never resets a password; True when anything changed."""
     changed = await ensure_role(admin, account.role, account.acls, roles)
     current = clients.get(account.username)
     if current is None:
@@ -173,17 +183,32 @@ async def ensure_service_account(
             {
                 "command": "createClient",
                 "username": account.username,
+                "clientid": account.username,
                 "password": account.password,
                 "roles": [{"rolename": account.role, "priority": 0}],
             }
         )
         return True
+    commands: list[Command] = []
     if account.role not in current.roles:
-        await admin.run(
+        commands.append(
             {"command": "addClientRole", "username": account.username, "rolename": account.role}
         )
-        return True
-    return changed
+    if not current.bound:
+        commands.append(_bind(account.username))
+    if commands:
+        # Each change disconnects the account's connection once.
+        await admin.run(*commands)
+    return changed or bool(commands)
+
+
+def _bind(username: str) -> Command:
+    return {"command": "setClientId", "username": username, "clientid": username}
+
+
+async def bind_to_own_name(admin: DynsecAdmin, username: str) -> None:
+    """From now on the account may connect with its own username as client id only."""
+    await admin.run(_bind(username))
 
 
 def missing_acls(
@@ -193,16 +218,20 @@ def missing_acls(
     return [acl for acl in acls if acl not in have]
 
 
-async def repair_own_role(
-    admin: DynsecAdmin, account: Account, existing: dict[str, frozenset[Acl]]
+async def repair_own_account(
+    admin: DynsecAdmin,
+    account: Account,
+    current: BrokerClient | None,
+    existing: dict[str, frozenset[Acl]],
 ) -> bool:
-    """Add what the admin's own role lacks; the broker then disconnects this admin session."""
-    missing = missing_acls(account.role, account.acls, existing)
-    if missing:
-        await admin.run_last(
-            *(
-                {"command": "addRoleACL", "rolename": account.role, **acl.as_json()}
-                for acl in missing
-            )
-        )
-    return bool(missing)
+    """Add what the admin's own role lacks and bind its client id; the broker then disconnects
+    this admin session, so this is the last thing a session does."""
+    commands: list[Command] = [
+        {"command": "addRoleACL", "rolename": account.role, **acl.as_json()}
+        for acl in missing_acls(account.role, account.acls, existing)
+    ]
+    if current is not None and not current.bound:
+        commands.append(_bind(account.username))
+    if commands:
+        await admin.run_last(*commands)
+    return bool(commands)

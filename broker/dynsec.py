@@ -42,7 +42,8 @@ class DynsecAdmin:
             address,
             username=username,
             password=password,
-            identifier=f"makerbus-admin-{uuid.uuid4().hex[:8]}",
+            # The account's one bound client id (see broker.identities).
+            identifier=username,
             timeout=timeout,
         )
         self._timeout = timeout

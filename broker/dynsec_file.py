@@ -23,6 +23,7 @@ from broker.acl import (
     handler_acls,
     monitor_acls,
 )
+from broker.identities import Login
 from broker.topics import Topics
 
 # The admin logs in rarely, so its hash can be expensive; mosquitto honours the stored count.
@@ -53,23 +54,30 @@ def service_accounts(
     topics: Topics,
     share_group: str,
     *,
-    admin: tuple[str, str],
-    handler: tuple[str, str],
-    monitor: tuple[str, str],
+    admin: Login,
+    handlers: tuple[Login, ...],
+    monitors: tuple[Login, ...],
 ) -> tuple[Account, ...]:
-    """The three service accounts, each with the least rights it needs."""
+    """The admin and the handler and monitor pools, each with the least rights it needs.
+
+    Each account's client id is bound to its username (see broker.identities).
+    """
+    handler = handler_acls(topics, share_group)
+    monitor = monitor_acls(topics)
     return (
-        Account(admin[0], admin[1], ADMIN_ROLE, admin_acls(), ADMIN_PBKDF2_ITERATIONS),
-        Account(handler[0], handler[1], HANDLER_ROLE, handler_acls(topics, share_group)),
-        Account(monitor[0], monitor[1], MONITOR_ROLE, monitor_acls(topics)),
+        Account(admin.username, admin.password, ADMIN_ROLE, admin_acls(), ADMIN_PBKDF2_ITERATIONS),
+        *(Account(login.username, login.password, HANDLER_ROLE, handler) for login in handlers),
+        *(Account(login.username, login.password, MONITOR_ROLE, monitor) for login in monitors),
     )
 
 
 def initial_document(accounts: tuple[Account, ...]) -> dict[str, object]:
+    roles = {account.role: account.acls for account in accounts}
     return {
         "clients": [
             {
                 "username": account.username,
+                "clientid": account.username,
                 "textName": "makerbus service account",
                 **hash_password(account.password, account.iterations),
                 "roles": [{"rolename": account.role}],
@@ -78,13 +86,12 @@ def initial_document(accounts: tuple[Account, ...]) -> dict[str, object]:
         ],
         "roles": [
             {
-                "rolename": account.role,
+                "rolename": role,
                 "acls": [
-                    {"acltype": acl.acltype, "topic": acl.topic, "allow": acl.allow}
-                    for acl in account.acls
+                    {"acltype": acl.acltype, "topic": acl.topic, "allow": acl.allow} for acl in acls
                 ],
             }
-            for account in accounts
+            for role, acls in roles.items()
         ],
         "groups": [],
         "defaultACLAccess": {

@@ -3,7 +3,8 @@
 The database is the list of record. Each function changes the row inside the caller's
 transaction and then the broker; if the broker refuses, the exception rolls the row back.
 `reconcile` makes the broker match the database (at start-up and on demand).
-`open_device_broker` opens the admin connection they need (the CLI and the web API use it).
+`open_device_broker` opens the admin connection they need (the CLI and the web API use it),
+holding the device registry's lock for as long as the connection is open.
 """
 
 from __future__ import annotations
@@ -16,9 +17,17 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker import accounts
-from broker.acl import DEVICE_GROUP, device_acls, device_role
+from broker.acl import (
+    ADMIN_ROLE,
+    HANDLER_ROLE,
+    MONITOR_ROLE,
+    Acl,
+    device_acls,
+    device_role,
+)
 from broker.dynsec import DynsecAdmin, DynsecError
 from broker.dynsec_file import Account
+from broker.identities import admin_login
 from broker.mqtt import BrokerAddress
 from broker.topics import Topics
 from core import devices
@@ -48,7 +57,10 @@ class Credentials:
 
 @dataclass(frozen=True)
 class DeviceBroker:
-    """The broker side of provisioning: admin connection, topics, and the address devices use."""
+    """The broker side of provisioning: admin connection, topics, and the address devices use.
+
+    Made by `open_device_broker` only, so it exists only while the registry lock is held.
+    """
 
     admin: DynsecAdmin
     topics: Topics
@@ -62,19 +74,24 @@ class DeviceBroker:
 
 @asynccontextmanager
 async def open_device_broker(
-    settings: Settings, *, timeout_s: float = 10.0
+    settings: Settings, db: AsyncSession, *, timeout_s: float = 10.0
 ) -> AsyncIterator[DeviceBroker]:
     """One admin connection to the broker, closed when the block ends.
+
+    The admin account is bound to one client id, so two admin sessions at once would drop each
+    other. The connection is therefore opened only once `db` holds the device registry's lock,
+    which is released when `db`'s transaction ends, after the block: admin sessions (CLI, web
+    API, reconcile) take turns, and provisioning and reconcile never see each other half done.
 
     Refuses (UnsafeSettingsError) outside dev mode while the admin password is the default;
     an unreachable broker raises aiomqtt.MqttError, a command left unanswered TimeoutError.
     `timeout_s` bounds the connect and each command.
     """
     settings.require_secrets("broker_admin_password")
+    await devices.lock_registry(db)
     address = BrokerAddress(settings.mqtt_host, settings.mqtt_port, settings.mqtt_ca_file)
-    async with DynsecAdmin(
-        address, settings.broker_admin_username, settings.broker_admin_password, timeout=timeout_s
-    ) as admin:
+    login = admin_login(settings)
+    async with DynsecAdmin(address, login.username, login.password, timeout=timeout_s) as admin:
         yield DeviceBroker(
             admin=admin,
             topics=Topics(settings.topic_prefix),
@@ -93,7 +110,6 @@ async def add(
     name: str,
     now: datetime,
 ) -> tuple[DeviceRef, Credentials]:
-    await devices.lock_registry(db)
     device = await devices.create(db, slug=slug, kind=kind, name=name, now=now)
     password = accounts.new_password()
     try:
@@ -105,7 +121,7 @@ async def add(
         # that failed after the broker step, and is replaced; any other account (a service,
         # something the operator made by hand) is not ours to take over.
         existing = await accounts.get_client(broker.admin, slug)
-        if DEVICE_GROUP not in existing.groups:
+        if not existing.is_device:
             raise Conflict(f"the broker has an account {slug!r} that is not a device") from None
         await accounts.delete_device(broker.admin, slug)
         await accounts.create_device(broker.admin, broker.topics, slug, password)
@@ -120,7 +136,6 @@ async def rotate(
     A device whose broker account is missing (a broker restored from an old backup) gets a
     new account with the new password, so rotating also repairs it.
     """
-    await devices.lock_registry(db)
     device = await devices.get(db, slug)
     await devices.mark_rotated(db, slug, now=now)
     password = accounts.new_password()
@@ -143,7 +158,6 @@ async def set_enabled(
     A device without a broker account is disabled already in effect; enabling it is refused
     (Conflict) until `rotate` gives it an account.
     """
-    await devices.lock_registry(db)
     device = await devices.set_enabled(db, slug, enabled=enabled)
     try:
         await accounts.set_enabled(broker.admin, slug, enabled=enabled)
@@ -158,7 +172,6 @@ async def set_enabled(
 
 
 async def remove(db: AsyncSession, broker: DeviceBroker, slug: str) -> None:
-    await devices.lock_registry(db)
     await devices.remove(db, slug)
     await accounts.delete_device(broker.admin, slug)
 
@@ -171,6 +184,11 @@ class ReconcileReport:
     disabled: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
     services: list[str] = field(default_factory=list)
+    # Service accounts of an earlier makerbus that the settings no longer name (the shared,
+    # unbound handler and monitor accounts before slots): bound to their own name, unused.
+    retired: list[str] = field(default_factory=list)
+    # Accounts makerbus did not make that may still connect with any client id.
+    unbound: list[str] = field(default_factory=list)
 
     @property
     def needs_rotation(self) -> list[str]:
@@ -180,25 +198,67 @@ class ReconcileReport:
     @property
     def changed(self) -> bool:
         return any(
-            (self.created, self.removed, self.enabled, self.disabled, self.repaired, self.services)
+            (
+                self.created,
+                self.removed,
+                self.enabled,
+                self.disabled,
+                self.repaired,
+                self.services,
+                self.retired,
+            )
         )
+
+
+SERVICE_ROLES = frozenset({ADMIN_ROLE, HANDLER_ROLE, MONITOR_ROLE})
+
+
+async def _reconcile_services(
+    admin: DynsecAdmin,
+    service_accounts: tuple[Account, ...],
+    clients: dict[str, accounts.BrokerClient],
+    roles: dict[str, frozenset[Acl]],
+    report: ReconcileReport,
+    *,
+    own: str,
+) -> None:
+    """Every service account present and bound; any other holder of a service role bound."""
+    wanted = {account.username for account in service_accounts}
+    for account in service_accounts:
+        current = clients.get(account.username)
+        if current is not None and current.is_device:
+            raise Conflict(
+                f"the broker account {account.username!r} is a device, not a makerbus service: "
+                "choose other MAKERBUS_BROKER_*_USERNAME settings"
+            )
+        if account.username != own and await accounts.ensure_service_account(
+            admin, account, clients, roles
+        ):
+            report.services.append(account.username)
+    for username, current in clients.items():
+        if current.is_device or current.bound or username in wanted:
+            continue
+        if current.roles & SERVICE_ROLES:
+            await accounts.bind_to_own_name(admin, username)
+            report.retired.append(username)
+        else:
+            report.unbound.append(username)
 
 
 async def reconcile(
     db: AsyncSession, broker: DeviceBroker, service_accounts: tuple[Account, ...]
 ) -> ReconcileReport:
-    """Make the broker's accounts match the database's devices and the service accounts."""
+    """Make the broker's accounts match the database's devices and the service accounts.
+
+    Only what differs is changed: each change to an account drops its connection once.
+    """
     report = ReconcileReport()
     admin = broker.admin
-    await devices.lock_registry(db)
     clients = await accounts.list_clients(admin)
     roles = await accounts.role_acls(admin)
-    own = [a for a in service_accounts if a.username == broker.admin_username]
-    for account in service_accounts:
-        if account not in own and await accounts.ensure_service_account(
-            admin, account, clients, roles
-        ):
-            report.services.append(account.username)
+    await _reconcile_services(
+        admin, service_accounts, clients, roles, report, own=broker.admin_username
+    )
 
     wanted = {device.slug: device for device in await devices.list_all(db)}
     for slug, device in wanted.items():
@@ -222,11 +282,13 @@ async def reconcile(
             report.disabled.append(slug)
 
     for username, current in clients.items():
-        if DEVICE_GROUP in current.groups and username not in wanted:
+        if current.is_device and username not in wanted:
             await accounts.delete_device(admin, username)
             report.removed.append(username)
-    # Last: changing the admin's own role ends this connection.
-    for account in own:
-        if await accounts.repair_own_role(admin, account, roles):
+    # Last: changing the admin's own account ends this connection.
+    for account in service_accounts:
+        if account.username == broker.admin_username and await accounts.repair_own_account(
+            admin, account, clients.get(account.username), roles
+        ):
             report.services.append(account.username)
     return report

@@ -47,11 +47,13 @@ _REGISTRY_LOCK = 0x6D6B7262  # "mkrb"
 async def lock_registry(db: AsyncSession) -> None:
     """Serialise provisioning and reconcile, so one never sees the other half done.
 
-    PostgreSQL: a transaction-scoped advisory lock. SQLite: every transaction already holds the
-    database's write lock (BEGIN IMMEDIATE).
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: every transaction holds the
+    database's write lock (BEGIN IMMEDIATE), taken here at the latest.
     """
     if db.get_bind().dialect.name == "postgresql":
         await db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _REGISTRY_LOCK})
+    else:
+        await db.connection()
 
 
 async def create(

@@ -1,8 +1,9 @@
 """Machine tariffs, who may use a machine at what price, and who manages which machine.
 
 A machine's sub-admins (`MachineAdmin`, by OIDC subject) manage its authorizations; the admin
-role manages everything. The checks of who may call what live in the API; these services only
-apply the rules.
+role manages everything. Whether a caller is an admin or which machines they keep is the API's
+to check; what a sub-admin may do to an authorization is the rule of `core.sub_admins`, which
+`authorize` and `revoke` apply when they are told a sub-admin makes the change.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from core.db import run
 from core.errors import Conflict, NotAuthorized, NotFound
 from core.models import Authorization, Device, DeviceKind, MachineAdmin, MachineTariff, Member
 from core.paging import newest_first
+from core.sub_admins import check_change as check_sub_admin_change
 
 # The highest login fee or price per minute: far beyond any real tariff, and a whole day's
 # interval of it (x 1440 minutes) still fits the 64-bit columns the arithmetic lands in.
@@ -177,6 +179,22 @@ async def set_tariff(
     await db.flush()
 
 
+async def _locked_grant(db: AsyncSession, device_id: int, member_id: int) -> Authorization | None:
+    """The member's grant on the machine, locked (PostgreSQL; SQLite serialises writers) so
+    that what a sub-admin's change is checked against stays so until it is made."""
+    return await db.scalar(
+        select(Authorization)
+        .where(Authorization.device_id == device_id, Authorization.member_id == member_id)
+        .with_for_update()
+    )
+
+
+def _own(grant: Authorization | None) -> TariffOverride | None:
+    if grant is None:
+        return None
+    return TariffOverride(grant.login_fee_cents, grant.price_per_minute_cents, grant.interval_min)
+
+
 async def authorize(
     db: AsyncSession,
     *,
@@ -185,20 +203,22 @@ async def authorize(
     override: TariffOverride,
     now: datetime,
     actor: str,
+    sub_admin: str | None = None,
 ) -> bool:
     """Let a member use a machine, optionally at their own prices; True if newly granted.
 
     Granting again replaces the member's own prices (and records who granted it, when).
-    NotFound for an unknown member.
+    NotFound for an unknown member. `sub_admin`: the OIDC subject of the sub-admin (not an
+    admin) making the change, whom `core.sub_admins` restricts.
     """
     check_override(override)
     if await db.scalar(select(Member.id).where(Member.id == member_id)) is None:
         raise NotFound(f"no member {member_id}")
-    row = await db.scalar(
-        select(Authorization).where(
-            Authorization.device_id == device_id, Authorization.member_id == member_id
+    row = await _locked_grant(db, device_id, member_id)
+    if sub_admin is not None:
+        await check_sub_admin_change(
+            db, member_id=member_id, sub_admin=sub_admin, override=override, current=_own(row)
         )
-    )
     created = row is None
     if row is None:
         row = Authorization(device_id=device_id, member_id=member_id)
@@ -224,9 +244,19 @@ async def _delete_one(db: AsyncSession, statement: Delete, missing: str) -> None
         raise NotFound(missing)
 
 
-async def revoke(db: AsyncSession, *, device_id: int, member_id: int) -> None:
+async def revoke(
+    db: AsyncSession, *, device_id: int, member_id: int, sub_admin: str | None = None
+) -> None:
     """Take a member's authorization away; a session already running goes on (NotFound if the
-    member had none)."""
+    member had none). `sub_admin` as for `authorize`."""
+    if sub_admin is not None:
+        await check_sub_admin_change(
+            db,
+            member_id=member_id,
+            sub_admin=sub_admin,
+            override=TariffOverride(),
+            current=_own(await _locked_grant(db, device_id, member_id)),
+        )
     await _delete_one(
         db,
         delete(Authorization).where(

@@ -25,6 +25,7 @@ WEB_SECRET_FIELDS = ("session_secret", "oidc_client_secret")
 SECRET_FIELDS = BROKER_SECRET_FIELDS + WEB_SECRET_FIELDS
 # The session key signs HS256 tokens: shorter than 256 bits would make it the weakest link.
 MIN_SECRET_LENGTH = {"session_secret": 32}
+MAX_SLOTS = 256
 
 
 class Environment(StrEnum):
@@ -61,6 +62,12 @@ class Settings(BaseSettings):
     broker_handler_password: str = DEV_SECRET
     broker_monitor_username: str = "makerbus-monitor"
     broker_monitor_password: str = DEV_SECRET
+    # Each account is bound to one client id (its own name): processes of one kind running at
+    # once need an account each, `<username>-1` … `-<slots>`, all with that kind's password.
+    broker_handler_slots: int = Field(default=8, ge=1, le=MAX_SLOTS)
+    broker_monitor_slots: int = Field(default=2, ge=1, le=MAX_SLOTS)
+    handler_slot: int = Field(default=1, ge=1, le=MAX_SLOTS)
+    monitor_slot: int = Field(default=1, ge=1, le=MAX_SLOTS)
     broker_data_dir: Path = Path("var/mosquitto")
     broker_dynsec_plugin: Path | None = None
 

@@ -1,6 +1,7 @@
 """The handler service: subscribe to every device's requests and answer them.
 
-Stateless by design: run N copies; the shared subscription lets the broker split requests.
+Stateless by design: run N copies, each on its own broker account slot (MAKERBUS_HANDLER_SLOT);
+the shared subscription lets the broker split requests.
 Workers use clean sessions, so a crashed worker strands nothing; devices retry with the same id
 to cover a request that was in flight at the moment of a crash.
 """
@@ -12,7 +13,6 @@ import contextlib
 import logging
 import random
 import time
-import uuid
 from collections.abc import Coroutine
 from datetime import timedelta
 
@@ -23,6 +23,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from broker.identities import handler_login
 from broker.mqtt import BrokerAddress, client
 from core.clock import Clock
 from core.settings import Settings
@@ -96,6 +97,7 @@ class HandlerService:
         self._capacity = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._in_flight: set[asyncio.Task[None]] = set()
         self.address = BrokerAddress(settings.mqtt_host, settings.mqtt_port, settings.mqtt_ca_file)
+        self.login = handler_login(settings, settings.handler_slot)
 
     def stop(self) -> None:
         """Ask the service to finish the requests it has and disconnect."""
@@ -125,9 +127,9 @@ class HandlerService:
         filter_ = self.runtime.topics.shared_requests(self.settings.share_group)
         mqtt = client(
             self.address,
-            username=self.settings.broker_handler_username,
-            password=self.settings.broker_handler_password,
-            identifier=f"makerbus-handlers-{uuid.uuid4().hex[:12]}",
+            username=self.login.username,
+            password=self.login.password,
+            identifier=self.login.client_id,
         )
         async with mqtt:
             granted = await mqtt.subscribe(filter_, options=REQUESTS_SUBSCRIPTION)
@@ -135,7 +137,10 @@ class HandlerService:
                 raise aiomqtt.MqttError(f"subscription to {filter_} refused: {granted}")
             metrics.CONNECTED.set(1)
             backoff.reset()
-            log.info("serving requests", extra={"subscription": filter_})
+            log.info(
+                "serving requests",
+                extra={"subscription": filter_, "account": self.login.username},
+            )
             consumer = asyncio.create_task(self._consume(mqtt))
             background = asyncio.create_task(self._jobs_forever(mqtt))
             stopper = asyncio.create_task(self._stopping.wait())

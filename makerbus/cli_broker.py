@@ -82,9 +82,15 @@ def _print_report(report: ReconcileReport) -> None:
         ("enabled", report.enabled),
         ("disabled", report.disabled),
         ("removed (not in the database)", report.removed),
+        ("old service accounts bound to their own name (no longer used)", report.retired),
     ):
         if names:
             click.echo(f"{label}: {', '.join(names)}")
+    if report.unbound:
+        click.echo(
+            "Warning: these accounts are not makerbus's and may connect with any client id, a "
+            "device's too (which drops the device): " + ", ".join(report.unbound)
+        )
     if report.needs_rotation:
         click.echo(
             "These devices got new accounts with unknown passwords; run "
@@ -100,7 +106,7 @@ def reconcile_command() -> None:
     settings = get_settings()
 
     async def go() -> ReconcileReport:
-        async with database(settings) as db, open_device_broker(settings) as broker:
+        async with database(settings) as db, open_device_broker(settings, db) as broker:
             return await reconcile(db, broker, accounts_from(settings))
 
     _print_report(run(go()))

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 import aiomqtt
 import click
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.dynsec import DynsecError
-from core.errors import DomainError
+from core import cards
+from core.cards import normalize_uid
+from core.errors import DomainError, NotFound
+from core.models import Member
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
@@ -33,3 +38,25 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 def echo_json(data: object) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
+
+
+def member_choice(command: F) -> F:
+    """`--card UID` or `--member ID`: the member a command is about (check with `one_member`)."""
+    command = click.option(
+        "--member", "member_id", type=click.IntRange(min=1), help="The member's id."
+    )(command)
+    return click.option("--card", "card_uid", help="The member's card UID.")(command)
+
+
+def one_member(card_uid: str | None, member_id: int | None) -> None:
+    if (card_uid is None) == (member_id is None):
+        raise click.UsageError("name the member with exactly one of --card and --member")
+
+
+async def chosen_member(db: AsyncSession, card_uid: str | None, member_id: int | None) -> int:
+    """The id of the member `member_choice` named; UnknownCard, NotFound or ValueError."""
+    if member_id is None:
+        return await cards.member_of(db, normalize_uid(card_uid or ""))
+    if await db.get(Member, member_id) is None:
+        raise NotFound(f"no member {member_id}")
+    return member_id

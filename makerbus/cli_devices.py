@@ -43,7 +43,7 @@ def add(slug: str, kind: str, name: str | None, as_json: bool) -> None:
     settings = get_settings()
 
     async def go() -> Credentials:
-        async with database(settings) as db, open_device_broker(settings) as broker:
+        async with database(settings) as db, open_device_broker(settings, db) as broker:
             _, credentials = await provisioning.add(
                 db,
                 broker,
@@ -97,7 +97,7 @@ def rotate(slug: str, as_json: bool) -> None:
     settings = get_settings()
 
     async def go() -> Credentials:
-        async with database(settings) as db, open_device_broker(settings) as broker:
+        async with database(settings) as db, open_device_broker(settings, db) as broker:
             return await provisioning.rotate(db, broker, slug, now=SystemClock().now())
 
     _show_credentials(run(go()), as_json, f"Device {slug} has a new password.")
@@ -107,7 +107,7 @@ def _set_enabled(slug: str, enabled: bool) -> None:
     settings = get_settings()
 
     async def go() -> None:
-        async with database(settings) as db, open_device_broker(settings) as broker:
+        async with database(settings) as db, open_device_broker(settings, db) as broker:
             await provisioning.set_enabled(db, broker, slug, enabled=enabled)
 
     run(go())
@@ -136,7 +136,7 @@ def remove(slug: str) -> None:
     settings = get_settings()
 
     async def go() -> None:
-        async with database(settings) as db, open_device_broker(settings) as broker:
+        async with database(settings) as db, open_device_broker(settings, db) as broker:
             await provisioning.remove(db, broker, slug)
 
     run(go())

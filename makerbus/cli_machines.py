@@ -5,14 +5,12 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from core import cards, machines, sessions
+from core import machines, sessions
 from core.billing import Tariff, TariffOverride
-from core.cards import normalize_uid
 from core.clock import SystemClock, rfc3339
-from core.errors import NotFound
 from core.models import Device, MachineSession, Member
 from core.settings import get_settings
-from makerbus.cli_common import echo_json, run
+from makerbus.cli_common import chosen_member, echo_json, member_choice, one_member, run
 from makerbus.context import database
 
 CENTS = click.IntRange(min=0)
@@ -58,8 +56,7 @@ def tariff(slug: str, login_fee_cents: int, price_per_minute_cents: int, interva
 
 @machine.command()
 @click.argument("slug")
-@click.option("--card", "card_uid", help="The member's card UID.")
-@click.option("--member", "member_id", type=int, help="The member's id.")
+@member_choice
 @click.option("--login-fee-cents", type=CENTS, help="This member's own login fee.")
 @click.option("--price-per-minute-cents", type=CENTS, help="This member's own price.")
 @click.option("--interval-min", type=INTERVAL, help="This member's own interval.")
@@ -72,18 +69,13 @@ def authorize(
     interval_min: int | None,
 ) -> None:
     """Let a member (by card or id) use a machine, optionally at their own prices."""
-    if (card_uid is None) == (member_id is None):
-        raise click.UsageError("name the member with exactly one of --card and --member")
+    one_member(card_uid, member_id)
     settings = get_settings()
 
     async def go() -> int:
         async with database(settings) as db:
             device_id = await machines.machine_id(db, slug)
-            who = member_id
-            if who is None:
-                who = await cards.member_of(db, normalize_uid(card_uid or ""))
-            if await db.get(Member, who) is None:
-                raise NotFound(f"no member {who}")
+            who = await chosen_member(db, card_uid, member_id)
             await machines.authorize(
                 db,
                 device_id=device_id,

@@ -1,4 +1,4 @@
-"""`makerbus member add|pin-set|pin-clear` (until the web side manages members)."""
+"""`makerbus member add|credit-limit|pin-set|pin-clear` (the admin web side does more)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import sys
 
 import click
 
-from core import cards, members, pins
+from core import cards, ledger, members, pins
 from core.cards import normalize_uid
 from core.clock import SystemClock
 from core.members import NewMember
 from core.settings import get_settings
-from makerbus.cli_common import echo_json, run
+from makerbus.cli_common import chosen_member, echo_json, member_choice, one_member, run
 from makerbus.context import database
 
 
@@ -66,6 +66,28 @@ def add(name: str, card_uid: str | None, balance_cents: int, as_json: bool) -> N
     click.echo(
         f"Member {created.member_id} {created.name!r} created"
         f"{f' with card {uid}' if uid else ''}, balance {created.balance_cents} cents."
+    )
+
+
+# A negative amount is read as CENTS (and refused as one), not as an unknown option.
+@member.command(name="credit-limit", context_settings={"ignore_unknown_options": True})
+@member_choice
+@click.argument("cents", type=click.IntRange(0, members.MAX_AMOUNT_CENTS))
+def credit_limit(card_uid: str | None, member_id: int | None, cents: int) -> None:
+    """Let a member (by card or id) go down to -CENTS; refused below their current debt."""
+    one_member(card_uid, member_id)
+    settings = get_settings()
+
+    async def go() -> tuple[int, ledger.Balance]:
+        async with database(settings) as db:
+            who = await chosen_member(db, card_uid, member_id)
+            await members.set_credit_limit(db, who, cents)
+            return who, await ledger.balance_of(db, who)
+
+    who, balance = run(go())
+    click.echo(
+        f"Member {who} may now go down to -{balance.credit_limit_cents} cents "
+        f"(balance {balance.balance_cents} cents)."
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import signal
+import sys
 
 import click
 from prometheus_client import start_http_server
@@ -15,8 +16,9 @@ from core.billing import Tariff
 from core.clock import SystemClock
 from core.db import async_session_factory, make_async_engine
 from core.logs import configure
-from core.settings import Settings, get_settings
+from core.settings import MAX_SLOTS, Settings, get_settings
 from handlers.service import HandlerService
+from makerbus.workers import plan, supervise
 
 
 @click.command()
@@ -44,13 +46,49 @@ async def serve_handlers(settings: Settings) -> None:
         await engine.dispose()
 
 
+def _serve_metrics(port: int) -> None:
+    if not port:
+        return
+    try:
+        start_http_server(port)
+    except OSError as error:
+        raise click.ClickException(
+            f"cannot serve metrics on port {port}: {error.strerror}. Is another `makerbus "
+            "handlers` running here? Give each its own MAKERBUS_METRICS_PORT and "
+            "MAKERBUS_HANDLER_SLOT, or run one with --processes N."
+        ) from None
+
+
 @click.command()
-def handlers() -> None:
-    """Run the MQTT handler service (run several for more throughput)."""
+@click.option(
+    "--processes",
+    type=click.IntRange(1, MAX_SLOTS),
+    default=1,
+    show_default=True,
+    help="Run this many workers (e.g. one per core) as child processes, each on its own "
+    "broker account slot and metrics port (MAKERBUS_METRICS_PORT + i).",
+)
+@click.option(
+    "--worker",
+    "slot",
+    type=click.IntRange(1, MAX_SLOTS),
+    help="This worker's broker account slot, the first one with --processes "
+    "(default: MAKERBUS_HANDLER_SLOT). Each running worker needs its own.",
+)
+def handlers(processes: int, slot: int | None) -> None:
+    """Run the MQTT handler service (several workers share the requests)."""
     settings = get_settings()
+    if slot is not None:
+        settings = settings.model_copy(update={"handler_slot": slot})
+    try:
+        workers = plan(settings, processes)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
     configure(settings.log_level, settings.log_format)
-    if settings.metrics_port:
-        start_http_server(settings.metrics_port)
+    if processes > 1:
+        settings.require_secrets("broker_handler_password")
+        sys.exit(asyncio.run(supervise(workers)))
+    _serve_metrics(settings.metrics_port)
     asyncio.run(serve_handlers(settings))
 
 

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.dynsec_file import Account, service_accounts
+from broker.identities import admin_login, handler_logins, monitor_logins
 from broker.topics import Topics
 from core.db import async_session_factory, make_async_engine
 from core.settings import BROKER_SECRET_FIELDS, Settings
@@ -28,12 +29,12 @@ async def database(settings: Settings) -> AsyncIterator[AsyncSession]:
 
 
 def accounts_from(settings: Settings) -> tuple[Account, ...]:
-    """The three service accounts (broker init, and reconcile, which may recreate them)."""
+    """The service accounts (broker init, and reconcile, which may recreate them)."""
     settings.require_secrets(*BROKER_SECRET_FIELDS)
     return service_accounts(
         Topics(settings.topic_prefix),
         settings.share_group,
-        admin=(settings.broker_admin_username, settings.broker_admin_password),
-        handler=(settings.broker_handler_username, settings.broker_handler_password),
-        monitor=(settings.broker_monitor_username, settings.broker_monitor_password),
+        admin=admin_login(settings),
+        handlers=handler_logins(settings),
+        monitors=monitor_logins(settings),
     )

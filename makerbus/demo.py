@@ -56,7 +56,7 @@ RENTAL_ITEMS = (
     ("E2801160600002084A4F5A12", "Oscilloscope"),
 )
 RENTERS = ("04A1B2C3D4E5F6",)
-# Grace looks after the lathe: she manages its authorizations (not its prices).
+# Grace looks after the lathe: she lets others use it at its tariff (not herself, no own prices).
 SUB_ADMINS = (("lathe-1", "grace"),)
 # (machine, card, the member's own price per minute or None)
 AUTHORIZATIONS = (

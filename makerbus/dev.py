@@ -9,9 +9,11 @@ Ctrl-C stops everything.
 from __future__ import annotations
 
 import asyncio
+import http.client
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +34,8 @@ from makerbus.login_provider import LocalLoginProvider
 
 VAR = Path("var")
 DEMO_FILE = VAR / "demo.json"
+DEVICE_FILES = VAR / "devices"
+API_START_TIMEOUT_S = 60.0
 
 
 def dev_settings(port: int, api_port: int, login_provider: LocalLoginProvider) -> Settings:
@@ -70,14 +74,14 @@ def _dev_env(settings: Settings) -> dict[str, str]:
 
 
 @contextmanager
-def _api_process(settings: Settings, port: int) -> Iterator[None]:
+def _api_process(settings: Settings, port: int) -> Iterator[subprocess.Popen[bytes]]:
     """`makerbus api` as a child: it gets Ctrl-C with us and is stopped when we stop."""
     process = subprocess.Popen(  # noqa: S603 - our interpreter running our own command
         [sys.executable, "-m", "makerbus", "api", "--host", "127.0.0.1", "--port", str(port)],
         env=_dev_env(settings),
     )
     try:
-        yield
+        yield process
     finally:
         stop_child(process, 15)
 
@@ -94,7 +98,7 @@ def _port_is_free(port: int) -> bool:
 
 
 async def _demo(settings: Settings, known: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    async with database(settings) as db, open_device_broker(settings) as broker:
+    async with database(settings) as db, open_device_broker(settings, db) as broker:
         report = await provisioning.reconcile(db, broker, accounts_from(settings))
         # Accounts the broker had lost were recreated with new passwords: forget the old ones.
         still_valid = {s: c for s, c in known.items() if s not in report.needs_rotation}
@@ -111,27 +115,67 @@ def _print_summary(settings: Settings, described: dict[str, Any]) -> None:
     click.echo(f"  database  {settings.database_url}")
     click.echo(f"  demo      {DEMO_FILE} (devices with credentials, members with cards)")
     for entry in described["devices"]:
-        click.echo(f"    {entry['kind']:<9} {entry['username']:<12} password {entry['password']}")
+        click.echo(
+            f"    {entry['kind']:<9} {entry['username']:<12} password {entry['password']}  "
+            f"(--credentials {DEVICE_FILES / entry['slug']}.json)"
+        )
     for entry in described["members"]:
         click.echo(
             f"    member    {entry['name']:<14} card {entry['card']} "
             f"balance {entry['balance_cents']} cents, login {entry['login']}"
         )
-    click.echo(f"  web       {settings.public_url}/api/docs (API docs)")
+    click.echo(
+        f"  web       {settings.public_url}/api/docs (API docs; the OpenAPI document is "
+        f"{settings.public_url}/api/openapi.json)"
+    )
     click.echo(
         f"  login     {settings.public_url}/auth/login: at the dev login provider type "
         "ada (admin, shop) or grace (member, sub-admin of lathe-1) and press Authorize"
     )
     click.echo(
-        f"  try:      makerbus-device machine --host 127.0.0.1 --port {settings.mqtt_port} "
-        "--username laser-1 --password <see above>   (then type 04A1B2C3D4E5F6 and Enter)"
+        f"  try:      .venv/bin/makerbus-device machine --credentials {DEVICE_FILES}/laser-1.json"
+        "   (then type 04A1B2C3D4E5F6 and Enter)"
     )
     click.echo("Ctrl-C stops everything.")
 
 
-async def _main(settings: Settings) -> None:
+def _write_device_files(described: dict[str, Any]) -> None:
+    """One credentials file per demo device, for `makerbus-device ... --credentials FILE`."""
+    DEVICE_FILES.mkdir(exist_ok=True)
+    for entry in described["devices"]:
+        credentials = {key: entry[key] for key in ("host", "port", "username", "password")}
+        demo.write(DEVICE_FILES / f"{entry['slug']}.json", credentials)
+
+
+def _healthy(port: int) -> bool:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2.0)
+    try:
+        connection.request("GET", "/health")
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        connection.close()
+
+
+async def _api_answers(port: int, process: subprocess.Popen[bytes]) -> None:
+    """Wait until the API child answers its health check; fail if it exits or never does."""
+    deadline = time.monotonic() + API_START_TIMEOUT_S
+    while not await asyncio.to_thread(_healthy, port):
+        if process.poll() is not None:
+            raise click.ClickException(f"the API exited with status {process.returncode}")
+        if time.monotonic() > deadline:
+            raise click.ClickException(
+                f"the API did not answer on port {port} within {API_START_TIMEOUT_S:.0f} s"
+            )
+        await asyncio.sleep(0.2)
+
+
+async def _main(settings: Settings, api_port: int, api: subprocess.Popen[bytes]) -> None:
     described = await _demo(settings, demo.known_credentials(DEMO_FILE))
     demo.write(DEMO_FILE, described)
+    _write_device_files(described)
+    await _api_answers(api_port, api)
     _print_summary(settings, described)
     await serve_handlers(settings)
 
@@ -163,8 +207,8 @@ def run_dev(port: int, api_port: int, login_port: int) -> None:
         with login_provider:
             _login_users(login_provider)
             upgrade(settings.database_url)
-            with _api_process(settings, api_port):
-                asyncio.run(_main(settings))
+            with _api_process(settings, api_port) as api:
+                asyncio.run(_main(settings, api_port, api))
     finally:
         broker.stop()
         click.echo("Stopped the API, the handlers, the login provider and the broker.")

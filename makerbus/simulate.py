@@ -54,7 +54,7 @@ class Plan:
 
 async def _provision(settings: Settings, plan: Plan) -> tuple[list[FleetMachine], FleetShop]:
     now = SystemClock().now()
-    async with database(settings) as db, open_device_broker(settings) as broker:
+    async with database(settings) as db, open_device_broker(settings, db) as broker:
         machines = await provision_fleet(
             db,
             broker,

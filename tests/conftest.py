@@ -11,6 +11,7 @@ from core.clock import FrozenClock
 from core.db import make_async_engine
 from core.migrations import upgrade
 from core.settings import Settings
+from tests.chromium import CHROMIUM, Chromium, chromium_required
 from tests.databases import fresh_postgres, fresh_sqlite, postgres_reachable, postgres_required
 from tests.factories import T0
 from tests.secrets_for_tests import production_settings
@@ -71,3 +72,15 @@ async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncS
 async def db(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     async with sessions() as session:
         yield session
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Chromium]:
+    """Headless Chromium, one for the session (`make test` installs Debian's `chromium`)."""
+    if not CHROMIUM.exists():
+        if chromium_required():
+            pytest.fail(f"CI=true needs Chromium at {CHROMIUM}: apt-get install chromium")
+        pytest.skip(f"no Chromium at {CHROMIUM} (make test installs it; CI requires it)")
+    browser = Chromium()
+    yield browser
+    browser.close()

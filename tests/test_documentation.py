@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from core.settings import Settings
@@ -29,3 +30,40 @@ def test_readme_configuration_table_names_every_setting() -> None:
     lines = (ROOT / "README.md").read_text().splitlines()
 
     assert [name for name in _env_names() if not _documented(name, lines)] == []
+
+
+def _readme_code_blocks() -> list[list[str]]:
+    blocks: list[list[str]] = []
+    inside = False
+    for line in (ROOT / "README.md").read_text().splitlines():
+        if line.startswith("```"):
+            inside = not inside
+            if inside:
+                blocks.append([])
+        elif inside:
+            blocks[-1].append(line)
+    return blocks
+
+
+def test_readme_links_stay_inside_the_repository() -> None:
+    readme = (ROOT / "README.md").read_text()
+    targets = re.findall(r"\]\(([^)]+)\)", readme)
+    local = [t for t in targets if not t.startswith(("http://", "https://", "#"))]
+
+    assert [t for t in local if not (ROOT / t).resolve().is_relative_to(ROOT)] == []
+    assert [t for t in local if not (ROOT / t).exists()] == []
+
+
+def test_readme_commands_run_as_printed_from_a_fresh_clone() -> None:
+    """`makerbus` is not on PATH after `make`: call it from .venv/bin, or activate first."""
+    bare = re.compile(r"^\s*([A-Z_]+=\S+\s+)*(makerbus|makerbus-device)\s")
+    shell_blocks = [block for block in _readme_code_blocks() if "│" not in "".join(block)]
+    unrunnable = [
+        line
+        for block in shell_blocks
+        if ". .venv/bin/activate" not in block
+        for line in block
+        if bare.search(line)
+    ]
+
+    assert unrunnable == []

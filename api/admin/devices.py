@@ -138,13 +138,15 @@ def _provisioned(
 
 
 @asynccontextmanager
-async def _broker(settings: Settings) -> AsyncIterator[DeviceBroker]:
-    """The broker's admin connection for one request.
+async def _broker(settings: Settings, db: AsyncSession) -> AsyncIterator[DeviceBroker]:
+    """The broker's admin connection for one request (it waits for the registry lock).
 
     A failure becomes an HTTP error that propagates, so the request's transaction rolls back.
     """
     try:
-        async with provisioning.open_device_broker(settings, timeout_s=BROKER_TIMEOUT_S) as broker:
+        async with provisioning.open_device_broker(
+            settings, db, timeout_s=BROKER_TIMEOUT_S
+        ) as broker:
             yield broker
     except UnsafeSettingsError:
         raise HTTPException(
@@ -197,7 +199,7 @@ async def add_device(
     """
     if await devices.find(db, body.slug) is not None:
         raise Conflict(f"device {body.slug} exists already")
-    async with _broker(settings) as broker:
+    async with _broker(settings, db) as broker:
         _, credentials = await provisioning.add(
             db,
             broker,
@@ -224,7 +226,7 @@ async def rotate_password(
     The broker drops the device's connection at once; only the new password lets it back in.
     """
     await devices.get(db, slug)
-    async with _broker(settings) as broker:
+    async with _broker(settings, db) as broker:
         credentials = await provisioning.rotate(db, broker, slug, now=clock.now())
     board.went_offline(slug)
     return _provisioned(await devices.get_row(db, slug), board, credentials, response)
@@ -234,7 +236,7 @@ async def _set_enabled(
     slug: str, db: AsyncSession, settings: Settings, board: StatusBoard, *, enabled: bool
 ) -> DeviceInfo:
     await devices.get(db, slug)
-    async with _broker(settings) as broker:
+    async with _broker(settings, db) as broker:
         await provisioning.set_enabled(db, broker, slug, enabled=enabled)
     if not enabled:
         board.went_offline(slug)
@@ -272,6 +274,6 @@ async def remove_device(
     A device with sessions on record keeps its row for their history: disable it instead.
     """
     await devices.get(db, slug)
-    async with _broker(settings) as broker:
+    async with _broker(settings, db) as broker:
         await provisioning.remove(db, broker, slug)
     board.forget(slug)

@@ -1,9 +1,10 @@
 """Admin: machines' tariffs, authorizations, sub-admins, and the sessions running on them.
 
-Admins manage every machine. A machine's sub-admins (OIDC subjects listed for it) manage only
-that machine's authorizations, including members' own prices, read its tariff, and see and end
-its sessions; everything else about a machine, and any machine that is not theirs, is 403 to
-them, whether it exists or not.
+Admins manage every machine. A machine's sub-admins (OIDC subjects listed for it) grant and
+revoke that machine's authorizations at its tariff, read the tariff, and see and end its
+sessions; everything else about a machine, and any machine that is not theirs, is 403 to them,
+whether it exists or not. Members' own prices are the admins' alone, and a sub-admin never
+touches their own authorization (`core.sub_admins`): both are 403 naming the reason.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ router = APIRouter(
     responses=refusals(
         {
             401: "Not logged in.",
-            403: "Neither an admin nor a sub-admin of this machine.",
+            403: "Neither an admin nor a sub-admin of this machine; or, for a sub-admin, "
+            "own prices (`prices_admin_only`) or their own authorization (`own_authorization`).",
             404: "No such machine, member, authorization or session.",
         }
     ),
@@ -173,6 +175,11 @@ def _not_theirs(what: str = "this machine") -> HTTPException:
 def _sub_admin_subject(principal: Principal) -> str | None:
     """The subject that may be listed as a sub-admin; an API token never is one."""
     return None if principal.is_token else principal.subject
+
+
+def _restricted(principal: Principal) -> str | None:
+    """Whom the sub-admin rules bind on a machine the caller manages: none for an admin."""
+    return None if principal.is_admin else principal.subject
 
 
 async def managed_machine(slug: Slug, principal: PrincipalDep, db: DbDep) -> int:
@@ -320,8 +327,10 @@ async def grant_authorization(
     """Let a member use the machine, optionally at their own prices (201 when new, 200 when
     the grant is replaced: own prices left out fall back to the machine's).
 
-    Own prices may be lower or higher than the machine's, never negative or out of range (422).
-    A session already running keeps the tariff it started with.
+    Own prices (admins only) may be lower or higher than the machine's, never negative or out
+    of range (422). A sub-admin grants at the machine's tariff, to others only: own prices, a
+    grant that has some, or their own authorization are 403. A session already running keeps
+    the tariff it started with.
     """
     own = own_prices or OwnPrices()
     created = await machines.authorize(
@@ -331,6 +340,7 @@ async def grant_authorization(
         override=TariffOverride(own.login_fee_cents, own.price_per_minute_cents, own.interval_min),
         now=clock.now(),
         actor=principal.subject,
+        sub_admin=_restricted(principal),
     )
     if created:
         response.status_code = 201
@@ -338,10 +348,16 @@ async def grant_authorization(
 
 
 @router.delete("/machines/{slug}/authorizations/{member_id}", status_code=204)
-async def revoke_authorization(device_id: ManagedMachineDep, member_id: Id, db: DbDep) -> None:
+async def revoke_authorization(
+    device_id: ManagedMachineDep, member_id: Id, principal: PrincipalDep, db: DbDep
+) -> None:
     """Take the authorization away (404 if there was none). A session already running goes
-    on until it ends; end it at `POST /api/v1/admin/sessions/{id}/end` to stop it now."""
-    await machines.revoke(db, device_id=device_id, member_id=member_id)
+    on until it ends; end it at `POST /api/v1/admin/sessions/{id}/end` to stop it now.
+
+    A sub-admin revokes others' grants at the machine's tariff only (403 otherwise)."""
+    await machines.revoke(
+        db, device_id=device_id, member_id=member_id, sub_admin=_restricted(principal)
+    )
 
 
 @router.get("/machines/{slug}/admins")

@@ -2,6 +2,8 @@
 
 from makerbus_device.answer import Answer
 from makerbus_device.bankomat import Bankomat
+from makerbus_device.cash_book import Backoff
+from makerbus_device.cash_journal import Booking, CashJournal, JournalError
 from makerbus_device.checkout import BasketLine, CheckoutTerminal
 from makerbus_device.client import DeviceClient
 from makerbus_device.console import BankomatConsole, CheckoutConsole, RentalConsole
@@ -36,12 +38,15 @@ from makerbus_device.terminal import Refused, ServerLink
 
 __all__ = [
     "Answer",
+    "Backoff",
     "Bankomat",
     "BankomatConsole",
     "BarcodeScanner",
     "BasketLine",
+    "Booking",
     "CardReader",
     "CashAcceptor",
+    "CashJournal",
     "CheckoutConsole",
     "CheckoutTerminal",
     "Choice",
@@ -51,6 +56,7 @@ __all__ = [
     "DeviceClient",
     "DeviceError",
     "DeviceLink",
+    "JournalError",
     "Key",
     "Keypad",
     "MachineController",

@@ -3,8 +3,9 @@
 A card tap selects the member. Cash inserted while a member is selected is a top-up of that
 member, booked to the cash box (the default target); without a member it is a donation to the
 box. The selection ends after ``idle_s`` without activity, so the next person's coins never go
-to the previous member. Cash is in the machine once taken: a booking that got no answer is sent
-again, under the same request id, until the server answers.
+to the previous member. Cash is in the machine once taken: each booking is saved in the cash
+journal before it is sent and sent again, under the same request id, until the server books it
+(see cash_book.py); what is pending is shown on the display.
 """
 
 import logging
@@ -15,7 +16,8 @@ from dataclasses import dataclass
 from functools import partial
 
 from makerbus_device.answer import Answer
-from makerbus_device.cash_book import Booking, CashBook
+from makerbus_device.cash_book import DEFAULT_BACKOFF, Backoff, CashBook
+from makerbus_device.cash_journal import Booking, CashJournal
 from makerbus_device.errors import DeviceError
 from makerbus_device.hardware import CardReader
 from makerbus_device.peripherals import CashAcceptor, Choice, Key, Keypad, Payout, PinPad, Transfer
@@ -70,10 +72,12 @@ class Bankomat:
         retries: int = 2,
         idle_s: float = 60.0,
         pin_wait_s: float = 30.0,
-        rebook_after_s: float = 10.0,
+        journal: CashJournal | None = None,
+        backoff: Backoff = DEFAULT_BACKOFF,
     ) -> None:
         """``target``: the cash box that cash is booked to (default: the first the server
-        lists). PINs go to the server only: never displayed, never logged."""
+        lists). ``journal``: where cash not booked yet is kept across restarts (without one it
+        is lost on exit). PINs go to the server only: never displayed, never logged."""
         self._reader = reader
         self._cash = cash
         self._pinpad = pinpad
@@ -90,7 +94,12 @@ class Bankomat:
         self._last_activity = monotonic()
         self._waiting: _WaitingForPin | None = None
         self._cash_book = CashBook(
-            self._asker, display=display, money=self._money, retry_after_s=rebook_after_s
+            self._asker,
+            display=display,
+            money=self._money,
+            booked=self._booked,
+            journal=journal,
+            backoff=backoff,
         )
 
     @property
@@ -107,10 +116,19 @@ class Bankomat:
         """Cash taken in whose booking the server has not confirmed yet."""
         return self._cash_book.unbooked
 
+    @property
+    def needs_staff(self) -> list[Booking]:
+        """Cash taken in that the server refused for good: the staff must book it by hand."""
+        return self._cash_book.needs_staff
+
     def start(self) -> None:
-        """Learn the currency and the cash box to book to."""
+        """Learn the currency and the cash box to book to; take over the journal's bookings.
+
+        JournalError when the journal cannot be read (it is left as it is).
+        """
         self._currency = fetch_currency(self._asker)
         self._find_target()
+        self._cash_book.load()
 
     def run(self, stop: threading.Event) -> None:
         """``start()``, then ``step()`` until ``stop`` is set."""
@@ -134,8 +152,7 @@ class Bankomat:
             handle()
         now = self._monotonic()
         for booking in self._cash_book.due(now)[:1]:
-            if (answer := self._cash_book.book(booking, now)) is not None:
-                self._booked(booking, answer)
+            self._cash_book.book(booking, now)
 
     def _next_input(self, poll_s: float) -> Callable[[], None] | None:
         if (pin := self._pinpad.read(0)) is not None:
@@ -173,23 +190,22 @@ class Bankomat:
     def _insert(self, cents: int) -> None:
         self._last_activity = now = self._monotonic()
         target = self._target or self._find_target()
-        if target is None:
-            logger.error("%s cents taken in, but there is no cash box to book them to", cents)
-            self._display(f"{self._money(cents)} taken but not booked: no cash box; call staff")
-            return
         member = self._selected
-        if member is None:
-            booking = Booking("bank/donate", {"amount_cents": cents, "target": target})
-        else:
-            fields = {"card": member.card, "amount_cents": cents, "target": target}
-            booking = Booking("bank/topup", fields)
-        if (answer := self._cash_book.book(booking, now)) is not None:
-            self._booked(booking, answer)
+        fields: dict[str, object] = {"amount_cents": cents, "target": target}
+        op = "bank/donate"
+        if member is not None:
+            op, fields = "bank/topup", {"card": member.card, **fields}
+        if target is None:
+            self._cash_book.keep_for_staff(op, fields, "no cash box known")
+            return
+        self._cash_book.book(self._cash_book.take(op, fields), now)
 
     def _booked(self, booking: Booking, answer: Answer) -> None:
         amount, card = self._money(booking.amount_cents), booking.fields.get("card")
         member, balance = self._selected, answer.fields.get("balance_cents")
-        if booking.op == "bank/donate":
+        if booking.instead_of is not None:
+            self._display(f"{amount} booked to the cash box as a donation")
+        elif booking.op == "bank/donate":
             self._display(f"thank you for donating {amount}")
         elif member is None or member.card != card:  # booked late, after the member left
             self._display(f"topped up {amount} for card {card}")
@@ -298,7 +314,9 @@ class Bankomat:
             answer = self._asker.ask("bank/targets")
         except DeviceError as exc:
             logger.warning("no cash boxes from bank/targets: %s", exc)
-            return None
+            # The configured box is trusted until the server can say otherwise (unknown_target).
+            self._target = self._configured_target
+            return self._target
         listed = answer.fields.get("targets")
         slugs = [
             t["slug"]

@@ -8,8 +8,11 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 from makerbus_device.bankomat import Bankomat
+from makerbus_device.cash_journal import CashJournal
 from makerbus_device.checkout import CheckoutTerminal
 from makerbus_device.client import DeviceClient
 from makerbus_device.console import BankomatConsole, CheckoutConsole, RentalConsole
@@ -60,6 +63,8 @@ Run the reference Bankomat on the console, one command a line:
   history                the selected member's recent bookings
   done                   end the member's turn (also after a minute without input)
 {_STOPS}
+Cash the server has not booked yet is kept in the --journal file and booked (under the same
+request ids) when the server is back, also after a restart.
 """
 
 _RENTAL_HELP = f"""\
@@ -83,10 +88,19 @@ def parse_field(item: str) -> tuple[str, object]:
 
 
 def _add_connection_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", required=True)
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--username", required=True, help="the device slug")
-    parser.add_argument("--password", help=f"default: the environment variable {CREDENTIAL_ENV}")
+    parser.add_argument(
+        "--credentials",
+        metavar="FILE",
+        help="a JSON file with host, port, username and password, as `makerbus device add "
+        "--json` prints it; the options below override its values",
+    )
+    parser.add_argument("--host")
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--username", help="the device slug")
+    parser.add_argument(
+        "--password",
+        help=f"default: the credentials file, else the environment variable {CREDENTIAL_ENV}",
+    )
     parser.add_argument(
         "--mqtt", type=int, choices=(5, 3), default=5, help="protocol: 5 or 3 (3.1.1)"
     )
@@ -129,25 +143,30 @@ def build_parser() -> argparse.ArgumentParser:
             program.add_argument(
                 "--target", help="the cash box that cash is booked to (default: the first one)"
             )
+            program.add_argument(
+                "--journal",
+                type=Path,
+                help="file that keeps cash not booked yet across restarts (default: "
+                "$XDG_STATE_HOME/makerbus-device/bankomat-<username>.json, "
+                "else ~/.local/state/...)",
+            )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    password = args.password if args.password is not None else os.environ.get(CREDENTIAL_ENV)
-    if password is None:
-        parser.error(f"give --password or set {CREDENTIAL_ENV}")
+    connection = _connection(parser, args)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
         client = DeviceClient(
-            args.host,
-            args.port,
-            args.username,
-            password,
+            connection.host,
+            connection.port,
+            connection.username,
+            connection.password,
             mqtt_version=args.mqtt,
             prefix=args.prefix,
             tls_ca_file=args.tls_ca_file,
@@ -159,10 +178,58 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "checkout":
         return _checkout(client)
     if args.command == "bankomat":
-        return _bankomat(client, args.target)
+        return _bankomat(client, args.target, args.journal or default_journal(connection.username))
     if args.command == "rental":
         return _rental(client)
     return _request(parser, args, client)
+
+
+@dataclass(frozen=True)
+class Connection:
+    host: str
+    port: int
+    username: str
+    password: str
+
+
+def _connection(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Connection:
+    """Options first, then the credentials file, then (for the password) the environment."""
+    stored = _read_credentials(parser, args.credentials) if args.credentials else {}
+    values = {
+        "host": args.host if args.host is not None else stored.get("host"),
+        "port": args.port if args.port is not None else stored.get("port"),
+        "username": args.username if args.username is not None else stored.get("username"),
+        "password": args.password
+        if args.password is not None
+        else stored.get("password", os.environ.get(CREDENTIAL_ENV)),
+    }
+    missing = [name for name, value in values.items() if value is None]
+    if "password" in missing:
+        parser.error(f"give --password, --credentials or set {CREDENTIAL_ENV}")
+    if missing:
+        parser.error(f"give --credentials or --{' --'.join(missing)}")
+    host, port, username, password = values.values()
+    if not (
+        isinstance(host, str)
+        and isinstance(port, int)
+        and isinstance(username, str)
+        and isinstance(password, str)
+    ):
+        parser.error(f"{args.credentials}: host, username and password are text, port a number")
+    return Connection(host, port, username, password)
+
+
+def _read_credentials(parser: argparse.ArgumentParser, path: str) -> dict[str, object]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            stored = json.load(handle)
+    except OSError as exc:
+        parser.error(f"cannot read {path}: {exc.strerror}")
+    except ValueError:
+        parser.error(f"{path} is not JSON")
+    if not isinstance(stored, dict):
+        parser.error(f"{path}: expected a JSON object with host, port, username and password")
+    return stored
 
 
 def _request(
@@ -233,7 +300,13 @@ def _checkout(client: DeviceClient) -> int:
     return _serve(client, terminal.run, stop, f"commands: {console.input.usage}; Ctrl-C stops")
 
 
-def _bankomat(client: DeviceClient, target: str | None) -> int:
+def default_journal(username: str) -> Path:
+    """Where ``makerbus-device bankomat`` keeps its cash journal unless told otherwise."""
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "makerbus-device" / f"bankomat-{username}.json"
+
+
+def _bankomat(client: DeviceClient, target: str | None, journal: Path) -> int:
     stop = threading.Event()
     console = BankomatConsole(on_eof=stop.set, complain=_say)
     bankomat = Bankomat(
@@ -244,6 +317,7 @@ def _bankomat(client: DeviceClient, target: str | None) -> int:
         console.keypad,
         display=_say,
         target=target,
+        journal=CashJournal(journal),
     )
     return _serve(client, bankomat.run, stop, f"commands: {console.input.usage}; Ctrl-C stops")
 

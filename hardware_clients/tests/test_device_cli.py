@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -70,3 +71,64 @@ def test_password_comes_from_the_environment(
     status = main(["request", *connection, "--username", broker.AUTH_USER, "test/echo"])
 
     assert status == 0
+
+
+@pytest.mark.mqtt
+def test_credentials_file_gives_the_whole_connection(
+    broker: Broker, responder: EchoResponder, tmp_path: Path
+) -> None:
+    stored = {
+        "host": "127.0.0.1",
+        "port": broker.auth_port,
+        "username": broker.AUTH_USER,
+        "password": broker.AUTH_PASSWORD,
+    }
+    (tmp_path / "device.json").write_text(json.dumps(stored))
+
+    status = main(["request", "--credentials", str(tmp_path / "device.json"), "test/echo"])
+
+    assert status == 0
+
+
+@pytest.mark.mqtt
+def test_options_override_the_credentials_file(
+    broker: Broker, responder: EchoResponder, tmp_path: Path
+) -> None:
+    stored = {"host": "127.0.0.1", "port": 1, "username": broker.AUTH_USER, "password": "wrong"}
+    (tmp_path / "device.json").write_text(json.dumps(stored))
+    file = ["--credentials", str(tmp_path / "device.json")]
+    overrides = ["--port", str(broker.auth_port), "--password", broker.AUTH_PASSWORD]
+
+    status = main(["request", *file, *overrides, "test/echo"])
+
+    assert status == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "complaint"),
+    [
+        ("{not json", "is not JSON"),
+        ("[1, 2]", "expected a JSON object"),
+        ('{"host": "h", "port": "1883", "username": "u", "password": "p"}', "port a number"),
+        ('{"host": "h", "password": "p"}', "--port --username"),
+    ],
+)
+def test_a_bad_credentials_file_is_a_usage_error(
+    tmp_path: Path, content: str, complaint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "device.json").write_text(content)
+
+    with pytest.raises(SystemExit) as exited:
+        main(["request", "--credentials", str(tmp_path / "device.json"), "test/echo"])
+
+    assert exited.value.code == 2
+    assert complaint in capsys.readouterr().err
+
+
+def test_a_missing_credentials_file_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["request", "--credentials", str(tmp_path / "absent.json"), "test/echo"])
+
+    assert "cannot read" in capsys.readouterr().err

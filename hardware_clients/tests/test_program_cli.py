@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from makerbus_device.cli import CREDENTIAL_ENV, EXIT_DEVICE_ERROR, main
+from makerbus_device.cli import CREDENTIAL_ENV, EXIT_DEVICE_ERROR, default_journal, main
 
 if TYPE_CHECKING:
     from conftest import Broker, EchoResponder
@@ -48,10 +49,11 @@ def test_bankomat_with_pin_typed_never_prints_it(
     responder: EchoResponder,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("pin 48151623\npin 9999999999\n"))
 
-    status = run("bankomat", broker.port, "--mqtt", "3")
+    status = run("bankomat", broker.port, "--mqtt", "3", "--journal", str(tmp_path / "j.json"))
 
     out, err = capsys.readouterr()
     assert status == 0
@@ -84,3 +86,30 @@ def test_program_with_unreachable_broker_exits_with_3(
     connection = ["--host", "127.0.0.1", "--port", str(unused_port), "--username", "cli-x"]
 
     assert main([program, *connection]) == EXIT_DEVICE_ERROR
+
+
+@pytest.mark.mqtt
+def test_bankomat_with_an_unreadable_journal_exits_with_3_and_leaves_it(
+    broker: Broker,
+    responder: EchoResponder,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    journal = tmp_path / "cash.json"
+    journal.write_text("{half a journal")
+    monkeypatch.setattr("sys.stdin", io.StringIO("coin 200\n"))
+
+    status = run("bankomat", broker.port, "--journal", str(journal))
+
+    assert status == EXIT_DEVICE_ERROR
+    assert f"the cash journal {journal} is not JSON" in capsys.readouterr().err
+    assert journal.read_text() == "{half a journal"
+
+
+def test_bankomat_journal_defaults_to_the_state_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+
+    assert default_journal("bank-1") == tmp_path / "makerbus-device" / "bankomat-bank-1.json"

@@ -1,7 +1,8 @@
 """Admin machines over HTTP: tariffs, authorizations with own prices, sub-admins, sessions.
 
-The rule everything here turns on: a sub-admin of machine A manages A's authorizations and
-sessions and cannot touch machine B.
+The rules everything here turns on: a sub-admin of machine A manages A's authorizations and
+sessions and cannot touch machine B; prices are the admin's, and no sub-admin touches their own
+authorization.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from core.billing import Tariff, TariffOverride
 from core.clock import FrozenClock
 from core.devices import DeviceRef
 from core.errors import NotAuthorized, SessionClosed
-from core.members import NewMember
+from core.members import NewMember, link_login
 from core.models import DeviceKind, MachineSession, Member
 from core.settings import WEB_SECRET_FIELDS, Settings
 from tests.api.conftest import ORIGIN, Headers, SessionFor
@@ -73,6 +74,14 @@ async def lab(committed_db: AsyncSession, session_for: SessionFor) -> Lab:
     await grant(committed_db, b, member)
     await committed_db.commit()
     return Lab(a, b, session_for(subject), member)
+
+
+async def _newcomer(db: AsyncSession, lab: Lab) -> tuple[NewMember, str]:
+    """A committed member with 10.00 whom machine A knows nothing of, and the URL of their
+    authorization on A."""
+    newcomer = await make_member(db, name="Newcomer", balance_cents=1000)
+    await db.commit()
+    return newcomer, f"{API}/machines/{lab.a.slug}/authorizations/{newcomer.member_id}"
 
 
 class Starter:
@@ -143,15 +152,17 @@ async def test_an_admin_sets_a_tariff_that_the_machine_list_and_tariff_show(
     assert {"slug": machine.slug, "name": machine.name, "enabled": True, "tariff": prices} in listed
 
 
-async def test_a_sub_admin_grants_own_prices_that_the_next_session_is_charged(
-    client: httpx.AsyncClient, committed_db: AsyncSession, lab: Lab, start: Starter
+async def test_an_admin_grants_own_prices_that_the_next_session_is_charged(
+    client: httpx.AsyncClient,
+    committed_db: AsyncSession,
+    lab: Lab,
+    admin: Headers,
+    start: Starter,
 ) -> None:
-    newcomer = await make_member(committed_db, name="Newcomer", balance_cents=1000)
-    await committed_db.commit()
-    url = f"{API}/machines/{lab.a.slug}/authorizations/{newcomer.member_id}"
+    newcomer, url = await _newcomer(committed_db, lab)
 
     granted = await client.put(
-        url, json={"login_fee_cents": 0, "price_per_minute_cents": 5}, headers=lab.sub_admin
+        url, json={"login_fee_cents": 0, "price_per_minute_cents": 5}, headers=admin
     )
     await start(lab.a, newcomer)
 
@@ -172,12 +183,14 @@ async def test_a_sub_admin_grants_own_prices_that_the_next_session_is_charged(
     assert await _balance(committed_db, newcomer) == 1000 - 15 * 5
 
 
-async def test_granting_again_replaces_the_own_prices(client: httpx.AsyncClient, lab: Lab) -> None:
+async def test_granting_again_replaces_the_own_prices(
+    client: httpx.AsyncClient, lab: Lab, admin: Headers
+) -> None:
     url = f"{API}/machines/{lab.a.slug}/authorizations/{lab.member.member_id}"
-    await client.put(url, json={"price_per_minute_cents": 1}, headers=lab.sub_admin)
+    await client.put(url, json={"price_per_minute_cents": 1}, headers=admin)
 
-    again = await client.put(url, json={"interval_min": 5}, headers=lab.sub_admin)
-    plain = await client.put(url, headers=lab.sub_admin)
+    again = await client.put(url, json={"interval_min": 5}, headers=admin)
+    plain = await client.put(url, headers=admin)
 
     assert again.status_code == 200
     assert again.json()["effective"] == {
@@ -187,6 +200,145 @@ async def test_granting_again_replaces_the_own_prices(client: httpx.AsyncClient,
     }
     assert plain.status_code == 200
     assert plain.json()["interval_min"] is None
+
+
+@dataclass(frozen=True)
+class Keeper:
+    """A sub-admin of machine A who is a member too: their login is linked to that member."""
+
+    member: NewMember
+    headers: Headers
+
+
+@pytest.fixture
+async def keeper(committed_db: AsyncSession, session_for: SessionFor, lab: Lab) -> Keeper:
+    subject = unique_slug("keeper")
+    member = await make_member(committed_db, name="Keeper", balance_cents=1000)
+    await link_login(committed_db, member.member_id, subject)
+    await machines.add_sub_admin(committed_db, lab.a.id, subject, now=T0, actor="test")
+    await committed_db.commit()
+    return Keeper(member, session_for(subject))
+
+
+def _refusal(answer: httpx.Response) -> tuple[int, str]:
+    return answer.status_code, answer.json().get("error", "")
+
+
+async def test_a_sub_admin_gets_403_granting_themselves_the_machine(
+    client: httpx.AsyncClient, lab: Lab, keeper: Keeper
+) -> None:
+    url = f"{API}/machines/{lab.a.slug}/authorizations/{keeper.member.member_id}"
+
+    plain = await client.put(url, headers=keeper.headers)
+    free = await client.put(url, json={"price_per_minute_cents": 0}, headers=keeper.headers)
+
+    assert _refusal(plain) == _refusal(free) == (403, "own_authorization")
+    assert "their own authorization" in plain.json()["detail"]
+    assert (await client.get(url, headers=keeper.headers)).status_code == 404
+
+
+async def test_a_sub_admin_gets_403_changing_or_revoking_their_own_authorization(
+    client: httpx.AsyncClient, lab: Lab, keeper: Keeper, admin: Headers
+) -> None:
+    url = f"{API}/machines/{lab.a.slug}/authorizations/{keeper.member.member_id}"
+    await client.put(url, json={"price_per_minute_cents": 10}, headers=admin)
+
+    answers = [
+        await client.put(url, headers=keeper.headers),
+        await client.put(url, json={"price_per_minute_cents": 0}, headers=keeper.headers),
+        await client.delete(url, headers=keeper.headers),
+    ]
+
+    assert [_refusal(answer) for answer in answers] == [(403, "own_authorization")] * 3
+    assert (await client.get(url, headers=admin)).json()["price_per_minute_cents"] == 10
+
+
+@pytest.mark.parametrize(
+    "own_prices",
+    [
+        {"price_per_minute_cents": 0},
+        {"login_fee_cents": 0},
+        {"interval_min": 1440},
+        {"login_fee_cents": 500, "price_per_minute_cents": 50, "interval_min": 15},
+    ],
+)
+async def test_a_sub_admin_gets_403_setting_own_prices_for_a_member(
+    client: httpx.AsyncClient,
+    committed_db: AsyncSession,
+    lab: Lab,
+    own_prices: dict[str, int],
+) -> None:
+    _, url = await _newcomer(committed_db, lab)
+
+    refused = await client.put(url, json=own_prices, headers=lab.sub_admin)
+
+    assert _refusal(refused) == (403, "prices_admin_only")
+    assert "machine's tariff" in refused.json()["detail"]
+    assert (await client.get(url, headers=lab.sub_admin)).status_code == 404
+
+
+async def test_a_sub_admin_gets_403_replacing_or_revoking_own_prices_an_admin_set(
+    client: httpx.AsyncClient, lab: Lab, admin: Headers
+) -> None:
+    url = f"{API}/machines/{lab.a.slug}/authorizations/{lab.member.member_id}"
+    await client.put(url, json={"price_per_minute_cents": 50}, headers=admin)
+
+    regrant = await client.put(url, headers=lab.sub_admin)
+    revoke = await client.delete(url, headers=lab.sub_admin)
+
+    assert _refusal(regrant) == _refusal(revoke) == (403, "prices_admin_only")
+    assert (await client.get(url, headers=admin)).json()["price_per_minute_cents"] == 50
+
+
+async def test_an_admin_who_also_keeps_the_machine_grants_themselves_own_prices(
+    client: httpx.AsyncClient,
+    committed_db: AsyncSession,
+    lab: Lab,
+    session_for: SessionFor,
+) -> None:
+    subject = unique_slug("boss")
+    boss = await make_member(committed_db, name="Boss")
+    await link_login(committed_db, boss.member_id, subject)
+    await machines.add_sub_admin(committed_db, lab.a.id, subject, now=T0, actor="test")
+    await committed_db.commit()
+    url = f"{API}/machines/{lab.a.slug}/authorizations/{boss.member_id}"
+    as_admin = session_for(subject, Role.ADMIN)
+
+    granted = await client.put(url, json={"price_per_minute_cents": 0}, headers=as_admin)
+    revoked = await client.delete(url, headers=as_admin)
+
+    assert granted.status_code == 201
+    assert granted.json()["effective"]["price_per_minute_cents"] == 0
+    assert revoked.status_code == 204
+
+
+async def test_a_sub_admin_grants_another_member_who_is_charged_the_machines_tariff(
+    client: httpx.AsyncClient,
+    committed_db: AsyncSession,
+    lab: Lab,
+    start: Starter,
+) -> None:
+    newcomer, url = await _newcomer(committed_db, lab)
+
+    granted = await client.put(url, headers=lab.sub_admin)
+    again = await client.put(
+        url, json={"login_fee_cents": None, "interval_min": None}, headers=lab.sub_admin
+    )
+    await start(lab.a, newcomer)
+
+    assert (granted.status_code, again.status_code) == (201, 200)
+    body = again.json()
+    assert (body["login_fee_cents"], body["price_per_minute_cents"], body["interval_min"]) == (
+        None,
+        None,
+        None,
+    )
+    assert body["effective"] == {
+        "login_fee_cents": 100,
+        "price_per_minute_cents": 20,
+        "interval_min": 15,
+    }
+    assert await _balance(committed_db, newcomer) == 1000 - 100 - 15 * 20
 
 
 @pytest.mark.parametrize(
@@ -200,22 +352,21 @@ async def test_granting_again_replaces_the_own_prices(client: httpx.AsyncClient,
         ("interval_min", 1441),
     ],
 )
-async def test_a_sub_admin_can_never_set_a_negative_or_out_of_range_own_price(
+async def test_an_admin_can_never_set_a_negative_or_out_of_range_own_price(
     client: httpx.AsyncClient,
     committed_db: AsyncSession,
     lab: Lab,
+    admin: Headers,
     field: str,
     value: int,
 ) -> None:
-    newcomer = await make_member(committed_db)
-    await committed_db.commit()
-    url = f"{API}/machines/{lab.a.slug}/authorizations/{newcomer.member_id}"
+    _, url = await _newcomer(committed_db, lab)
 
-    refused = await client.put(url, json={field: value}, headers=lab.sub_admin)
+    refused = await client.put(url, json={field: value}, headers=admin)
 
     assert refused.status_code == 422
     assert [error["loc"][-1] for error in refused.json()["detail"]] == [field]
-    assert (await client.get(url, headers=lab.sub_admin)).status_code == 404
+    assert (await client.get(url, headers=admin)).status_code == 404
 
 
 async def test_core_refuses_out_of_range_own_prices_from_any_caller(

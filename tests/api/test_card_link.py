@@ -6,42 +6,23 @@ from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import api_tokens, link_tokens
-from core.members import NewMember
+from core import api_tokens
 from core.models import Card, Member
 from tests.api.browser import Browser
+from tests.api.cards import card_with_token, subject_of
 from tests.api.conftest import ORIGIN, SESSION_COOKIE, LinkedMember, SessionFor
-from tests.factories import make_member, unique_slug
+from tests.factories import unique_slug
 
 JSON = {"Accept": "application/json"}
-
-
-async def _card_with_token(
-    db: AsyncSession, app: FastAPI, *, age: timedelta = timedelta(0)
-) -> tuple[NewMember, str]:
-    """A member with a card and no login, and a link token issued `age` ago (committed)."""
-    member = await make_member(db, name="Card Holder")
-    assert member.card_uid is not None
-    issued = await link_tokens.issue(
-        db, card_uid=member.card_uid, device_id=None, now=app.state.clock.now() - age
-    )
-    await db.commit()
-    return member, issued.token
-
-
-async def _subject_of(db: AsyncSession, member: NewMember) -> str | None:
-    subject = await db.scalar(select(Member.oidc_subject).where(Member.id == member.member_id))
-    await db.rollback()  # SQLite: let go of the lock before the app writes
-    return subject
 
 
 async def test_the_card_link_flow_links_a_card_end_to_end_and_a_reused_token_is_refused(
     browser: Browser, client: httpx.AsyncClient, committed_db: AsyncSession, app: FastAPI
 ) -> None:
-    member, token = await _card_with_token(committed_db, app)
+    member, token = await card_with_token(committed_db, app)
     subject = unique_slug("phone")
 
     to_login = await client.get(f"/link/{token}")
@@ -65,13 +46,13 @@ async def test_the_card_link_flow_links_a_card_end_to_end_and_a_reused_token_is_
     assert me.json()["id"] == member.member_id
     assert reused.status_code == 410
     assert reused.json()["error"] == "link_token_used"
-    assert await _subject_of(committed_db, member) == subject
+    assert await subject_of(committed_db, member) == subject
 
 
 async def test_a_second_login_cannot_redeem_a_used_token(
     client: httpx.AsyncClient, committed_db: AsyncSession, app: FastAPI, session_for: SessionFor
 ) -> None:
-    member, token = await _card_with_token(committed_db, app)
+    member, token = await card_with_token(committed_db, app)
     first, second = unique_slug("first"), unique_slug("second")
     await client.post(f"/link/{token}", headers=session_for(first))
 
@@ -81,7 +62,7 @@ async def test_a_second_login_cannot_redeem_a_used_token(
     assert refused.status_code == 410
     assert refused.json()["error"] == "link_token_used"
     assert its_me.status_code == 403
-    assert await _subject_of(committed_db, member) == first
+    assert await subject_of(committed_db, member) == first
 
 
 async def test_a_login_linked_to_another_member_gets_409_and_the_token_stays_usable(
@@ -91,7 +72,7 @@ async def test_a_login_linked_to_another_member_gets_409_and_the_token_stays_usa
     linked_member: LinkedMember,
     session_for: SessionFor,
 ) -> None:
-    member, token = await _card_with_token(committed_db, app)
+    member, token = await card_with_token(committed_db, app)
     _, already_linked = await linked_member(name="Someone Else")
 
     page = await client.post(f"/link/{token}", headers=already_linked)
@@ -103,13 +84,13 @@ async def test_a_login_linked_to_another_member_gets_409_and_the_token_stays_usa
     assert as_json.status_code == 409
     assert as_json.json()["error"] == "subject_linked"
     assert fresh_login.status_code == 200
-    assert await _subject_of(committed_db, member) is not None
+    assert await subject_of(committed_db, member) is not None
 
 
 async def test_an_expired_token_is_410(
     client: httpx.AsyncClient, committed_db: AsyncSession, app: FastAPI, session_for: SessionFor
 ) -> None:
-    member, token = await _card_with_token(committed_db, app, age=timedelta(minutes=16))
+    member, token = await card_with_token(committed_db, app, age=timedelta(minutes=16))
     headers = {**session_for(unique_slug("late")), **JSON}
 
     page = await client.get(f"/link/{token}", headers=headers)
@@ -119,13 +100,13 @@ async def test_an_expired_token_is_410(
     assert page.json()["error"] == "link_unusable"
     assert redeemed.status_code == 410
     assert redeemed.json()["error"] == "link_token_expired"
-    assert await _subject_of(committed_db, member) is None
+    assert await subject_of(committed_db, member) is None
 
 
 async def test_a_cross_site_post_is_403_and_links_nothing(
     browser: Browser, client: httpx.AsyncClient, committed_db: AsyncSession, app: FastAPI
 ) -> None:
-    member, token = await _card_with_token(committed_db, app)
+    member, token = await card_with_token(committed_db, app)
     await browser.login(unique_slug("victim"))
 
     forged = await client.post(f"/link/{token}", headers={"Origin": "https://evil.example"})
@@ -135,7 +116,7 @@ async def test_a_cross_site_post_is_403_and_links_nothing(
     assert forged.status_code == 403
     assert no_origin.status_code == 403
     assert still_offered.status_code == 200
-    assert await _subject_of(committed_db, member) is None
+    assert await subject_of(committed_db, member) is None
 
 
 async def test_unknown_and_malformed_tokens_are_404(
@@ -155,8 +136,8 @@ async def test_unknown_and_malformed_tokens_are_404(
 async def test_a_blocked_card_or_a_member_with_a_login_is_409(
     client: httpx.AsyncClient, committed_db: AsyncSession, app: FastAPI, session_for: SessionFor
 ) -> None:
-    blocked_member, blocked_token = await _card_with_token(committed_db, app)
-    owned_member, owned_token = await _card_with_token(committed_db, app)
+    blocked_member, blocked_token = await card_with_token(committed_db, app)
+    owned_member, owned_token = await card_with_token(committed_db, app)
     await committed_db.execute(
         update(Card).where(Card.member_id == blocked_member.member_id).values(blocked=True)
     )
@@ -178,7 +159,7 @@ async def test_a_blocked_card_or_a_member_with_a_login_is_409(
 async def test_an_api_token_cannot_link_a_card(
     client: httpx.AsyncClient, committed_db: AsyncSession, app: FastAPI
 ) -> None:
-    member, token = await _card_with_token(committed_db, app)
+    member, token = await card_with_token(committed_db, app)
     _, api_token = await api_tokens.create(
         committed_db, name=unique_slug("script"), role="admin", now=app.state.clock.now()
     )
@@ -190,13 +171,13 @@ async def test_an_api_token_cannot_link_a_card(
 
     assert page.status_code == 403
     assert (refused.status_code, refused.json()["error"]) == (403, "api_token")
-    assert await _subject_of(committed_db, member) is None
+    assert await subject_of(committed_db, member) is None
 
 
 async def test_an_expired_session_is_sent_to_log_in_again_not_refused(
     client: httpx.AsyncClient, committed_db: AsyncSession, app: FastAPI
 ) -> None:
-    _, token = await _card_with_token(committed_db, app)
+    _, token = await card_with_token(committed_db, app)
     yesterday = app.state.signer.issue(
         subject=unique_slug("m"),
         name="M",
@@ -217,7 +198,7 @@ async def test_an_expired_session_is_sent_to_log_in_again_not_refused(
 async def test_the_confirm_page_escapes_the_name_speaks_german_and_cannot_be_framed(
     client: httpx.AsyncClient, committed_db: AsyncSession, app: FastAPI
 ) -> None:
-    _, token = await _card_with_token(committed_db, app)
+    _, token = await card_with_token(committed_db, app)
     session = app.state.signer.issue(
         subject=unique_slug("m"),
         name='<script>alert("x")</script>',

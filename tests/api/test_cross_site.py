@@ -15,10 +15,19 @@ from tests.factories import unique_slug
     [
         {"Origin": "https://evil.example"},
         {"Origin": "null"},
+        {"Origin": "null", "Sec-Fetch-Site": "same-site"},
+        {"Origin": "https://evil.example", "Sec-Fetch-Site": "same-origin"},
         {"Sec-Fetch-Site": "cross-site"},
         {},
     ],
-    ids=["foreign-origin", "opaque-origin", "fetch-metadata-cross-site", "no-origin-at-all"],
+    ids=[
+        "foreign-origin",
+        "opaque-origin",
+        "opaque-origin-same-site",
+        "foreign-origin-despite-fetch-metadata",
+        "fetch-metadata-cross-site",
+        "no-origin-at-all",
+    ],
 )
 async def test_a_cross_site_post_with_the_cookie_is_refused(
     browser: Browser, client: httpx.AsyncClient, headers: dict[str, str]
@@ -34,7 +43,13 @@ async def test_a_cross_site_post_with_the_cookie_is_refused(
 
 
 @pytest.mark.parametrize(
-    "headers", [{"Origin": ORIGIN}, {"Sec-Fetch-Site": "same-origin"}], ids=["origin", "fetch"]
+    "headers",
+    [
+        {"Origin": ORIGIN},
+        {"Sec-Fetch-Site": "same-origin"},
+        {"Origin": "null", "Sec-Fetch-Site": "same-origin"},  # our page under no-referrer
+    ],
+    ids=["origin", "fetch", "opaque-origin-fetch"],
 )
 async def test_the_same_post_from_our_own_pages_is_accepted(
     browser: Browser, client: httpx.AsyncClient, headers: dict[str, str]

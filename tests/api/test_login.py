@@ -175,26 +175,3 @@ async def test_logout_clears_the_cookie_and_the_token_stops_working(
     assert logout.status_code == 204
     assert f'{SESSION_COOKIE}=""' in logout.headers["set-cookie"]
     assert after.status_code == 401
-
-
-async def test_a_provider_error_description_is_not_shown_on_our_page(
-    client: httpx.AsyncClient,
-) -> None:
-    response = await client.get(
-        "/auth/callback", params={"error": "x", "error_description": "Call +1 555 to unlock"}
-    )
-
-    assert response.status_code == 400
-    assert "555" not in response.text
-
-
-async def test_a_denied_consent_is_a_clear_400(client: httpx.AsyncClient, browser: Browser) -> None:
-    to_provider = await client.get("/auth/login")
-    async with httpx.AsyncClient() as provider:
-        denied = await provider.post(to_provider.headers["location"], data={"action": "deny"})
-    back = httpx.URL(denied.headers["location"])
-
-    response = await client.get(f"{back.path}?{back.query.decode()}")
-
-    assert response.status_code == 400
-    assert "login failed" in response.json()["detail"]

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from core.migrations import upgrade
+from tests.databases import postgres_required
+from tests.e2e.private_postgres import PrivatePostgres, postgres_bin, private_postgres
 from tests.e2e.stack import Stack
 
 
@@ -38,3 +41,35 @@ def two_worker_stack(database_url: str, tmp_path: Path) -> Iterator[Stack]:
     running = Stack.create(database_url, tmp_path, workers=2)
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="session")
+def own_postgres() -> Iterator[PrivatePostgres]:
+    """A migrated PostgreSQL of the tests' own, which they may stop and start (unlike the shared
+    one on 5432). Each test that stops it starts it again; the stack below checks."""
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        missing = "no PostgreSQL server binaries (initdb, pg_ctl) here"
+        if postgres_required():  # CI must run the outage tests, never skip them
+            pytest.fail(missing)
+        pytest.skip(missing)
+    with private_postgres(bin_dir) as server:
+        upgrade(server.url)
+        yield server
+
+
+@pytest.fixture(scope="session")
+def _stack_on_own_postgres(
+    own_postgres: PrivatePostgres, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    running = Stack.create(own_postgres.url, tmp_path_factory.mktemp("stack-own-postgres"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def stack_on_own_postgres(_stack_on_own_postgres: Stack, own_postgres: PrivatePostgres) -> Stack:
+    """A stack whose database the test may take away: ``own_postgres.stop()`` / ``start()``."""
+    if not own_postgres.running():  # a test before this one failed during its outage
+        own_postgres.start()
+    return _stack_on_own_postgres

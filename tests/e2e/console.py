@@ -1,4 +1,4 @@
-"""`makerbus-device machine` as a child process: stdin is its card reader, stdout its relay."""
+"""The `makerbus-device` programs as child processes, driven through stdin and stdout."""
 
 from __future__ import annotations
 
@@ -13,19 +13,21 @@ from broker.provisioning import Credentials
 
 
 class Console:
-    """``makerbus-device machine`` as a child: its stdin is the card reader, stdout the relay."""
+    """``makerbus-device <program>`` as a child, ``machine`` by default: its stdin is its input
+    (for the machine, the card reader), its stdout its display (the relay)."""
 
-    def __init__(self, machine: Credentials) -> None:
+    def __init__(self, device: Credentials, program: str = "machine", *options: str) -> None:
         self.process = subprocess.Popen(
             [
                 sys.executable,
                 "-c",
                 "from makerbus_device.cli import main; raise SystemExit(main())",
-                "machine",
-                *("--host", machine.host, "--port", str(machine.port)),
-                *("--username", machine.username),
+                program,
+                *("--host", device.host, "--port", str(device.port)),
+                *("--username", device.username),
+                *options,
             ],
-            env={**os.environ, "MAKERBUS_DEVICE_PASSWORD": machine.password},
+            env={**os.environ, "MAKERBUS_DEVICE_PASSWORD": device.password},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

@@ -8,7 +8,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -18,7 +19,11 @@ from makerbus_device import DeviceClient
 from sqlalchemy import select, update
 
 from broker import provisioning
+from broker.dynsec import DynsecAdmin
+from broker.identities import Login
 from broker.launcher import LocalBroker, free_port, init_local
+from broker.mqtt import BrokerAddress
+from broker.mqtt import client as mqtt_client
 from broker.provisioning import Credentials, open_device_broker
 from core import machines, members
 from core.billing import Tariff, TariffOverride
@@ -109,12 +114,13 @@ class Stack:
         return settings_env(self.settings, **overrides)
 
     def start_handlers(self, index: int = 0) -> None:
-        """Start handler worker `index` (each has its own log; the first serves metrics)."""
+        """Start handler worker `index` on broker account slot index + 1 (each has its own log;
+        the first serves metrics)."""
         metrics = str(self.metrics_port) if index == 0 else "0"
         with self.log_of(index).open("ab") as log:
             self.workers.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "makerbus", "handlers"],
+                    [sys.executable, "-m", "makerbus", "handlers", "--worker", str(index + 1)],
                     env=self.env(MAKERBUS_METRICS_PORT=metrics, MAKERBUS_SWEEP_INTERVAL_S="0.3"),
                     stdout=log,
                     stderr=subprocess.STDOUT,
@@ -152,11 +158,14 @@ class Stack:
                 worker.wait()
         self.broker.stop()
 
-    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run the real `makerbus` command against this stack (a failure shows its stderr)."""
+    def cli(
+        self, *args: str, check: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the real `makerbus` command against this stack (a failure shows its stderr);
+        `env` adds or overrides settings."""
         done = subprocess.run(
             [sys.executable, "-m", "makerbus", *args],
-            env=self.env(),
+            env=self.env(**(env or {})),
             capture_output=True,
             text=True,
             check=False,
@@ -166,11 +175,32 @@ class Stack:
             raise AssertionError(f"makerbus {' '.join(args)} failed:\n{done.stderr}")
         return done
 
+    @asynccontextmanager
+    async def admin(self) -> AsyncIterator[DynsecAdmin]:
+        """The broker's admin API, taking turns with every other admin session."""
+        async with database(self.settings) as db, open_device_broker(self.settings, db) as broker:
+            yield broker.admin
+
+    def connect_as(self, login: Login, client_id: str) -> None:
+        """Connect with an account and a client id, then leave; MqttCodeError if refused."""
+
+        async def go() -> None:
+            address = BrokerAddress(self.settings.mqtt_host, self.settings.mqtt_port)
+            async with mqtt_client(
+                address, username=login.username, password=login.password, identifier=client_id
+            ):
+                pass
+
+        run_async(go())
+
     def provision(
         self, kind: DeviceKind = DeviceKind.MACHINE, slug: str | None = None
     ) -> Credentials:
         async def go() -> Credentials:
-            async with database(self.settings) as db, open_device_broker(self.settings) as broker:
+            async with (
+                database(self.settings) as db,
+                open_device_broker(self.settings, db) as broker,
+            ):
                 _, credentials = await provisioning.add(
                     db,
                     broker,

@@ -9,7 +9,7 @@ import aiomqtt
 import pytest
 from makerbus_device import ConnectRefused, DeviceClient
 
-from broker.provisioning import Credentials, open_device_broker
+from broker.provisioning import Credentials
 from tests.e2e.stack import Stack, disconnected
 from tests.factories import unique_slug
 
@@ -153,8 +153,8 @@ def test_provisioning_never_takes_over_a_broker_account_that_is_not_a_device(
     slug = unique_slug("homeassistant")
 
     async def create_by_hand() -> None:
-        async with open_device_broker(stack.settings) as broker:
-            await broker.admin.run(
+        async with stack.admin() as admin:
+            await admin.run(
                 {"command": "createClient", "username": slug, "password": "by-hand-secret-1"}
             )
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from makerbus_device import (
+    Backoff,
     Bankomat,
+    CashJournal,
     Key,
     Payout,
     SimulatedCashAcceptor,
@@ -62,11 +65,20 @@ class Machine:
         self.bankomat.step(poll_s=0)
 
 
-def bankomat(stack: Stack, box: str) -> Machine:
+def bankomat(
+    stack: Stack, box: str, journal: CashJournal | None = None, backoff: Backoff | None = None
+) -> Machine:
     parts = SimulatedReader(), SimulatedCashAcceptor(), SimulatedPinPad(), SimulatedKeypad()
     shown: list[str] = []
     client = stack.device(stack.provision(DeviceKind.BANKOMAT))
-    machine = Bankomat(client, *parts, display=shown.append, target=box)
+    machine = Bankomat(
+        client,
+        *parts,
+        display=shown.append,
+        target=box,
+        journal=journal,
+        backoff=backoff or Backoff(),
+    )
     machine.start()
     return Machine(machine, *parts, shown)
 
@@ -193,13 +205,14 @@ def test_history_shows_the_top_up_just_made(stack: Stack) -> None:
     assert machine.shown[-1].endswith("  topup  2.00 EUR  balance 2.00 EUR")
 
 
-def test_console_payout_works_and_never_prints_the_pin(stack: Stack) -> None:
+def test_console_payout_works_and_never_prints_the_pin(stack: Stack, tmp_path: Path) -> None:
     box = add_box(stack)
     grace = treasurer(stack)
     device = stack.provision(DeviceKind.BANKOMAT)
     lines = f"note 2000\ntap {grace.card_uid}\npayout {box} 500\npin {PIN}\n"
 
-    result = run_program("bankomat", device, lines, "--target", box, "--verbose")
+    journal = str(tmp_path / "cash.json")
+    result = run_program("bankomat", device, lines, "--target", box, "--journal", journal, "-v")
 
     assert result.returncode == 0, result.stderr
     assert f"take 5.00 EUR out of {box}: 15.00 EUR left in it" in result.stdout.splitlines()

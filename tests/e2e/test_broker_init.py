@@ -35,8 +35,9 @@ async def _service_accounts_work(port: int) -> list[str]:
     async with aiomqtt.Client(
         "127.0.0.1",
         port,
-        username="makerbus-handlers",
+        username="makerbus-handlers-2",
         password=PASSWORDS["broker_handler_password"],
+        identifier="makerbus-handlers-2",
         protocol=aiomqtt.ProtocolVersion.V5,
     ) as handler:
         granted = await handler.subscribe("$share/makerbus/mkr/v1/+/req/#", qos=1)
@@ -56,7 +57,9 @@ def test_broker_init_writes_a_working_broker(tmp_path: Path) -> None:
     assert PASSWORDS["broker_admin_password"] not in dynsec.read_text()
     with LocalBroker(tmp_path, port):
         clients = asyncio.run(_service_accounts_work(port))
-    assert sorted(clients) == ["makerbus-admin", "makerbus-handlers", "makerbus-monitor"]
+    handlers = [f"makerbus-handlers-{slot}" for slot in range(1, 9)]
+    monitors = ["makerbus-monitor-1", "makerbus-monitor-2"]
+    assert sorted(clients) == sorted(["makerbus-admin", *handlers, *monitors])
 
 
 def test_broker_init_keeps_an_existing_accounts_file(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -46,12 +47,12 @@ def test_dev_stack_serves_the_console_controller_from_demo_json(tmp_path: Path) 
         assert wait_until(lambda: "Ctrl-C stops everything." in log.read_text(), 60), (
             log.read_text()
         )
+        assert _health(f"http://127.0.0.1:{api_port}") == 200  # "up" means the API answers
         demo = json.loads((tmp_path / "var" / "demo.json").read_text())
-        laser = next(d for d in demo["devices"] if d["slug"] == "laser-1")
+        laser_file = tmp_path / "var" / "devices" / "laser-1.json"
+        assert stat.S_IMODE(laser_file.stat().st_mode) == 0o600
         ada = next(m for m in demo["members"] if m["name"] == "Ada Lovelace")
-        console = Console(
-            Credentials(laser["username"], laser["password"], laser["host"], laser["port"])
-        )
+        console = Console(Credentials(**json.loads(laser_file.read_text())))
 
         console.type(f"{ada['card']}\n")
         console.read_until("RELAY ON")
@@ -83,7 +84,6 @@ def _the_api_logs_ada_in_through_the_dev_login_provider(api_port: int) -> None:
 def _log_in(base: str, subject: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Through the dev login provider's consent page: /auth/me and /api/v1/me afterwards."""
     with httpx.Client(follow_redirects=True, timeout=10) as browser:
-        assert wait_until(lambda: _healthy(browser, base), 30)
         consent_page = browser.get(f"{base}/auth/login?next=/auth/me")
         assert "Authorize" in consent_page.text
         me = browser.post(str(consent_page.url), data={"sub": subject})
@@ -91,11 +91,8 @@ def _log_in(base: str, subject: str) -> tuple[dict[str, Any], dict[str, Any]]:
     return me.json(), member.json()
 
 
-def _healthy(browser: httpx.Client, base: str) -> bool:
-    try:
-        return browser.get(f"{base}/health").status_code == 200
-    except httpx.TransportError:
-        return False
+def _health(base: str) -> int:
+    return httpx.get(f"{base}/health", timeout=5).status_code
 
 
 def _credentials(demo: dict[str, Any], slug: str) -> Credentials:

@@ -8,7 +8,7 @@ import pytest
 from makerbus_device import ConnectRefused
 from sqlalchemy import delete
 
-from broker.provisioning import Credentials, open_device_broker
+from broker.provisioning import Credentials
 from core import devices
 from core.billing import Tariff
 from core.clock import SystemClock
@@ -59,8 +59,8 @@ def test_reconcile_of_a_matching_broker_changes_nothing(stack: Stack) -> None:
 
 def _admin_run(stack: Stack, *commands: dict[str, object]) -> None:
     async def go() -> None:
-        async with open_device_broker(stack.settings) as broker:
-            await broker.admin.run(*commands)
+        async with stack.admin() as admin:
+            await admin.run(*commands)
 
     run_async(go())
 
@@ -87,8 +87,8 @@ def test_reconcile_gives_a_device_back_its_role_and_client_id_binding(stack: Sta
 
 def test_reconcile_repairs_its_own_admin_role_last(own_stack: Stack) -> None:
     async def break_admin_role() -> None:
-        async with open_device_broker(own_stack.settings) as broker:
-            await broker.admin.run_last(
+        async with own_stack.admin() as admin:
+            await admin.run_last(
                 {
                     "command": "removeRoleACL",
                     "rolename": "makerbus-admin",
