@@ -156,15 +156,18 @@ async def ensure_role(
     """Create the role or add its missing ACLs; True when anything changed.
 
     Only missing entries are added: editing a role disconnects every client holding it.
+    `existing` is updated, so accounts sharing a role (handler slots) do not add them twice.
     """
     if role not in existing:
         await admin.run(*_role_commands(role, acls))
+        existing[role] = frozenset(acls)
         return True
     missing = missing_acls(role, acls, existing)
     if missing:
         await admin.run(
             *({"command": "addRoleACL", "rolename": role, **acl.as_json()} for acl in missing)
         )
+        existing[role] = existing[role] | frozenset(missing)
     return bool(missing)
 
 

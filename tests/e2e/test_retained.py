@@ -14,7 +14,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from broker.accounts import role_acls
 from broker.acl import HANDLER_ROLE, Acl
-from broker.provisioning import open_device_broker
+from broker.identities import monitor_login
 from core.billing import Tariff
 from core.models import DeviceKind
 from tests.e2e.stack import Stack, run_async
@@ -27,10 +27,11 @@ def retained_copies(stack: Stack, topic_filter: str) -> list[tuple[str, bytes]]:
     """What a new subscriber (the monitor account) receives as retained on `topic_filter`."""
     received: list[tuple[str, bytes]] = []
     fenced = threading.Event()
-    subscriber = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-    subscriber.username_pw_set(
-        stack.settings.broker_monitor_username, stack.settings.broker_monitor_password
+    login = monitor_login(stack.settings)
+    subscriber = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=login.client_id, protocol=mqtt.MQTTv5
     )
+    subscriber.username_pw_set(login.username, login.password)
 
     def on_message(client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         if message.retain:
@@ -164,12 +165,12 @@ def test_reconcile_gives_the_handlers_the_right_to_clear_retained_requests(
     clearing = Acl("publishClientSend", "mkr/v1/+/req/#")
 
     async def acls() -> frozenset[Acl]:
-        async with open_device_broker(own_stack.settings) as broker:
-            return (await role_acls(broker.admin))[HANDLER_ROLE]
+        async with own_stack.admin() as admin:
+            return (await role_acls(admin))[HANDLER_ROLE]
 
     async def revoke() -> None:
-        async with open_device_broker(own_stack.settings) as broker:
-            await broker.admin.run(
+        async with own_stack.admin() as admin:
+            await admin.run(
                 {"command": "removeRoleACL", "rolename": HANDLER_ROLE, **clearing.as_json()}
             )
 
