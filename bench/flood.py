@@ -84,7 +84,7 @@ if TYPE_CHECKING:
 
 async def provision(settings: Settings, prefix: str) -> list[Machine]:
     """Two machines, each with a member rich enough for the run."""
-    async with database(settings) as db, open_device_broker(settings) as broker:
+    async with database(settings) as db, open_device_broker(settings, db) as broker:
         machines = await provision_fleet(
             db,
             broker,

@@ -57,6 +57,14 @@ def retained_copies(stack: Stack, topic_filter: str) -> list[tuple[str, bytes]]:
     return received
 
 
+def connected_device(
+    stack: Stack, kind: DeviceKind = DeviceKind.MACHINE
+) -> tuple[DeviceClient, str]:
+    """A new device, connected, and its slug."""
+    credentials = stack.provision(kind)
+    return stack.device(credentials), credentials.username
+
+
 def assert_refused(device: DeviceClient, slug: str, request_id: str) -> None:
     _, payload, _ = device.wait_for_message(f"mkr/v1/{slug}/res/#", 10.0)
     assert json.loads(payload) == {
@@ -70,9 +78,7 @@ def assert_refused(device: DeviceClient, slug: str, request_id: str) -> None:
 def test_a_retained_purchase_is_refused_charges_nothing_and_is_cleared(stack: Stack) -> None:
     mate = add_product(stack, price_cents=150, stock=10)
     member = stack.add_member(balance_cents=1000)
-    credentials = stack.provision(DeviceKind.CHECKOUT)
-    device = stack.device(credentials)
-    slug = credentials.username
+    device, slug = connected_device(stack, DeviceKind.CHECKOUT)
     purchase = {"id": "kept-1", "card": member.card_uid, "items": [{"ean": mate.ean, "qty": 2}]}
 
     device.publish_raw(
@@ -112,9 +118,7 @@ def test_a_retained_heartbeat_is_refused_and_is_cleared(stack: Stack) -> None:
 def test_a_flood_of_retained_requests_is_refused_one_by_one_and_leaves_nothing(
     stack: Stack,
 ) -> None:
-    credentials = stack.provision()
-    device = stack.device(credentials)
-    slug = credentials.username
+    device, slug = connected_device(stack)
     flood = 60  # more than the burst of 40 the rate limit allows
 
     for number in range(flood):
@@ -131,9 +135,7 @@ def test_a_flood_of_retained_requests_is_refused_one_by_one_and_leaves_nothing(
 
 
 def test_a_retained_message_on_req_itself_is_cleared_too(stack: Stack) -> None:
-    credentials = stack.provision()
-    device = stack.device(credentials)
-    slug = credentials.username
+    device, slug = connected_device(stack)
 
     device.publish_raw(f"mkr/v1/{slug}/req", b'{"id": "no-op"}', retain=True)
 
@@ -145,9 +147,7 @@ def test_a_retained_message_on_req_itself_is_cleared_too(stack: Stack) -> None:
 def test_a_request_retained_while_no_worker_ran_is_refused_and_cleared_at_start(
     own_stack: Stack,
 ) -> None:
-    credentials = own_stack.provision()
-    device = own_stack.device(credentials)
-    slug = credentials.username
+    device, slug = connected_device(own_stack)
     own_stack.handler.send_signal(signal.SIGTERM)
     own_stack.handler.wait(15)
 
