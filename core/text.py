@@ -55,6 +55,11 @@ def check_lines(text: str) -> str:
     return text
 
 
+def _check_if_text(value: object) -> object:
+    """`OneLine` may annotate `str | None`: only the text is checked."""
+    return check_one_line(value) if isinstance(value, str) else value
+
+
 class _DocumentPattern:
     """Adds the plain-text pattern to the JSON Schema only: the check itself is a validator,
     so a refusal says what is wrong instead of echoing a long character class."""
@@ -63,7 +68,9 @@ class _DocumentPattern:
         self, schema: CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
         json_schema = handler(schema)
-        json_schema["pattern"] = PLAIN_TEXT
+        for member in json_schema.get("anyOf", [json_schema]):
+            if member.get("type") == "string":
+                member["pattern"] = PLAIN_TEXT
         return json_schema
 
 
@@ -79,5 +86,5 @@ class OneLine(GroupedMetadata):
         yield StringConstraints(
             strip_whitespace=True, min_length=self.min_length, max_length=self.max_length
         )
-        yield AfterValidator(check_one_line)
+        yield AfterValidator(_check_if_text)
         yield _DocumentPattern()

@@ -69,3 +69,15 @@ def test_a_refusal_names_the_problem_without_echoing_the_pattern() -> None:
 
     (error,) = caught.value.errors()
     assert error["msg"] == "Value error, must not contain control or invisible formatting characters"
+
+
+class _MaybeNamed(BaseModel):
+    name: Annotated[str | None, OneLine(10)] = None
+
+
+def test_one_line_may_annotate_an_optional_text() -> None:
+    assert _MaybeNamed(name=None).name is None
+    with pytest.raises(ValidationError):
+        _MaybeNamed(name="Eve\u202e")
+    (text, _) = _MaybeNamed.model_json_schema()["properties"]["name"]["anyOf"]
+    assert (text["pattern"], text["maxLength"]) == (PLAIN_TEXT, 10)

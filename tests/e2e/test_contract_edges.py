@@ -10,8 +10,6 @@ from core.models import DeviceKind
 from tests.e2e.stack import Stack
 from tests.factories import unique_uid
 
-BIGINT_MAX = 2**63 - 1
-
 
 def _raw(stack: Stack, kind: DeviceKind, op: str, payload: bytes) -> dict[str, object]:
     """Send `payload` as it is to `req/<op>` and return the answer."""
