@@ -95,7 +95,9 @@ def decode_request(payload: bytes, *, max_bytes: int) -> Request:
         raise EnvelopeError(f"payload must be a JSON object, not {type(data).__name__}")
     request_id = data.pop("id", None)
     if integers.too_long:
-        known = request_id if isinstance(request_id, str) and _REQUEST_ID.match(request_id) else None
+        known = (
+            request_id if isinstance(request_id, str) and _REQUEST_ID.match(request_id) else None
+        )
         raise EnvelopeError(f"payload: a number has more than {MAX_DIGITS} digits", known)
     if request_id is None:
         raise EnvelopeError("id: required")

@@ -32,7 +32,9 @@ def test_the_check_also_refuses_lone_surrogates() -> None:
         except ValueError:
             refused.add(ch)
 
-    assert refused == {ch for ch in EVERY_CHARACTER if unicodedata.category(ch) in REFUSED_CATEGORIES}
+    assert refused == {
+        ch for ch in EVERY_CHARACTER if unicodedata.category(ch) in REFUSED_CATEGORIES
+    }
 
 
 @pytest.mark.parametrize("text", ["Ada Lovelace", "Łukasz Ōta 李", "O'Brien-Smith", "😀 emoji"])
@@ -68,7 +70,9 @@ def test_a_refusal_names_the_problem_without_echoing_the_pattern() -> None:
         _Named(name="Eve\u202e")
 
     (error,) = caught.value.errors()
-    assert error["msg"] == "Value error, must not contain control or invisible formatting characters"
+    assert (
+        error["msg"] == "Value error, must not contain control or invisible formatting characters"
+    )
 
 
 class _MaybeNamed(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,7 @@ def test_an_integer_out_of_range_is_a_bad_request_naming_the_field_on_every_retr
     stack: Stack, kind: DeviceKind, op: str, field: str, value: int
 ) -> None:
     device = stack.device(stack.provision(kind))
-    fields: dict[str, object] = {field: value}
+    fields: dict[str, Any] = {field: value}
     if op == "bank/history":
         fields["card"] = unique_uid()
 

@@ -23,7 +23,6 @@ import paho.mqtt.client as mqtt
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -182,21 +181,22 @@ class Pipeline:
 
     def connect(self) -> None:
         for kind, credentials in self.devices.items():
-            client = mqtt.Client(
-                CallbackAPIVersion.VERSION2,
-                client_id=credentials.username,
-                protocol=mqtt.MQTTv5,
-            )
-            client.username_pw_set(credentials.username, credentials.password)
-            client.max_inflight_messages_set(WINDOW)
-            client.on_message = self._on_message
-            subscribed = threading.Event()
-            client.on_subscribe = lambda *_: subscribed.set()
-            client.connect(credentials.host, credentials.port)
-            client.loop_start()
-            client.subscribe(f"mkr/v1/{credentials.username}/res/#", qos=1)
-            assert subscribed.wait(10), f"{credentials.username} could not subscribe"
-            self.clients[kind] = client
+            self.clients[kind] = self._connected(credentials)
+
+    def _connected(self, credentials: Credentials) -> mqtt.Client:
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=credentials.username, protocol=mqtt.MQTTv5
+        )
+        client.username_pw_set(credentials.username, credentials.password)
+        client.max_inflight_messages_set(WINDOW)
+        client.on_message = self._on_message
+        subscribed = threading.Event()
+        client.on_subscribe = lambda *_: subscribed.set()
+        client.connect(credentials.host, credentials.port)
+        client.loop_start()
+        client.subscribe(f"mkr/v1/{credentials.username}/res/#", qos=1)
+        assert subscribed.wait(10), f"{credentials.username} could not subscribe"
+        return client
 
     def close(self) -> None:
         for client in self.clients.values():
@@ -207,9 +207,9 @@ class Pipeline:
         correlation = getattr(message.properties, "CorrelationData", None)
         with self.changed:
             if correlation in self.sent and correlation not in self.answers:
-                self.answers[correlation] = message.payload
+                self.answers[correlation] = bytes(message.payload)
             else:
-                self.extra.append(message.payload)
+                self.extra.append(bytes(message.payload))
             self.changed.notify_all()
 
     def send(self, kind: DeviceKind, request: Sent) -> None:
@@ -302,7 +302,9 @@ def test_every_payload_gets_one_valid_answer_and_never_internal(pipeline: Pipeli
     missing = [pipeline.sent[c] for c in pipeline.sent.keys() - pipeline.answers.keys()]
     assert not missing, f"{len(missing)} without an answer, e.g. {missing[:3]}"
     assert not pipeline.extra, f"answers nobody asked for: {pipeline.extra[:3]}"
-    validators = {op: jsonschema.Draft202012Validator(_answer_schema(op)) for op in {*OPS, *ODD_OPS}}
+    validators = {
+        op: jsonschema.Draft202012Validator(_answer_schema(op)) for op in {*OPS, *ODD_OPS}
+    }
     for correlation, body in pipeline.answers.items():
         request = pipeline.sent[correlation]
         answer = json.loads(body)
