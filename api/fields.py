@@ -3,7 +3,8 @@ subjects, the `?limit=&before_id=` paging of unbounded lists with the page model
 and the OpenAPI entries of refusals.
 
 Every input the schema allows must be answered with 2xx or 4xx, never a crash: ids stay inside
-BIGINT, text is one printable line (PostgreSQL refuses NUL in text) of a bounded length.
+BIGINT, text is one line of a bounded length without control or invisible formatting characters
+(the rule of `core.text`, which the MQTT contract applies too; PostgreSQL refuses NUL in text).
 
 A paged route takes `paging: PagingDep`, answers `await paging.fetch(partial(core_query, ...),
 key)` as a subclass of `Page` (the subclass names the schema), newest first, keyset on the id.
@@ -19,12 +20,13 @@ from fastapi import Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from core.members import SUBJECT_MAX
+from core.models.base import BIGINT_MAX
 from core.paging import PAGE_DEFAULT, PAGE_MAX, fetch_page
 from core.paging import Page as Rows
+from core.text import PLAIN_TEXT, OneLine
 
-BIGINT_MAX = 2**63 - 1
-# No control characters (C0, DEL, C1): PostgreSQL refuses NUL, displays choke on the rest.
-PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*$"
+# For query parameters: no control or invisible formatting characters.
+PRINTABLE = PLAIN_TEXT
 # An OIDC subject: printable ASCII without spaces, at most 255 characters.
 SUBJECT_PATTERN = r"^[!-~]+$"
 
@@ -32,12 +34,10 @@ SUBJECT_PATTERN = r"^[!-~]+$"
 REQUEST = ConfigDict(extra="forbid")
 
 
-def one_line(max_length: int) -> StringConstraints:
-    """One line of printable text, surrounding blanks dropped, 1 to `max_length` characters:
+def one_line(max_length: int) -> OneLine:
+    """One line of plain text, surrounding blanks dropped, 1 to `max_length` characters:
     `name: Annotated[str, one_line(NAME_MAX)]`."""
-    return StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=max_length, pattern=PRINTABLE
-    )
+    return OneLine(max_length)
 
 
 Subject = Annotated[

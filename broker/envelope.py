@@ -15,6 +15,9 @@ from broker.errors import ErrorCode
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 _REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
 _MAX_DEPTH = 8
+# No field holds more than a 64-bit integer (19 digits); longer ones are refused before Python
+# turns them into numbers (its int parsing is quadratic in the number of digits).
+MAX_DIGITS = 40
 # Fields that never enter the stored fingerprint: a hash of a 4-6 digit PIN next to the other
 # (recorded) fields would give the PIN away to anyone who can read the database.
 SECRET_FIELDS = frozenset({"pin"})
@@ -61,6 +64,20 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+class _IntegerParser:
+    """json's `parse_int`: a digit string longer than MAX_DIGITS becomes None and is noted, so
+    the request is refused once its id is known."""
+
+    def __init__(self) -> None:
+        self.too_long = False
+
+    def __call__(self, digits: str) -> int | None:
+        if len(digits.lstrip("-")) > MAX_DIGITS:
+            self.too_long = True
+            return None
+        return int(digits)
+
+
 def decode_request(payload: bytes, *, max_bytes: int) -> Request:
     """Parse and check the envelope; the op's own fields are checked by its model."""
     if len(payload) > max_bytes:
@@ -69,13 +86,19 @@ def decode_request(payload: bytes, *, max_bytes: int) -> Request:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
         raise EnvelopeError("payload is not UTF-8") from None
+    integers = _IntegerParser()
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        data = json.loads(text, parse_constant=_reject_constant, parse_int=integers)
     except (ValueError, RecursionError):
         raise EnvelopeError("payload is not valid JSON") from None
     if not isinstance(data, dict):
         raise EnvelopeError(f"payload must be a JSON object, not {type(data).__name__}")
     request_id = data.pop("id", None)
+    if integers.too_long:
+        known = (
+            request_id if isinstance(request_id, str) and _REQUEST_ID.match(request_id) else None
+        )
+        raise EnvelopeError(f"payload: a number has more than {MAX_DIGITS} digits", known)
     if request_id is None:
         raise EnvelopeError("id: required")
     if not isinstance(request_id, str) or not _REQUEST_ID.match(request_id):

@@ -46,16 +46,18 @@ class Topics:
     def parse_request(self, topic: str) -> RequestTopic | None:
         """The device and op of a request topic, or None when it is not one.
 
-        An op that is syntactically odd still parses (the caller answers `unknown_op`);
-        only a topic that does not name a device's request is rejected.
+        An op that is syntactically odd still parses (the caller answers `unknown_op`), and so
+        does a missing one (`req/` or `req`, which `req/#` also matches: op ""; the caller
+        answers `bad_request`); only a topic that does not name a device's request is rejected.
         """
         head = f"{self.prefix}/"
         if not topic.startswith(head):
             return None
-        slug, sep, rest = topic[len(head) :].partition("/req/")
-        if not sep or not _SLUG.match(slug) or not rest:
+        rest = topic[len(head) :]
+        slug, sep, op = (rest + "/" if rest.endswith("/req") else rest).partition("/req/")
+        if not sep or not _SLUG.match(slug):
             return None
-        return RequestTopic(slug=slug, op=rest)
+        return RequestTopic(slug=slug, op=op)
 
     def is_own_response_topic(self, slug: str, topic: str) -> bool:
         """Whether an MQTT 5 response topic is safe to answer on: below this device's `res/`."""

@@ -42,6 +42,7 @@ from handlers.registry import OPS, Op
 log = logging.getLogger("makerbus.handlers")
 LAST_SEEN_RESOLUTION = timedelta(seconds=60)
 RETAINED = "retained requests are not accepted: publish requests with retain=0"
+MAX_ECHOED_OP = 64
 
 
 @dataclass(frozen=True)
@@ -197,9 +198,13 @@ class Runtime:
         return self.topics.response(target.slug, target.op)
 
     def _spec(self, target: RequestTopic, request: Request) -> OpSpec:
+        if not target.op:
+            raise Refused(ErrorCode.BAD_REQUEST, "op: missing, publish on req/<op>", request.id)
         op = self._ops.get(target.op)
         if op is None:
-            raise Refused(ErrorCode.UNKNOWN_OP, f"unknown op {target.op!r}", request.id)
+            # The name is the device's: echo a bounded, escaped (repr) part of it.
+            echoed = target.op[:MAX_ECHOED_OP]
+            raise Refused(ErrorCode.UNKNOWN_OP, f"unknown op {echoed!r}", request.id)
         return op.spec
 
     async def _answer(self, target: RequestTopic, request: Request) -> bytes:

@@ -7,7 +7,7 @@ import click
 from core import cash_boxes
 from core.clock import SystemClock, rfc3339
 from core.settings import get_settings
-from makerbus.cli_common import echo_json, run
+from makerbus.cli_common import TEXT_LINE, echo_json, run
 from makerbus.context import database
 
 
@@ -22,7 +22,9 @@ def _box_json(box: cash_boxes.Box) -> dict[str, object]:
 
 @cashbox.command()
 @click.argument("slug")
-@click.option("--name", required=True, help="What the Bankomat shows, e.g. 'Drinks fund'.")
+@click.option(
+    "--name", required=True, type=TEXT_LINE, help="What the Bankomat shows, e.g. 'Drinks fund'."
+)
 @click.option("--json", "as_json", is_flag=True)
 def add(slug: str, name: str, as_json: bool) -> None:
     """Create an empty cash box that Bankomats can book to."""

@@ -17,6 +17,7 @@ from core import cards
 from core.cards import normalize_uid
 from core.errors import DomainError, NotFound
 from core.models import Member
+from core.text import check_lines, check_one_line
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -34,6 +35,27 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
         raise click.ClickException("the broker did not answer in time") from None
     except OperationalError as error:
         raise click.ClickException(f"cannot reach the database: {error.orig}") from None
+
+
+class _PlainText(click.ParamType[str]):
+    """Text a person reads, by the rule of `core.text` that the web API and the MQTT contract
+    follow too: no control or invisible formatting characters (tabs and line breaks only where
+    `lines`)."""
+
+    name = "text"
+
+    def __init__(self, *, lines: bool) -> None:
+        self._check = check_lines if lines else check_one_line
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        try:
+            return self._check(str(value))
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+
+
+TEXT_LINE = _PlainText(lines=False)
+TEXT_LINES = _PlainText(lines=True)
 
 
 def echo_json(data: object) -> None:

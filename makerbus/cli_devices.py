@@ -10,7 +10,7 @@ from core import devices
 from core.clock import SystemClock, rfc3339
 from core.models import DeviceKind
 from core.settings import get_settings
-from makerbus.cli_common import echo_json, run
+from makerbus.cli_common import TEXT_LINE, echo_json, run
 from makerbus.context import database
 
 KINDS = click.Choice([kind.value for kind in DeviceKind])
@@ -36,7 +36,7 @@ def device() -> None:
 @device.command()
 @click.argument("slug")
 @click.option("--kind", type=KINDS, required=True)
-@click.option("--name", help="A human name; defaults to the slug.")
+@click.option("--name", type=TEXT_LINE, help="A human name; defaults to the slug.")
 @click.option("--json", "as_json", is_flag=True, help="Print the credentials as JSON.")
 def add(slug: str, kind: str, name: str | None, as_json: bool) -> None:
     """Register a device and create its broker account."""

@@ -11,7 +11,14 @@ from core.cards import normalize_uid
 from core.clock import SystemClock
 from core.members import NewMember
 from core.settings import get_settings
-from makerbus.cli_common import chosen_member, echo_json, member_choice, one_member, run
+from makerbus.cli_common import (
+    TEXT_LINE,
+    chosen_member,
+    echo_json,
+    member_choice,
+    one_member,
+    run,
+)
 from makerbus.context import database
 
 
@@ -21,7 +28,7 @@ def member() -> None:
 
 
 @member.command()
-@click.option("--name", required=True)
+@click.option("--name", required=True, type=TEXT_LINE)
 @click.option("--card", "card_uid", help="Card UID in hex, e.g. 04A1B2C3D4E5F6.")
 @click.option(
     "--balance-cents",

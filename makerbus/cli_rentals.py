@@ -8,7 +8,7 @@ from core import cards, rentals
 from core.cards import normalize_uid
 from core.clock import SystemClock, rfc3339
 from core.settings import get_settings
-from makerbus.cli_common import echo_json, run
+from makerbus.cli_common import TEXT_LINE, TEXT_LINES, echo_json, run
 from makerbus.context import database
 
 
@@ -19,8 +19,10 @@ def rental() -> None:
 
 @rental.command()
 @click.argument("tid")
-@click.option("--name", required=True, help="What the item is, as stations show it.")
-@click.option("--description", help="More about the item (shown by stations).")
+@click.option(
+    "--name", required=True, type=TEXT_LINE, help="What the item is, as stations show it."
+)
+@click.option("--description", type=TEXT_LINES, help="More about the item (shown by stations).")
 def add(tid: str, name: str, description: str | None) -> None:
     """Register an item by its UHF tag id (hex; stored upper case)."""
     settings = get_settings()

@@ -12,7 +12,7 @@ from core import products, stock
 from core.clock import SystemClock
 from core.products import ProductInfo
 from core.settings import get_settings
-from makerbus.cli_common import echo_json, run
+from makerbus.cli_common import TEXT_LINE, echo_json, run
 from makerbus.context import database
 
 ACTOR = "cli"
@@ -55,9 +55,9 @@ def product() -> None:
 
 @product.command()
 @click.argument("ean", callback=_ean)
-@click.option("--name", required=True)
+@click.option("--name", required=True, type=TEXT_LINE)
 @click.option("--price-cents", type=click.IntRange(min=0), required=True)
-@click.option("--category", help="Created when new.")
+@click.option("--category", type=TEXT_LINE, help="Created when new.")
 @click.option("--stock", "initial", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--allow-negative-stock", is_flag=True, help="Keep selling when the count says 0.")
 def add(
@@ -99,7 +99,7 @@ def alias(ean: str, alias_ean: str) -> None:
 @product.command()
 @click.argument("ean", callback=_ean)
 @click.argument("qty", type=click.IntRange(min=1))
-@click.option("--reason")
+@click.option("--reason", type=TEXT_LINE)
 def restock(ean: str, qty: int, reason: str | None) -> None:
     """Add QTY units that arrived."""
     change = _in_database(lambda db: stock.restock(db, ean, qty, _origin(reason)))
@@ -109,7 +109,7 @@ def restock(ean: str, qty: int, reason: str | None) -> None:
 @product.command()
 @click.argument("ean", callback=_ean)
 @click.argument("count", type=click.IntRange(min=0))
-@click.option("--reason")
+@click.option("--reason", type=TEXT_LINE)
 def stocktake(ean: str, count: int, reason: str | None) -> None:
     """Set the stock to the COUNT found on the shelf."""
     change = _in_database(lambda db: stock.stocktake(db, ean, count, _origin(reason)))

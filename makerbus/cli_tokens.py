@@ -9,7 +9,7 @@ from core.api_tokens import TokenInfo
 from core.clock import SystemClock
 from core.models import API_TOKEN_ROLES
 from core.settings import get_settings
-from makerbus.cli_common import echo_json, run
+from makerbus.cli_common import TEXT_LINE, echo_json, run
 from makerbus.context import database
 
 
@@ -19,7 +19,7 @@ def token() -> None:
 
 
 @token.command()
-@click.option("--name", required=True, help="Who or what uses it, e.g. ci.")
+@click.option("--name", required=True, type=TEXT_LINE, help="Who or what uses it, e.g. ci.")
 @click.option("--role", type=click.Choice(API_TOKEN_ROLES), required=True)
 @click.option("--json", "as_json", is_flag=True)
 def create(name: str, role: str, as_json: bool) -> None:

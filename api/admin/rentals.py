@@ -15,6 +15,7 @@ from api.deps import DbDep
 from api.fields import ADMIN_ONLY, REQUEST, Id, Page, PagingDep, one_line, refusals
 from core import rentals
 from core.errors import NotFound
+from core.text import PLAIN_LINES
 
 router = APIRouter(
     prefix="/api/v1/admin",
@@ -36,7 +37,7 @@ Description = Annotated[
         strip_whitespace=True,
         min_length=1,
         max_length=DESCRIPTION_MAX,
-        pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$",  # lines and tabs, no other controls
+        pattern=PLAIN_LINES,  # lines and tabs, no other control or formatting characters
     ),
 ]
 

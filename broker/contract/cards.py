@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from broker.contract.common import CardUid, Cents, WireModel
+from broker.contract.common import CardUid, Cents, RowId, WireModel
+from core.billing import MAX_INTERVAL_MIN
 
 
 class CardIdentifyRequest(WireModel):
@@ -14,11 +15,11 @@ class CardIdentifyRequest(WireModel):
 class TariffInfo(WireModel):
     login_fee_cents: Cents
     price_per_minute_cents: Cents
-    interval_min: int
+    interval_min: int = Field(ge=1, le=MAX_INTERVAL_MIN)
 
 
 class CardIdentifyAnswer(WireModel):
-    member_id: int
+    member_id: RowId
     name: str
     balance_cents: Cents
     has_pin: bool

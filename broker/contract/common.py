@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from core.cards import CARD_UID_PATTERN
+from core.models.base import BIGINT_MAX
 
 
 def _upper(value: Any) -> Any:
@@ -23,7 +24,15 @@ CardUid = Annotated[
         examples=["04A1B2C3D4E5F6"],
     ),
 ]
-Cents = Annotated[int, Field(description="An amount of money in integer cents.")]
+# Every integer on the wire is bounded: a value the database cannot hold is a `bad_request`
+# naming the field, never an overflow deep in a query.
+Cents = Annotated[
+    int,
+    Field(ge=-BIGINT_MAX, le=BIGINT_MAX, description="An amount of money in integer cents."),
+]
+RowId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
+Count = Annotated[int, Field(ge=-BIGINT_MAX, le=BIGINT_MAX)]
+Seconds = Annotated[int, Field(ge=0, le=BIGINT_MAX)]
 Timestamp = Annotated[
     str, Field(description="RFC 3339 UTC time.", examples=["2026-11-21T20:17:33Z"])
 ]

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from broker.contract.common import Timestamp, WireModel
+from broker.contract.common import Seconds, Timestamp, WireModel
 
 DeviceKindName = Literal["machine", "checkout", "bankomat", "rental"]
 
@@ -16,5 +16,5 @@ class DeviceConfigAnswer(WireModel):
     name: str
     kind: DeviceKindName
     currency: str = Field(pattern=r"^[A-Z]{3}$")
-    heartbeat_s: int = Field(description="Seconds between session heartbeats.")
+    heartbeat_s: Seconds = Field(description="Seconds between session heartbeats.")
     server_time: Timestamp

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, StringConstraints
 
-from broker.contract.common import CardUid, Timestamp, WireModel
+from broker.contract.common import CardUid, RowId, Seconds, Timestamp, WireModel
 from broker.contract.spec import RENTAL, OpSpec
 from core.rentals import TID_PATTERN
 
@@ -41,7 +41,7 @@ class RentalStatusAnswer(WireModel):
     description: str | None
     out: bool
     since: Timestamp | None = Field(description="When it went out; null when it is in.")
-    rental_id: int | None = Field(description="The open rental; null when the item is in.")
+    rental_id: RowId | None = Field(description="The open rental; null when the item is in.")
 
 
 class RentalRentRequest(WireModel):
@@ -50,7 +50,7 @@ class RentalRentRequest(WireModel):
 
 
 class RentalRentAnswer(WireModel):
-    rental_id: int = RentalId
+    rental_id: RowId = RentalId
     tid: Tid
     name: str
     since: Timestamp
@@ -61,8 +61,8 @@ class RentalReturnRequest(WireModel):
 
 
 class RentalReturnAnswer(WireModel):
-    rental_id: int = RentalId
-    duration_s: int = Field(description="How long the item was out, in whole seconds.")
+    rental_id: RowId = RentalId
+    duration_s: Seconds = Field(description="How long the item was out, in whole seconds.")
     tid: Tid
     name: str
 

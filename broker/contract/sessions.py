@@ -6,9 +6,10 @@ from typing import Literal
 
 from pydantic import Field
 
-from broker.contract.common import CardUid, Cents, Timestamp, WireModel
+from broker.contract.common import CardUid, Cents, Count, RowId, Seconds, Timestamp, WireModel
+from core.models.base import BIGINT_MAX
 
-SessionId = Field(ge=1, description="The id `session/start` answered with.")
+SessionId = Field(ge=1, le=BIGINT_MAX, description="The id `session/start` answered with.")
 
 
 class SessionStartRequest(WireModel):
@@ -26,12 +27,12 @@ class SessionEndRequest(WireModel):
 class SessionAnswer(WireModel):
     """The state of a running session, after start or heartbeat."""
 
-    session_id: int
+    session_id: RowId
     paid_until: Timestamp = Field(
         description="Switch the machine off at this time unless a later heartbeat extends it."
     )
-    remaining_s: int = Field(description="Seconds until paid_until.")
-    max_s: int | None = Field(
+    remaining_s: Seconds = Field(description="Seconds until paid_until.")
+    max_s: Count | None = Field(
         description="Seconds the member's money lasts in all, counting "
         "the paid time; null on a free machine."
     )
@@ -40,8 +41,8 @@ class SessionAnswer(WireModel):
 
 
 class SessionEndAnswer(WireModel):
-    session_id: int
-    duration_s: int
+    session_id: RowId
+    duration_s: Seconds
     total_cents: Cents = Field(description="The whole session's cost, login fee included.")
     refund_cents: Cents = Field(description="Unused prepaid time given back.")
     balance_cents: Cents
@@ -50,9 +51,9 @@ class SessionEndAnswer(WireModel):
 class SessionTerminateCommand(WireModel):
     """Sent on `cmd/session/terminate` when the reaper or an admin closed a session."""
 
-    session_id: int
+    session_id: RowId
     reason: Literal["admin", "expired", "no_heartbeat"]
     ended_at: Timestamp
-    duration_s: int
+    duration_s: Seconds
     total_cents: Cents
     refund_cents: Cents

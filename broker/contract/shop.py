@@ -6,10 +6,11 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from broker.contract.common import CardUid, Cents, Timestamp, WireModel
+from broker.contract.common import CardUid, Cents, Count, RowId, Seconds, Timestamp, WireModel
 from broker.contract.spec import CHECKOUT, OpSpec
 from core.checkout import MAX_LINES, MAX_QTY, MEMBER_NAME_MAX
 from core.products import EAN_PATTERN
+from core.text import OneLine
 
 Ean = Annotated[
     str,
@@ -28,7 +29,7 @@ class ProductAnswer(WireModel):
     ean: str = Field(description="The product's primary EAN (also when an alias was scanned).")
     name: str
     price_cents: Cents
-    stock: int = Field(description="Units in stock; negative only where that is allowed.")
+    stock: Count = Field(description="Units in stock; negative only where that is allowed.")
     category: str | None
     allow_negative_stock: bool
 
@@ -52,7 +53,7 @@ class PurchaseLine(WireModel):
         description="The product's primary EAN; an alias and its product are one line."
     )
     name: str
-    qty: int
+    qty: int = Field(ge=1, le=MAX_QTY * MAX_LINES, description="Summed over the basket.")
     price_cents: Cents = Field(description="The unit price.")
     total_cents: Cents
 
@@ -65,26 +66,13 @@ class CheckoutPurchaseAnswer(WireModel):
 
 class CardRegisterRequest(WireModel):
     card: CardUid
-    # Printable text only: control characters (NUL, \x1c-\x1f, ...) are refused here, before
-    # they reach the database (PostgreSQL rejects NUL) or a display.
-    name: (
-        Annotated[
-            str,
-            StringConstraints(
-                strip_whitespace=True,
-                min_length=1,
-                max_length=MEMBER_NAME_MAX,
-                pattern=r"^[^\x00-\x1f\x7f]+$",
-            ),
-        ]
-        | None
-    ) = Field(
+    name: Annotated[str, OneLine(MEMBER_NAME_MAX)] | None = Field(
         default=None, description='Without it the member is "Member <last 4 hex of the UID>".'
     )
 
 
 class CardRegisterAnswer(WireModel):
-    member_id: int
+    member_id: RowId
     name: str
     balance_cents: Cents
 
@@ -96,7 +84,7 @@ class CardLinkRequest(WireModel):
 class CardLinkAnswer(WireModel):
     url: str = Field(description="Show it as a QR code: the holder logs in there to link the card.")
     expires_at: Timestamp
-    expires_s: int = Field(description="Seconds the URL stays valid (it works once).")
+    expires_s: Seconds = Field(description="Seconds the URL stays valid (it works once).")
 
 
 OPS = (

@@ -286,6 +286,7 @@ async def test_provisioning_refuses_a_taken_slug(client: httpx.AsyncClient, admi
         ({"slug": "makerbus-admin2", "kind": "machine"}, "slug"),  # service accounts' prefix
         ({"slug": "toaster-1", "kind": "toaster"}, "kind"),
         ({"slug": "lathe-1", "kind": "machine", "name": "Lathe\x00"}, "name"),
+        ({"slug": "lathe-1", "kind": "machine", "name": "Lathe\u2066"}, "name"),
         ({"slug": "lathe-1", "kind": "machine", "name": "   "}, "name"),
         ({"slug": "lathe-1", "kind": "machine", "name": "L" * 201}, "name"),
         ({"slug": "lathe-1", "kind": "machine", "password": "mine"}, "password"),

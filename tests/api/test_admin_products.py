@@ -116,6 +116,8 @@ async def test_an_alias_equal_to_another_products_ean_is_409(
         ("ean", "1234567"),
         ("name", "   "),
         ("name", "Mate\x00"),
+        ("name", "Ma\u202ete"),
+        ("category", "Drinks\U000e0041"),
         ("price_cents", -1),
         ("price_cents", 2**70),
         ("category", "x" * 101),

@@ -103,7 +103,14 @@ async def test_a_tag_registered_by_several_requests_at_once_is_created_once(
 
 
 @pytest.mark.parametrize(
-    ("field", "value"), [("tid", "E280XYZ0000000"), ("tid", "E280"), ("name", "Drill\x00bit")]
+    ("field", "value"),
+    [
+        ("tid", "E280XYZ0000000"),
+        ("tid", "E280"),
+        ("name", "Drill\x00bit"),
+        ("name", "Drill\u200dbit"),
+        ("description", "Hakko\u202e, 70 W"),
+    ],
 )
 async def test_a_malformed_item_is_422_naming_the_field(
     client: httpx.AsyncClient, admin: Headers, field: str, value: str

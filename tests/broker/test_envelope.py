@@ -90,3 +90,19 @@ def test_secret_fields_stay_out_of_the_fingerprint() -> None:
     without = decode_request(b'{"id":"r","card":"04A1B2C3"}', max_bytes=LIMIT)
 
     assert with_pin.fingerprint == other_pin.fingerprint == without.fingerprint
+
+
+@pytest.mark.parametrize("digits", [41, 4000, 5000])
+def test_a_number_with_too_many_digits_is_refused_with_the_id(digits: int) -> None:
+    payload = b'{"id": "digits-1", "n": [-' + b"9" * digits + b"]}"
+
+    with pytest.raises(EnvelopeError, match="more than 40 digits") as refused:
+        decode_request(payload, max_bytes=2 * LIMIT)
+
+    assert refused.value.request_id == "digits-1"
+
+
+def test_a_40_digit_number_is_left_to_the_models_to_bound() -> None:
+    request = decode_request(b'{"id": "r", "n": -' + b"9" * 40 + b"}", max_bytes=LIMIT)
+
+    assert request.fields == {"n": -int("9" * 40)}

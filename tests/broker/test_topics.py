@@ -15,6 +15,10 @@ TOPICS = Topics("mkr/v1")
         ("mkr/v1/lathe-1/req/card/identify", RequestTopic("lathe-1", "card/identify")),
         ("mkr/v1/lathe-1/req/device/config", RequestTopic("lathe-1", "device/config")),
         ("mkr/v1/lathe-1/req/whatever", RequestTopic("lathe-1", "whatever")),
+        ("mkr/v1/lathe-1/req/a/", RequestTopic("lathe-1", "a/")),
+        # No op at all: still a request of the device, answered with `bad_request`.
+        ("mkr/v1/lathe-1/req/", RequestTopic("lathe-1", "")),
+        ("mkr/v1/lathe-1/req", RequestTopic("lathe-1", "")),
     ],
 )
 def test_request_topics_name_device_and_op(topic: str, expected: RequestTopic) -> None:
@@ -27,7 +31,7 @@ def test_request_topics_name_device_and_op(topic: str, expected: RequestTopic) -
         "mkr/v2/lathe-1/req/x",
         "mkr/v1/lathe-1/res/x",
         "mkr/v1/Lathe/req/x",
-        "mkr/v1/lathe-1/req/",
+        "mkr/v1/lathe-1/reqs/x",
         "mkr/v1/lathe-1/status",
         "other/mkr/v1/a1/req/x",
     ],

@@ -86,13 +86,27 @@ class Stack:
     metrics_port: int = field(default_factory=free_port)
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     clients: list[DeviceClient] = field(default_factory=list)
+    # Extra MAKERBUS_* settings of the handler workers.
+    handler_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def create(cls, database_url: str, directory: Path, *, workers: int = 1) -> Stack:
+    def create(
+        cls,
+        database_url: str,
+        directory: Path,
+        *,
+        workers: int = 1,
+        handler_env: dict[str, str] | None = None,
+    ) -> Stack:
         port = free_port()
         settings = stack_settings(database_url, port, directory / "mosquitto")
         init_local(settings.broker_data_dir, port, accounts_from(settings))
-        stack = cls(settings, LocalBroker(settings.broker_data_dir, port), directory)
+        stack = cls(
+            settings,
+            LocalBroker(settings.broker_data_dir, port),
+            directory,
+            handler_env=handler_env or {},
+        )
         stack.broker.start()
         for index in range(workers):
             stack.start_handlers(index)
@@ -121,7 +135,11 @@ class Stack:
             self.workers.append(
                 subprocess.Popen(
                     [sys.executable, "-m", "makerbus", "handlers", "--worker", str(index + 1)],
-                    env=self.env(MAKERBUS_METRICS_PORT=metrics, MAKERBUS_SWEEP_INTERVAL_S="0.3"),
+                    env=self.env(
+                        MAKERBUS_METRICS_PORT=metrics,
+                        MAKERBUS_SWEEP_INTERVAL_S="0.3",
+                        **self.handler_env,
+                    ),
                     stdout=log,
                     stderr=subprocess.STDOUT,
                 )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from broker.launcher import free_port
 from tests.e2e.stack import Stack
 
@@ -56,3 +58,41 @@ def test_unreachable_database_is_one_clear_line(stack: Stack) -> None:
     assert result.returncode == 1
     assert "cannot reach the database" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("member", "add", "--name", "Eve\u202egnp.exe"),
+        ("device", "add", "lathe-9", "--kind", "machine", "--name", "Lathe\u200b"),
+        (
+            "product",
+            "add",
+            "4000000000024",
+            "--name",
+            "Mate",
+            "--price-cents",
+            "1",
+            "--category",
+            "\ufeffDrinks",
+        ),
+        (
+            "rental",
+            "add",
+            "E2801160600002054F3A1B7D",
+            "--name",
+            "Drill",
+            "--description",
+            "a\u2066b",
+        ),
+    ],
+    ids=["member-name", "device-name", "product-category", "rental-description"],
+)
+def test_a_name_with_invisible_characters_is_refused_naming_the_option(
+    stack: Stack, args: tuple[str, ...]
+) -> None:
+    result = _makerbus(stack.env(), *args)
+
+    assert result.returncode == 2
+    assert "must not contain control or invisible formatting characters" in result.stderr
+    assert f"'--{args[-2].removeprefix('--')}'" in result.stderr
