@@ -148,9 +148,10 @@ def as_json(message: Message, *, name: str = "") -> JSONResponse:
 def as_page(
     request: Request, message: Message, *, action_html: str = "", name: str = ""
 ) -> Response:
-    text = message.text(language_of(request))
+    language = language_of(request)
+    text = message.text(language)
     return page(
-        language_of(request),
+        language,
         Text(text.title, text.body.format(name=name)),
         action_html,
         message.status,

@@ -74,6 +74,14 @@ async def check_change(
         )
 
 
+def lookup_query(query: str) -> str:
+    """`query` without surrounding blanks; ValueError when fewer than LOOKUP_MIN_CHARS remain."""
+    query = query.strip()
+    if len(query) < LOOKUP_MIN_CHARS:
+        raise ValueError(f"look members up by at least {LOOKUP_MIN_CHARS} characters")
+    return query
+
+
 def _card_uid(query: str) -> str | None:
     try:
         return normalize_uid(query)
@@ -94,9 +102,7 @@ async def find_members(
 
     A card matches only by its whole UID (the card is at hand), never by a fragment.
     """
-    query = query.strip()
-    if len(query) < LOOKUP_MIN_CHARS:
-        raise ValueError(f"look members up by at least {LOOKUP_MIN_CHARS} characters")
+    query = lookup_query(query)
     matches = [Member.name.icontains(query, autoescape=True)]
     uid = _card_uid(query)
     if uid is not None:

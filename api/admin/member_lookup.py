@@ -32,13 +32,6 @@ router = APIRouter(
 )
 
 
-def _long_enough(query: str) -> str:
-    query = query.strip()
-    if len(query) < sub_admins.LOOKUP_MIN_CHARS:
-        raise ValueError(f"look for at least {sub_admins.LOOKUP_MIN_CHARS} characters")
-    return query
-
-
 LookFor = Annotated[
     str,
     Query(
@@ -48,7 +41,7 @@ LookFor = Annotated[
         description="Part of a name, or a whole card UID (case-insensitive; separators `:`, "
         "`-` or spaces allowed). At least 2 characters besides surrounding blanks.",
     ),
-    AfterValidator(_long_enough),
+    AfterValidator(sub_admins.lookup_query),
 ]
 
 
