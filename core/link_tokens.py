@@ -25,19 +25,19 @@ TOKEN_TTL = timedelta(minutes=15)
 SUBJECT_MAX = 255
 
 
-class UnknownLinkToken(NotFound):
+class UnknownLinkToken(NotFound, code="unknown_link_token"):
     """No token has this value (mistyped, or never issued)."""
 
 
-class LinkTokenUsed(Conflict):
+class LinkTokenUsed(Conflict, code="link_token_used"):
     """The token was redeemed before: each one links once."""
 
 
-class LinkTokenExpired(Conflict):
+class LinkTokenExpired(Conflict, code="link_token_expired"):
     """The token is older than 15 minutes."""
 
 
-class SubjectLinked(Conflict):
+class SubjectLinked(Conflict, code="subject_linked"):
     """The login is already linked to another member."""
 
 

@@ -28,11 +28,11 @@ LOOKUP_MIN_CHARS = 2
 CARD_ENDING_CHARS = 4
 
 
-class OwnAuthorization(NotAuthorized):
+class OwnAuthorization(NotAuthorized, code="own_authorization"):
     """A sub-admin tried to grant, change or revoke their own authorization."""
 
 
-class PricesAdminOnly(NotAuthorized):
+class PricesAdminOnly(NotAuthorized, code="prices_admin_only"):
     """A sub-admin tried to set a member's own prices, or to replace or revoke them."""
 
 
