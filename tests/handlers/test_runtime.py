@@ -15,7 +15,8 @@ from broker.contract.devices import DeviceConfigAnswer
 from core.billing import Tariff, TariffOverride
 from core.clock import FrozenClock
 from core.devices import DeviceRef
-from core.models import Device, DeviceKind, Member
+from core.formats import DeviceKind
+from core.models import Device, Member
 from core.settings import Settings
 from handlers.context import OpContext
 from handlers.registry import OPS, Op
