@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import FrozenClock
 from core.devices import DeviceRef
-from core.models import DeviceKind
+from core.formats import DeviceKind
 from core.settings import Settings
 from handlers.runtime import Runtime
 from tests.factories import make_device

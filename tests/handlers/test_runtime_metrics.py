@@ -13,7 +13,7 @@ from broker.contract.devices import DeviceConfigAnswer
 from broker.errors import ErrorCode
 from core.clock import FrozenClock
 from core.devices import DeviceRef
-from core.models import DeviceKind
+from core.formats import DeviceKind
 from core.settings import Settings
 from handlers.context import Decline, OpContext
 from handlers.registry import OPS, Op
