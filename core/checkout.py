@@ -15,10 +15,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
-from core import cards, ledger, members, stock
-from core.db import run
+from core import cards, ledger, members, products, stock
 from core.errors import (
     CardExists,
     Conflict,
@@ -29,14 +27,13 @@ from core.errors import (
 )
 from core.ledger import EntryKind, Posting
 from core.members import NewMember
-from core.models import Card, Product, ProductCode
+from core.models import Card
+from core.origin import Origin
+from core.products import ProductInfo
 
 MAX_LINES = 50
 MAX_QTY = 99
 MEMBER_NAME_MAX = 100
-
-_Scanned = aliased(ProductCode)
-_Primary = aliased(ProductCode)
 
 
 @dataclass(frozen=True)
@@ -62,18 +59,11 @@ class Line:
 
 @dataclass(frozen=True)
 class Receipt:
+    """A paid basket: its lines, what they cost together and the member's balance after."""
+
     lines: tuple[Line, ...]
     total_cents: int
     balance_cents: int
-
-
-@dataclass(frozen=True)
-class _Product:
-    product_id: int
-    primary_ean: str
-    name: str
-    price_cents: int
-    active: bool
 
 
 def _summed(items: Sequence[BasketItem]) -> dict[str, int]:
@@ -88,36 +78,13 @@ def _summed(items: Sequence[BasketItem]) -> dict[str, int]:
     return wanted
 
 
-async def _resolve(db: AsyncSession, eans: list[str]) -> dict[str, _Product]:
-    rows = await run(
-        db,
-        select(
-            _Scanned.ean.label("scanned"),
-            Product.id.label("product_id"),
-            _Primary.ean.label("primary_ean"),
-            Product.name,
-            Product.price_cents,
-            Product.active,
-        )
-        .join(Product, Product.id == _Scanned.product_id)
-        .join(_Primary, (_Primary.product_id == Product.id) & _Primary.is_primary)
-        .where(_Scanned.ean.in_(eans)),
-    )
-    return {
-        row.scanned: _Product(
-            row.product_id, row.primary_ean, row.name, row.price_cents, row.active
-        )
-        for row in rows.all()
-    }
-
-
 async def _lines(db: AsyncSession, wanted: dict[str, int]) -> tuple[list[Line], dict[int, str]]:
     """One line per product (an alias and its primary EAN are one product), in basket order,
     and the EAN the basket named each product by first (errors name what the terminal sent)."""
-    found = await _resolve(db, list(wanted))
+    found = await products.find_each(db, wanted)
     qty: dict[int, int] = {}
     named_as: dict[int, str] = {}
-    known: dict[int, _Product] = {}
+    known: dict[int, ProductInfo] = {}
     for ean, count in wanted.items():
         product = found.get(ean)
         if product is None:
@@ -128,7 +95,7 @@ async def _lines(db: AsyncSession, wanted: dict[str, int]) -> tuple[list[Line], 
         named_as.setdefault(product.product_id, ean)
         qty[product.product_id] = qty.get(product.product_id, 0) + count
     lines = [
-        Line(pid, known[pid].primary_ean, known[pid].name, count, known[pid].price_cents)
+        Line(pid, known[pid].ean, known[pid].name, count, known[pid].price_cents)
         for pid, count in qty.items()
     ]
     return lines, named_as
@@ -139,9 +106,7 @@ async def purchase(
     *,
     card_uid: str,
     items: Sequence[BasketItem],
-    device_id: int | None,
-    request_id: str | None,
-    now: datetime,
+    origin: Origin,
 ) -> Receipt:
     """Sell a basket to the card's member: stock and money move for every line, or for none."""
     wanted = _summed(items)
@@ -157,7 +122,7 @@ async def purchase(
                 ean=named_as[line.product_id],
                 stock=left,
             )
-        changes.append(stock.Change(line.product_id, -line.qty, after))
+        changes.append(stock.Change(line.product_id, line.ean, -line.qty, after))
     total = sum(line.total_cents for line in lines)
     balance = await ledger.post(
         db,
@@ -171,7 +136,7 @@ async def purchase(
             )
             for line in lines
         ],
-        ledger.Context(now=now, device_id=device_id, request_id=request_id),
+        origin,
         within_credit=True,
     )
     if balance is None:
@@ -180,14 +145,7 @@ async def purchase(
             needed_cents=total,
             balance_cents=(await ledger.balance_of(db, holder.member_id)).balance_cents,
         )
-    await stock.record(
-        db,
-        stock.MovementKind.PURCHASE,
-        changes,
-        stock.Origin(
-            now=now, member_id=holder.member_id, device_id=device_id, request_id=request_id
-        ),
-    )
+    await stock.record(db, stock.MovementKind.PURCHASE, changes, origin, member_id=holder.member_id)
     return Receipt(tuple(lines), total, balance.balance_cents)
 
 
