@@ -80,6 +80,46 @@ async def test_lookup_by_alias_answers_the_primary_ean(db: AsyncSession) -> None
     assert await products.aliases(db, product.product_id) == [alias]
 
 
+async def test_find_each_keys_products_by_the_ean_given_and_leaves_out_unknown_ones(
+    db: AsyncSession,
+) -> None:
+    product, other = await make_product(db), await make_product(db)
+    alias, unknown = unique_ean(), unique_ean()
+    await products.add_alias(db, product.ean, alias)
+
+    found = await products.find_each(db, [alias, other.ean, unknown])
+
+    assert found == {alias: product, other.ean: other}
+
+
+async def test_detail_names_the_aliases_beside_the_product(db: AsyncSession) -> None:
+    product = await make_product(db)
+    aliases = sorted([unique_ean(), unique_ean()])
+    for alias in aliases:
+        await products.add_alias(db, product.ean, alias)
+
+    detail = await products.detail(db, product)
+    listed = {found.product_id: found for found in await products.all_details(db)}
+
+    assert detail.aliases == tuple(aliases)
+    assert (detail.ean, detail.name, detail.stock) == (product.ean, product.name, product.stock)
+    assert listed[product.product_id] == detail
+
+
+@pytest.mark.parametrize(
+    ("stock_units", "allow_negative_stock", "in_stock"),
+    [(1, False, True), (0, False, False), (0, True, True)],
+)
+async def test_in_stock_is_a_unit_on_the_shelf_or_negative_stock_allowed(
+    db: AsyncSession, stock_units: int, allow_negative_stock: bool, in_stock: bool
+) -> None:
+    product = await make_product(
+        db, stock_units=stock_units, allow_negative_stock=allow_negative_stock
+    )
+
+    assert product.in_stock is in_stock
+
+
 async def test_lookup_of_an_unknown_ean_raises_unknown_product(db: AsyncSession) -> None:
     ean = unique_ean()
 
