@@ -81,7 +81,7 @@ def _summed(items: Sequence[BasketItem]) -> dict[str, int]:
 async def _lines(db: AsyncSession, wanted: dict[str, int]) -> tuple[list[Line], dict[int, str]]:
     """One line per product (an alias and its primary EAN are one product), in basket order,
     and the EAN the basket named each product by first (errors name what the terminal sent)."""
-    found = await products.find_each(db, wanted)
+    found = await products.find_each(db, list(wanted))
     qty: dict[int, int] = {}
     named_as: dict[int, str] = {}
     known: dict[int, ProductInfo] = {}

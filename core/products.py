@@ -7,7 +7,7 @@ database itself keeps an EAN from naming two products.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -123,7 +123,7 @@ async def find(db: AsyncSession, ean: str) -> ProductInfo:
     return product
 
 
-async def find_each(db: AsyncSession, eans: Collection[str]) -> dict[str, ProductInfo]:
+async def find_each(db: AsyncSession, eans: Sequence[str]) -> dict[str, ProductInfo]:
     """The products these EANs or aliases name, active or not, by the EAN as given; an EAN that
     names no product is absent."""
     rows = await run(
