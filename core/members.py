@@ -18,6 +18,7 @@ from core.errors import Conflict, InsufficientFunds, NotFound
 from core.formats import ADMIN_AMOUNT_MAX_CENTS
 from core.link_tokens import SubjectLinked
 from core.models import Card, Member
+from core.origin import Origin
 from core.paging import newest_first
 
 
@@ -156,7 +157,7 @@ async def add_member(
             db,
             member_id,
             [ledger.Posting(ledger.EntryKind.OPENING, opening_balance_cents, "opening balance")],
-            ledger.Context(now=now, actor=actor),
+            Origin(now=now, actor=actor),
             within_credit=True,
         )
         if posted is None:
@@ -212,7 +213,7 @@ async def correct_balance(
         db,
         member_id,
         [ledger.Posting(ledger.EntryKind.CORRECTION, amount_cents, reason)],
-        ledger.Context(now=now, actor=actor),
+        Origin(now=now, actor=actor),
         within_credit=True,
     )
     if posted is None:

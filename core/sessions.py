@@ -20,6 +20,7 @@ from core.db import run
 from core.errors import InsufficientFunds, MachineBusy, SessionClosed, UnknownSession
 from core.ledger import EntryKind, Posting
 from core.models import Device, MachineSession, Member
+from core.origin import Origin
 from core.paging import newest_first
 
 REAP_AFTER_HEARTBEATS = 3
@@ -199,8 +200,9 @@ async def start(
             Posting(EntryKind.SESSION_LOGIN_FEE, -tariff.login_fee_cents),
             Posting(EntryKind.SESSION_INTERVAL, -prepaid),
         ],
-        ledger.Context(now=now, device_id=device_id, session_id=session_id, request_id=request_id),
+        Origin(now=now, device_id=device_id, request_id=request_id),
         within_credit=True,
+        session_id=session_id,
     )
     if balance is None:
         needed = tariff.login_fee_cents + prepaid
@@ -286,8 +288,9 @@ async def heartbeat(
         db,
         row.member_id,
         [Posting(EntryKind.SESSION_INTERVAL, -charged)],
-        ledger.Context(now=now, device_id=device_id, session_id=session_id, request_id=request_id),
+        Origin(now=now, device_id=device_id, request_id=request_id),
         within_credit=True,
+        session_id=session_id,
     )
     if posted is None:
         return Unfunded(session_id, paid_until, _remaining_s(paid_until, now), balance)
@@ -325,9 +328,7 @@ async def end(
         row,
         end_at=min(now, row.paid_until),
         reason="device",
-        context=ledger.Context(
-            now=now, device_id=device_id, session_id=session_id, request_id=request_id
-        ),
+        origin=Origin(now=now, device_id=device_id, request_id=request_id),
         device_knows=True,
     )
 
@@ -344,9 +345,7 @@ async def admin_end(db: AsyncSession, *, session_id: int, now: datetime, actor: 
         row,
         end_at=min(now, row.paid_until),
         reason="admin",
-        context=ledger.Context(
-            now=now, device_id=row.device_id, session_id=session_id, actor=actor
-        ),
+        origin=Origin(now=now, device_id=row.device_id, actor=actor),
     )
 
 
@@ -373,9 +372,7 @@ async def reap(db: AsyncSession, *, now: datetime, heartbeat_period: timedelta) 
                 row,
                 end_at=min(row.last_heartbeat_at, row.paid_until),
                 reason=reason,
-                context=ledger.Context(
-                    now=now, device_id=row.device_id, session_id=row.id, actor="reaper"
-                ),
+                origin=Origin(now=now, device_id=row.device_id, actor="reaper"),
             )
         )
     return closed
@@ -387,7 +384,7 @@ async def _close(
     *,
     end_at: datetime,
     reason: str,
-    context: ledger.Context,
+    origin: Origin,
     device_knows: bool = False,
 ) -> Ended:
     bill = settle(row.tariff, started=row.started_at, ended=end_at, prepaid_cents=row.prepaid_cents)
@@ -395,8 +392,9 @@ async def _close(
         db,
         row.member_id,
         [Posting(EntryKind.SESSION_REFUND, bill.refund_cents)],
-        context,
+        origin,
         within_credit=False,
+        session_id=row.id,
     )
     assert balance is not None  # a refund is a credit: no floor applies
     await run(
@@ -409,7 +407,7 @@ async def _close(
             duration_s=bill.duration_s,
             total_cents=bill.total_cents,
             refund_cents=bill.refund_cents,
-            device_told_at=context.now if device_knows else None,
+            device_told_at=origin.now if device_knows else None,
         ),
     )
     return Ended(

@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.errors import ErrorCode
 from core.devices import DeviceRef
+from core.origin import Origin
 from core.settings import Settings
+
+AnswerT = TypeVar("AnswerT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,16 @@ class OpContext:
     @property
     def heartbeat_period(self) -> timedelta:
         return timedelta(seconds=self.settings.heartbeat_period_s)
+
+    @property
+    def origin(self) -> Origin:
+        """This request as the origin of the entries it books."""
+        return Origin(
+            now=self.now,
+            device_id=self.device.id,
+            device_slug=self.device.slug,
+            request_id=self.request_id,
+        )
 
 
 @dataclass(frozen=True)
@@ -42,3 +55,11 @@ class Decline:
 
 
 OpHandler = Callable[[Any, OpContext], Awaitable[BaseModel | Decline]]
+
+
+def answer(model: type[AnswerT], result: object) -> AnswerT:
+    """The wire answer read off a core result's attributes (derived properties included).
+
+    Lax, unlike requests: the result is typed already, and holds tuples where the wire has lists.
+    """
+    return model.model_validate(result, from_attributes=True, strict=False)

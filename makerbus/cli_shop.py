@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import products, stock
 from core.clock import SystemClock
+from core.origin import Origin
 from core.products import ProductInfo
 from core.settings import get_settings
 from makerbus.cli_common import TEXT_LINE, echo_json, run
@@ -37,8 +38,8 @@ def _in_database(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     return run(go())
 
 
-def _origin(reason: str | None) -> stock.Origin:
-    return stock.Origin(now=SystemClock().now(), actor=ACTOR, reason=reason)
+def _origin() -> Origin:
+    return Origin(now=SystemClock().now(), actor=ACTOR)
 
 
 def _describe(product: ProductInfo) -> str:
@@ -81,7 +82,7 @@ def add(
             now=SystemClock().now(),
         )
         if initial:
-            await stock.restock(db, ean, initial, _origin("initial stock"))
+            await stock.restock(db, ean, initial, _origin(), reason="initial stock")
         return await products.find(db, ean)
 
     click.echo(f"Added {_describe(_in_database(work))}.")
@@ -102,7 +103,7 @@ def alias(ean: str, alias_ean: str) -> None:
 @click.option("--reason", type=TEXT_LINE)
 def restock(ean: str, qty: int, reason: str | None) -> None:
     """Add QTY units that arrived."""
-    change = _in_database(lambda db: stock.restock(db, ean, qty, _origin(reason)))
+    change = _in_database(lambda db: stock.restock(db, ean, qty, _origin(), reason=reason))
     click.echo(f"{ean}: +{change.delta}, stock {change.stock_after}.")
 
 
@@ -112,7 +113,7 @@ def restock(ean: str, qty: int, reason: str | None) -> None:
 @click.option("--reason", type=TEXT_LINE)
 def stocktake(ean: str, count: int, reason: str | None) -> None:
     """Set the stock to the COUNT found on the shelf."""
-    change = _in_database(lambda db: stock.stocktake(db, ean, count, _origin(reason)))
+    change = _in_database(lambda db: stock.stocktake(db, ean, count, _origin(), reason=reason))
     click.echo(f"{ean}: counted {change.stock_after} ({change.delta:+d}).")
 
 
