@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Delete, Select, delete, select
+from sqlalchemy import Delete, Row, Select, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,9 +28,44 @@ from core.sub_admins import check_change as check_sub_admin_change
 MAX_PRICE_CENTS = 10_000_000
 
 
+# A machine's tariff as outer-joined (None where it has none), and a member's own prices on it.
+TARIFF_COLUMNS = (
+    MachineTariff.login_fee_cents,
+    MachineTariff.price_per_minute_cents,
+    MachineTariff.interval_min,
+)
+OWN_PRICE_COLUMNS = (
+    Authorization.login_fee_cents.label("own_login_fee_cents"),
+    Authorization.price_per_minute_cents.label("own_price_per_minute_cents"),
+    Authorization.interval_min.label("own_interval_min"),
+)
+
+
+def tariff_in(row: Row[*tuple[Any, ...]]) -> Tariff | None:
+    """The machine's tariff from a row with TARIFF_COLUMNS; None while it has none."""
+    if row.interval_min is None:
+        return None
+    return Tariff(row.login_fee_cents, row.price_per_minute_cents, row.interval_min)
+
+
+def own_prices_in(row: Row[*tuple[Any, ...]]) -> TariffOverride:
+    """A member's own prices from a row with OWN_PRICE_COLUMNS."""
+    return TariffOverride(
+        row.own_login_fee_cents, row.own_price_per_minute_cents, row.own_interval_min
+    )
+
+
+def member_tariff_in(row: Row[*tuple[Any, ...]]) -> Tariff | None:
+    """What the member pays: the machine's tariff with their own prices applied (None while
+    the machine has no tariff), from a row with both TARIFF_COLUMNS and OWN_PRICE_COLUMNS."""
+    machine = tariff_in(row)
+    return None if machine is None else effective_tariff(machine, own_prices_in(row))
+
+
 @dataclass(frozen=True)
-class TariffRecord:
-    tariff: Tariff
+class TariffRecord(Tariff):
+    """A machine's own prices, with when and by whom they were last set."""
+
     updated_at: datetime
     updated_by: str | None
 
@@ -45,14 +81,22 @@ class MachineSummary:
 
 @dataclass(frozen=True)
 class Grant:
-    """A member's authorization for one machine, with their own prices where they have any."""
+    """A member's authorization for one machine: their own prices (None: the machine's value)
+    and what they pay with them (`effective`, None while the machine has no tariff)."""
 
     id: int
     member_id: int
     member_name: str
-    override: TariffOverride
+    login_fee_cents: int | None
+    price_per_minute_cents: int | None
+    interval_min: int | None
+    effective: Tariff | None
     granted_by: str
     granted_at: datetime
+
+    @property
+    def override(self) -> TariffOverride:
+        return TariffOverride(self.login_fee_cents, self.price_per_minute_cents, self.interval_min)
 
 
 @dataclass(frozen=True)
@@ -121,15 +165,7 @@ async def list_machines(db: AsyncSession, *, managed_by: str | None = None) -> l
     """Machines by slug with their tariffs (None before one is set); only a sub-admin's own
     machines with `managed_by`."""
     statement = (
-        select(
-            Device.id,
-            Device.slug,
-            Device.name,
-            Device.enabled,
-            MachineTariff.login_fee_cents,
-            MachineTariff.price_per_minute_cents,
-            MachineTariff.interval_min,
-        )
+        select(Device.id, Device.slug, Device.name, Device.enabled, *TARIFF_COLUMNS)
         .outerjoin(MachineTariff, MachineTariff.device_id == Device.id)
         .where(Device.kind == DeviceKind.MACHINE.value)
         .order_by(Device.slug)
@@ -142,9 +178,7 @@ async def list_machines(db: AsyncSession, *, managed_by: str | None = None) -> l
             slug=row.slug,
             name=row.name,
             enabled=row.enabled,
-            tariff=None
-            if row.interval_min is None
-            else Tariff(row.login_fee_cents, row.price_per_minute_cents, row.interval_min),
+            tariff=tariff_in(row),
         )
         for row in (await db.execute(statement)).all()
     ]
@@ -156,7 +190,9 @@ async def tariff_of(db: AsyncSession, device_id: int) -> TariffRecord | None:
     if row is None:
         return None
     return TariffRecord(
-        Tariff(row.login_fee_cents, row.price_per_minute_cents, row.interval_min),
+        row.login_fee_cents,
+        row.price_per_minute_cents,
+        row.interval_min,
         row.updated_at,
         row.updated_by,
     )
@@ -280,13 +316,13 @@ async def authorizations(
             Authorization.id,
             Authorization.member_id,
             Member.name,
-            Authorization.login_fee_cents,
-            Authorization.price_per_minute_cents,
-            Authorization.interval_min,
+            *OWN_PRICE_COLUMNS,
+            *TARIFF_COLUMNS,
             Authorization.granted_by,
             Authorization.granted_at,
         )
         .join(Member, Member.id == Authorization.member_id)
+        .outerjoin(MachineTariff, MachineTariff.device_id == Authorization.device_id)
         .where(Authorization.device_id == device_id)
     )
     statement = newest_first(statement, Authorization.id, before_id=before_id, limit=limit)
@@ -297,9 +333,10 @@ async def authorizations(
             id=row.id,
             member_id=row.member_id,
             member_name=row.name,
-            override=TariffOverride(
-                row.login_fee_cents, row.price_per_minute_cents, row.interval_min
-            ),
+            login_fee_cents=row.own_login_fee_cents,
+            price_per_minute_cents=row.own_price_per_minute_cents,
+            interval_min=row.own_interval_min,
+            effective=member_tariff_in(row),
             granted_by=row.granted_by,
             granted_at=row.granted_at,
         )
@@ -357,15 +394,7 @@ async def tariff_for(db: AsyncSession, *, device_id: int, member_id: int) -> Tar
     row = (
         await run(
             db,
-            select(
-                MachineTariff.login_fee_cents,
-                MachineTariff.price_per_minute_cents,
-                MachineTariff.interval_min,
-                Authorization.id.label("authorization_id"),
-                Authorization.login_fee_cents.label("own_login_fee_cents"),
-                Authorization.price_per_minute_cents.label("own_price_per_minute_cents"),
-                Authorization.interval_min.label("own_interval_min"),
-            )
+            select(*TARIFF_COLUMNS, Authorization.id.label("authorization_id"), *OWN_PRICE_COLUMNS)
             .outerjoin(
                 Authorization,
                 (Authorization.device_id == MachineTariff.device_id)
@@ -374,13 +403,8 @@ async def tariff_for(db: AsyncSession, *, device_id: int, member_id: int) -> Tar
             .where(MachineTariff.device_id == device_id),
         )
     ).one_or_none()
-    if row is None:
+    if row is None or (tariff := member_tariff_in(row)) is None:
         raise NotAuthorized("this machine has no tariff yet")
     if row.authorization_id is None:
         raise NotAuthorized("the member is not authorized for this machine")
-    return effective_tariff(
-        Tariff(row.login_fee_cents, row.price_per_minute_cents, row.interval_min),
-        TariffOverride(
-            row.own_login_fee_cents, row.own_price_per_minute_cents, row.own_interval_min
-        ),
-    )
+    return tariff
