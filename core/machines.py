@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Delete, Row, Select, delete, select
+from sqlalchemy import Delete, Select, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.billing import Tariff, TariffOverride, effective_tariff
 from core.db import run
 from core.errors import Conflict, NotAuthorized, NotFound
+from core.machine_prices import OWN_PRICE_COLUMNS, TARIFF_COLUMNS, member_tariff_in, tariff_in
 from core.models import Authorization, Device, DeviceKind, MachineAdmin, MachineTariff, Member
 from core.paging import newest_first
 from core.sub_admins import check_change as check_sub_admin_change
@@ -26,40 +26,6 @@ from core.sub_admins import check_change as check_sub_admin_change
 # The highest login fee or price per minute: far beyond any real tariff, and a whole day's
 # interval of it (x 1440 minutes) still fits the 64-bit columns the arithmetic lands in.
 MAX_PRICE_CENTS = 10_000_000
-
-
-# A machine's tariff as outer-joined (None where it has none), and a member's own prices on it.
-TARIFF_COLUMNS = (
-    MachineTariff.login_fee_cents,
-    MachineTariff.price_per_minute_cents,
-    MachineTariff.interval_min,
-)
-OWN_PRICE_COLUMNS = (
-    Authorization.login_fee_cents.label("own_login_fee_cents"),
-    Authorization.price_per_minute_cents.label("own_price_per_minute_cents"),
-    Authorization.interval_min.label("own_interval_min"),
-)
-
-
-def tariff_in(row: Row[*tuple[Any, ...]]) -> Tariff | None:
-    """The machine's tariff from a row with TARIFF_COLUMNS; None while it has none."""
-    if row.interval_min is None:
-        return None
-    return Tariff(row.login_fee_cents, row.price_per_minute_cents, row.interval_min)
-
-
-def own_prices_in(row: Row[*tuple[Any, ...]]) -> TariffOverride:
-    """A member's own prices from a row with OWN_PRICE_COLUMNS."""
-    return TariffOverride(
-        row.own_login_fee_cents, row.own_price_per_minute_cents, row.own_interval_min
-    )
-
-
-def member_tariff_in(row: Row[*tuple[Any, ...]]) -> Tariff | None:
-    """What the member pays: the machine's tariff with their own prices applied (None while
-    the machine has no tariff), from a row with both TARIFF_COLUMNS and OWN_PRICE_COLUMNS."""
-    machine = tariff_in(row)
-    return None if machine is None else effective_tariff(machine, own_prices_in(row))
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,12 @@ from sqlalchemy.orm import aliased
 from core.billing import Tariff, TariffOverride
 from core.db import run
 from core.link_tokens import token_hash
-from core.machines import OWN_PRICE_COLUMNS, TARIFF_COLUMNS, member_tariff_in, own_prices_in
+from core.machine_prices import (
+    OWN_PRICE_COLUMNS,
+    TARIFF_COLUMNS,
+    member_tariff_in,
+    own_prices_in,
+)
 from core.models import (
     Authorization,
     CashBox,
