@@ -35,7 +35,7 @@ from broker.identities import SlotError, monitor_login
 from broker.mqtt import BrokerAddress, client
 from core.clock import Clock
 from core.devices import DeviceStatus
-from core.models import SLUG_PATTERN
+from core.formats import SLUG_PATTERN
 from core.settings import Settings, UnsafeSettingsError
 
 log = logging.getLogger("makerbus.api.device_status")

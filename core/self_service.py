@@ -18,6 +18,7 @@ from sqlalchemy.orm import aliased
 
 from core.billing import Tariff, TariffOverride
 from core.db import run
+from core.formats import DeviceKind
 from core.link_tokens import token_hash
 from core.machine_prices import (
     OWN_PRICE_COLUMNS,
@@ -29,7 +30,6 @@ from core.models import (
     Authorization,
     CashBox,
     Device,
-    DeviceKind,
     LedgerEntry,
     LinkToken,
     MachineTariff,

@@ -8,7 +8,7 @@ from broker import provisioning
 from broker.provisioning import Credentials, open_device_broker
 from core import devices
 from core.clock import SystemClock, rfc3339
-from core.models import DeviceKind
+from core.formats import DeviceKind
 from core.settings import get_settings
 from makerbus.cli_common import TEXT_LINE, echo_json, run
 from makerbus.context import database

@@ -20,7 +20,8 @@ from broker.provisioning import DeviceBroker
 from core import cards, cash_boxes, machines, members, pins, products, rentals, stock
 from core.billing import Tariff, TariffOverride
 from core.clock import SystemClock
-from core.models import Card, Device, DeviceKind, Member, ProductCode, RentalItem
+from core.formats import DeviceKind
+from core.models import Card, Device, Member, ProductCode, RentalItem
 
 DEVICES = (
     ("laser-1", DeviceKind.MACHINE, "Laser cutter"),

@@ -17,7 +17,8 @@ from broker.provisioning import Credentials, DeviceBroker
 from core import cash_boxes, devices, ledger, machines, members, products, rentals, stock
 from core.billing import Tariff, TariffOverride
 from core.errors import UnknownItem, UnknownProduct, UnknownTarget
-from core.models import Card, DeviceKind, Member, RentalItem, RentalPermission
+from core.formats import DeviceKind
+from core.models import Card, Member, RentalItem, RentalPermission
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import devices
 from core.errors import Conflict, NotFound
-from core.models import Device, DeviceKind
+from core.formats import DeviceKind
+from core.models import Device
 from tests.factories import T0, make_device
 
 
