@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from broker.contract.bank import (
     BankDonateAnswer,
     BankDonateRequest,
@@ -23,7 +21,8 @@ from broker.contract.common import NoFields
 from broker.errors import ErrorCode
 from core import bank, pins
 from core.clock import rfc3339
-from handlers.context import Decline, OpContext, OpHandler, answer
+from handlers.answers import answer
+from handlers.context import Decline, OpContext, OpHandler
 
 
 async def bank_targets(req: NoFields, ctx: OpContext) -> BankTargetsAnswer:
@@ -94,10 +93,7 @@ async def bank_payout(req: BankPayoutRequest, ctx: OpContext) -> BankPayoutAnswe
 async def bank_history(req: BankHistoryRequest, ctx: OpContext) -> BankHistoryAnswer:
     """The card holder's recent ledger lines, newest first."""
     lines = await bank.history(ctx.db, card_uid=req.card, limit=req.limit)
-    # Times go on the wire as RFC 3339 strings.
-    return BankHistoryAnswer(
-        lines=[answer(HistoryLine, {**asdict(line), "at": rfc3339(line.at)}) for line in lines]
-    )
+    return BankHistoryAnswer(lines=[answer(HistoryLine, line) for line in lines])
 
 
 HANDLERS: dict[str, OpHandler] = {

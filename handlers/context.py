@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,8 +14,6 @@ from broker.errors import ErrorCode
 from core.devices import DeviceRef
 from core.origin import Origin
 from core.settings import Settings
-
-AnswerT = TypeVar("AnswerT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -55,11 +53,3 @@ class Decline:
 
 
 OpHandler = Callable[[Any, OpContext], Awaitable[BaseModel | Decline]]
-
-
-def answer(model: type[AnswerT], result: object) -> AnswerT:
-    """The wire answer read off a core result's attributes (derived properties included).
-
-    Lax, unlike requests: the result is typed already, and holds tuples where the wire has lists.
-    """
-    return model.model_validate(result, from_attributes=True, strict=False)

@@ -14,7 +14,8 @@ from broker.contract.shop import (
 )
 from core import checkout, link_tokens, products
 from core.clock import rfc3339
-from handlers.context import OpContext, OpHandler, answer
+from handlers.answers import answer
+from handlers.context import OpContext, OpHandler
 
 
 async def product_scan(req: ProductScanRequest, ctx: OpContext) -> ProductAnswer:

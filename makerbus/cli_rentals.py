@@ -37,8 +37,7 @@ def add(tid: str, name: str, description: str | None) -> None:
     click.echo(f"Item {item.tid} added: {item.name} (id {item.item_id}).")
 
 
-def _row(listed: rentals.Listed) -> dict[str, object]:
-    item = listed.item
+def _row(item: rentals.ItemRecord) -> dict[str, object]:
     return {
         "tid": item.tid,
         "name": item.name,
@@ -46,8 +45,8 @@ def _row(listed: rentals.Listed) -> dict[str, object]:
         "active": item.active,
         "out": item.out,
         "rental_id": item.rental_id,
-        "member_id": listed.member_id,
-        "member": listed.member_name,
+        "member_id": item.member_id,
+        "member": item.member_name,
         "since": None if item.since is None else rfc3339(item.since),
     }
 
@@ -58,7 +57,7 @@ def list_(as_json: bool) -> None:
     """Every item, and who has it since when."""
     settings = get_settings()
 
-    async def go() -> list[rentals.Listed]:
+    async def go() -> list[rentals.ItemRecord]:
         async with database(settings) as db:
             return await rentals.listing(db)
 
