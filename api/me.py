@@ -20,6 +20,7 @@ from api.deps import DbDep, SettingsDep
 from api.fields import Id, Page, PagingDep, refusals
 from core import members, self_service
 from core.rentals import history as rental_history
+from core.self_service import LedgerLine
 from core.sessions import records as session_records
 
 log = logging.getLogger(__name__)
@@ -34,24 +35,10 @@ class MyProfile(Out):
     id: int
     name: str
     email: str | None
-    balance_cents: int
-    credit_limit_cents: int
-    has_pin: bool
+    balance_cents: int = Field(description="Your balance in cents of `currency`.")
+    credit_limit_cents: int = Field(description="How far below zero your balance may go.")
+    has_pin: bool = Field(description="Whether a PIN guards your cards at the cash machine.")
     currency: str
-
-
-class MyLedgerEntry(Out):
-    id: int
-    kind: str
-    amount_cents: int
-    balance_after_cents: int
-    created_at: datetime
-    note: str | None
-    device_slug: str | None
-    product_name: str | None
-    session_id: int | None
-    cash_box_name: str | None
-    counterparty_name: str | None
 
 
 class MyTariff(Out):
@@ -83,7 +70,7 @@ class MyRental(Out):
     returned_at: datetime | None
 
 
-class MyLedgerPage(Page[MyLedgerEntry]):
+class MyLedgerPage(Page[LedgerLine]):
     """Ledger entries, newest first; `next_before_id` as `before_id` gives the next page."""
 
 

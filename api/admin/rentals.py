@@ -73,8 +73,8 @@ class AdminRental(BaseModel):
     item_name: str
     member_id: int
     member_name: str
-    rented_at: datetime
-    returned_at: datetime | None
+    rented_at: datetime = Field(description="When the item was taken.")
+    returned_at: datetime | None = Field(description="When it came back; null while it is out.")
     device_id: int | None = Field(description="The station it was rented at.")
     return_device_id: int | None = Field(description="The station that took it back.")
 
