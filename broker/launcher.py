@@ -13,7 +13,7 @@ import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from broker.dynsec_file import Account, write_initial
 from broker.mosquitto_config import BrokerConfig, Listener, find_dynsec_plugin, render
@@ -89,7 +89,29 @@ def stop_child(process: subprocess.Popen[Any], timeout: float = 10.0) -> None:
         process.wait()
 
 
-class LocalBroker:
+class LocalProcess:
+    """A child process the caller runs for a while: `with` starts it and stops it again."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class LocalBroker(LocalProcess):
     """A mosquitto child process; restartable on the same port and state."""
 
     def __init__(self, data_dir: Path, port: int, host: str = "127.0.0.1") -> None:
@@ -140,15 +162,3 @@ class LocalBroker:
         if self._process is not None and self._process.stderr is not None:
             self._process.stderr.close()
         self._process = None
-
-    def __enter__(self) -> LocalBroker:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
