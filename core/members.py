@@ -342,3 +342,9 @@ async def search(
         )
         for row in rows.all()
     ]
+
+
+async def existing(db: AsyncSession, member_id: int) -> int:
+    """`member_id` when there is such a member; NotFound otherwise."""
+    await _require(db, member_id)
+    return member_id
