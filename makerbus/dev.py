@@ -28,9 +28,9 @@ from core.logs import configure
 from core.migrations import upgrade
 from core.settings import Environment, Settings
 from makerbus import demo
-from makerbus.cli_services import serve_handlers
 from makerbus.context import accounts_from, database
 from makerbus.login_provider import LocalLoginProvider
+from makerbus.serving import serve_handlers
 
 VAR = Path("var")
 DEMO_FILE = VAR / "demo.json"
