@@ -24,7 +24,6 @@ from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import DbDep, SettingsDep
@@ -36,9 +35,8 @@ from api.session_tokens import (
     WebSession,
     cookie_name,
 )
-from core import api_tokens, web_sessions
+from core import api_tokens, logins, web_sessions
 from core.clock import Clock
-from core.models import Member
 from core.settings import Settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -200,16 +198,11 @@ AdminDep = Annotated[Principal, Depends(require_admin)]
 ProductManagerDep = Annotated[Principal, Depends(require_product_manager)]
 
 
-async def member_id_of(db: AsyncSession, subject: str) -> int | None:
-    """The member whose login this is, if the login has been linked to one."""
-    return await db.scalar(select(Member.id).where(Member.oidc_subject == subject))
-
-
 async def require_member(principal: PrincipalDep, db: DbDep) -> int:
     """The member id behind the login; 403 while the login is linked to no member."""
     if principal.is_token:
         raise HTTPException(403, "an API token has no member account")
-    member_id = await member_id_of(db, principal.subject)
+    member_id = await logins.member_id(db, principal.subject)
     if member_id is None:
         raise HTTPException(
             403, "no member account is linked to this login: link a card from a checkout terminal"

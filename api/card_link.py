@@ -20,7 +20,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.auth import ClockDep, LenientPrincipalDep
 from api.deps import DbDep
-from api.errors import error_code
 from api.pages import Message, Text, answer, language_of, link
 from core import link_tokens, self_service
 from core.errors import CardBlocked, CardLinked, DomainError
@@ -221,7 +220,7 @@ async def link_card(
                 db, token, subject=visitor.subject, now=clock.now()
             )
     except tuple(REFUSALS) as refused:
-        log.info("card link refused", extra={"error": error_code(refused)})
+        log.info("card link refused", extra={"error": refused.code})
         return answer(request, _refusal(refused))
     log.info("card linked", extra={"member_id": member_id, "subject": visitor.subject})
     return answer(request, LINKED, action_html=link("/", HOME[language_of(request)]))

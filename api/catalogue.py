@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from api.deps import DbDep
 from api.fields import PRINTABLE
 from core import products
+from core.formats import CATEGORY_MAX
 
 router = APIRouter(prefix="/api/v1", tags=["public"])
 
@@ -25,7 +26,7 @@ async def list_products(
     db: DbDep,
     category: str | None = Query(
         default=None,
-        max_length=products.CATEGORY_MAX,
+        max_length=CATEGORY_MAX,
         pattern=PRINTABLE,
         description="Only products of this category.",
     ),

@@ -34,7 +34,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from broker.identities import SlotError, monitor_login
 from broker.mqtt import BrokerAddress, client
 from core.clock import Clock
-from core.models import SLUG_PATTERN
+from core.formats import SLUG_PATTERN
 from core.settings import Settings, UnsafeSettingsError
 
 log = logging.getLogger("makerbus.api.device_status")

@@ -1,4 +1,4 @@
-"""Domain refusals as HTTP answers: unknown things 404, missing rights 403, the rest 409.
+"""Domain refusals as HTTP answers, with the code and status each class declares (core.errors).
 
 Every error body has `detail` (for people) and `error` (for programs); validation errors keep
 FastAPI's 422 body, whose `loc` names the field. Anything else that goes wrong (a bug, a
@@ -9,7 +9,6 @@ JSON for everyone else; the traceback goes to the server's log, never to the per
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,37 +17,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from api.pages import START_PAGE, Message, Text, as_json, as_page, language_of, link, prefers_html
-from core.errors import (
-    DomainError,
-    NotAuthorized,
-    NotFound,
-    UnknownCard,
-    UnknownItem,
-    UnknownProduct,
-    UnknownSession,
-    UnknownTarget,
-)
-
-_NOT_FOUND = (NotFound, UnknownCard, UnknownItem, UnknownProduct, UnknownSession, UnknownTarget)
-
-
-def error_code(error: DomainError) -> str:
-    """`LinkTokenUsed` → `link_token_used`."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(error).__name__).lower()
-
-
-def status_of(error: DomainError) -> int:
-    if isinstance(error, _NOT_FOUND):
-        return 404
-    if isinstance(error, NotAuthorized):
-        return 403
-    return 409
+from core.errors import DomainError
 
 
 async def _domain_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, DomainError)
-    body = {"detail": error.message, "error": error_code(error), **error.fields}
-    return JSONResponse(body, status_code=status_of(error))
+    body = {"detail": error.message, "error": error.code, **error.fields}
+    return JSONResponse(body, status_code=error.status)
 
 
 class AsciiJSONResponse(JSONResponse):

@@ -19,8 +19,7 @@ from typing import Annotated, Any, Generic, Protocol, TypeVar
 from fastapi import Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from core.members import SUBJECT_MAX
-from core.models.base import BIGINT_MAX
+from core.formats import BIGINT_MAX, SUBJECT_MAX
 from core.paging import PAGE_DEFAULT, PAGE_MAX, fetch_page
 from core.paging import Page as Rows
 from core.text import PLAIN_TEXT, OneLine

@@ -19,12 +19,7 @@ from httpx2 import HTTPError
 from joserfc.errors import JoseError
 from pydantic import BaseModel
 
-from api.auth import (
-    ClockDep,
-    PrincipalDep,
-    SignerDep,
-    member_id_of,
-)
+from api.auth import ClockDep, PrincipalDep, SignerDep
 from api.deps import DbDep, SettingsDep
 from api.login_pages import (
     LOGIN_DENIED,
@@ -35,7 +30,7 @@ from api.login_pages import (
 )
 from api.pages import Message
 from api.session_tokens import SESSION_COOKIE, Role, cookie_name
-from core import machines, web_sessions
+from core import logins, machines, web_sessions
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -224,7 +219,7 @@ async def me(principal: PrincipalDep, db: DbDep) -> Me:
         is_product_manager=principal.is_product_manager,
         is_token=principal.is_token,
         machine_admin_of=[machine.slug for machine in managed],
-        member_id=None if principal.is_token else await member_id_of(db, principal.subject),
+        member_id=None if principal.is_token else await logins.member_id(db, principal.subject),
     )
 
 

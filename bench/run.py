@@ -29,8 +29,8 @@ from broker.provisioning import open_device_broker
 from core import products, stock
 from core.billing import Tariff
 from core.clock import SystemClock
+from core.formats import STOCK_MAX, DeviceKind
 from core.migrations import upgrade
-from core.models import DeviceKind
 from core.settings import Environment, Settings
 from makerbus.context import accounts_from, database
 from makerbus.fleet import provision_fleet
@@ -148,7 +148,7 @@ async def provision(settings: Settings, count: int) -> Fleet:
             await products.create(
                 db, ean=ean, name=f"Bench product {index}", price_cents=100 + index, now=now
             )
-            await stock.restock(db, ean, stock.STOCK_MAX, stock.Origin(now=now, actor="bench"))
+            await stock.restock(db, ean, STOCK_MAX, stock.Origin(now=now, actor="bench"))
     return Fleet(
         [(machine.slug, machine.password, machine.card) for machine in machines], checkouts
     )

@@ -33,7 +33,7 @@ from broker.topics import Topics
 from core import devices
 from core.devices import DeviceRef
 from core.errors import Conflict
-from core.models import DeviceKind
+from core.formats import DeviceKind
 from core.settings import Settings
 
 

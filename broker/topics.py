@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_SLUG = re.compile(r"^[a-z0-9-]{2,40}$")
+from core.formats import SLUG_PATTERN
+
+_SLUG = re.compile(SLUG_PATTERN)
 MAX_RESPONSE_TOPIC_LENGTH = 256
 
 

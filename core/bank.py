@@ -17,11 +17,11 @@ from core import cards, cash_boxes, ledger, pins
 from core.cash_boxes import BoxEntryKind
 from core.db import run
 from core.errors import CardBlocked, InsufficientFunds, NotAuthorized, UnknownCard
+from core.formats import HISTORY_LIMIT
 from core.ledger import EntryKind, Posting
 from core.models import LedgerEntry
 
 log = logging.getLogger("makerbus.bank")
-HISTORY_LIMIT = 20
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-MAX_INTERVAL_MIN = 1440
+from core.formats import MAX_INTERVAL_MIN
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import run
 from core.errors import CardBlocked, UnknownCard
+from core.formats import CARD_UID_PATTERN
 from core.models import Card, Member
 
-CARD_UID_PATTERN = r"^(?:[0-9A-F]{8}|[0-9A-F]{14}|[0-9A-F]{20})$"
 _UID = re.compile(CARD_UID_PATTERN)
 
 

@@ -18,12 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import run
 from core.errors import Conflict, UnknownTarget
+from core.formats import NAME_MAX, SLUG_PATTERN
 from core.models import CashBox, CashBoxEntry
 from core.paging import newest_first
 
-BOX_SLUG_PATTERN = r"^[a-z0-9-]{2,40}$"
-_SLUG = re.compile(BOX_SLUG_PATTERN)
-MAX_NAME_LENGTH = 200
+_SLUG = re.compile(SLUG_PATTERN)
 
 
 class BoxEntryKind(StrEnum):
@@ -70,7 +69,7 @@ _BOX_COLUMNS = (CashBox.id, CashBox.slug, CashBox.name, CashBox.balance_cents)
 
 
 def check_slug(slug: str) -> str:
-    """A box slug is `[a-z0-9-]{2,40}`, as devices send it in `target`."""
+    """A box slug matches `SLUG_PATTERN`, as devices send it in `target`."""
     if not _SLUG.fullmatch(slug):
         raise ValueError("cash box slug must be 2-40 characters of a-z, 0-9 and -")
     return slug
@@ -80,8 +79,8 @@ async def create(db: AsyncSession, *, slug: str, name: str, now: datetime) -> Bo
     """A new, empty cash box; slugs are unique."""
     check_slug(slug)
     name = name.strip()
-    if not name or len(name) > MAX_NAME_LENGTH:
-        raise ValueError(f"a cash box name is 1-{MAX_NAME_LENGTH} characters")
+    if not name or len(name) > NAME_MAX:
+        raise ValueError(f"a cash box name is 1-{NAME_MAX} characters")
     if await db.scalar(select(CashBox.id).where(CashBox.slug == slug)) is not None:
         raise _exists(slug)
     try:

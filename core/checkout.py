@@ -15,28 +15,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
-from core import cards, ledger, members, stock
-from core.db import run
-from core.errors import (
-    CardExists,
-    Conflict,
-    InsufficientFunds,
-    OutOfStock,
-    ProductInactive,
-    UnknownProduct,
-)
+from core import cards, ledger, members, products, stock
+from core.errors import CardExists, Conflict, InsufficientFunds, OutOfStock
+from core.formats import MAX_LINES, MAX_QTY, REGISTER_NAME_MAX
 from core.ledger import EntryKind, Posting
 from core.members import NewMember
-from core.models import Card, Product, ProductCode
-
-MAX_LINES = 50
-MAX_QTY = 99
-MEMBER_NAME_MAX = 100
-
-_Scanned = aliased(ProductCode)
-_Primary = aliased(ProductCode)
+from core.models import Card
 
 
 @dataclass(frozen=True)
@@ -67,15 +52,6 @@ class Receipt:
     balance_cents: int
 
 
-@dataclass(frozen=True)
-class _Product:
-    product_id: int
-    primary_ean: str
-    name: str
-    price_cents: int
-    active: bool
-
-
 def _summed(items: Sequence[BasketItem]) -> dict[str, int]:
     """Quantity per EAN, in the order the EANs first appear."""
     if not 1 <= len(items) <= MAX_LINES:
@@ -88,47 +64,20 @@ def _summed(items: Sequence[BasketItem]) -> dict[str, int]:
     return wanted
 
 
-async def _resolve(db: AsyncSession, eans: list[str]) -> dict[str, _Product]:
-    rows = await run(
-        db,
-        select(
-            _Scanned.ean.label("scanned"),
-            Product.id.label("product_id"),
-            _Primary.ean.label("primary_ean"),
-            Product.name,
-            Product.price_cents,
-            Product.active,
-        )
-        .join(Product, Product.id == _Scanned.product_id)
-        .join(_Primary, (_Primary.product_id == Product.id) & _Primary.is_primary)
-        .where(_Scanned.ean.in_(eans)),
-    )
-    return {
-        row.scanned: _Product(
-            row.product_id, row.primary_ean, row.name, row.price_cents, row.active
-        )
-        for row in rows.all()
-    }
-
-
 async def _lines(db: AsyncSession, wanted: dict[str, int]) -> tuple[list[Line], dict[int, str]]:
     """One line per product (an alias and its primary EAN are one product), in basket order,
     and the EAN the basket named each product by first (errors name what the terminal sent)."""
-    found = await _resolve(db, list(wanted))
+    found = await products.find_many(db, list(wanted))
     qty: dict[int, int] = {}
     named_as: dict[int, str] = {}
-    known: dict[int, _Product] = {}
+    known: dict[int, products.ProductInfo] = {}
     for ean, count in wanted.items():
-        product = found.get(ean)
-        if product is None:
-            raise UnknownProduct(f"no product has EAN {ean}", ean=ean)
-        if not product.active:
-            raise ProductInactive(f"{product.name} is not for sale", ean=ean)
+        product = products.for_sale(found.get(ean), ean)
         known[product.product_id] = product
         named_as.setdefault(product.product_id, ean)
         qty[product.product_id] = qty.get(product.product_id, 0) + count
     lines = [
-        Line(pid, known[pid].primary_ean, known[pid].name, count, known[pid].price_cents)
+        Line(pid, known[pid].ean, known[pid].name, count, known[pid].price_cents)
         for pid, count in qty.items()
     ]
     return lines, named_as
@@ -202,8 +151,8 @@ async def register_card(
     """A new member holding this card, with a balance of 0; CardExists if it is anyone's."""
     if name is not None:
         name = name.strip()
-        if not 1 <= len(name) <= MEMBER_NAME_MAX:
-            raise ValueError(f"a name is 1 to {MEMBER_NAME_MAX} characters")
+        if not 1 <= len(name) <= REGISTER_NAME_MAX:
+            raise ValueError(f"a name is 1 to {REGISTER_NAME_MAX} characters")
     if await db.scalar(select(Card.id).where(Card.uid == card_uid)) is not None:
         raise CardExists("this card is already registered")
     try:

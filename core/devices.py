@@ -10,7 +10,8 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import Conflict, NotFound
-from core.models import SLUG_PATTERN, Device, DeviceKind, MachineSession
+from core.formats import SLUG_PATTERN, DeviceKind
+from core.models import Device, MachineSession
 
 _SLUG = re.compile(SLUG_PATTERN)
 RESERVED_SLUG_PREFIX = "makerbus-"
@@ -32,7 +33,7 @@ def _ref(device: Device) -> DeviceRef:
 
 
 def check_slug(slug: str) -> str:
-    """A slug is `[a-z0-9-]{2,40}` and may not take a service account's name."""
+    """A slug matches `SLUG_PATTERN` and may not take a service account's name."""
     if not _SLUG.match(slug):
         raise ValueError("slug must be 2-40 characters of a-z, 0-9 and -")
     if slug.startswith(RESERVED_SLUG_PREFIX):

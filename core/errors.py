@@ -1,10 +1,28 @@
-"""Domain errors raised by `core` services; the handler runtime maps each to a wire code."""
+"""Domain errors raised by `core` services, each declaring its answer once.
+
+A class names its `code` (the `error` string both the MQTT answer and the HTTP body carry) and
+its HTTP `status`; a subclass that gives none keeps its parent's status. The handler runtime
+and the web API read both from here (handlers/errors.py, api/errors.py), so renaming a class
+changes no answer.
+"""
 
 from __future__ import annotations
+
+from http import HTTPStatus
+from typing import ClassVar
 
 
 class DomainError(Exception):
     """A rule said no. Carries a human message and optional answer fields."""
+
+    code: ClassVar[str]
+    status: ClassVar[int] = HTTPStatus.CONFLICT.value
+
+    def __init_subclass__(cls, *, code: str, status: HTTPStatus | None = None) -> None:
+        super().__init_subclass__()
+        cls.code = code
+        if status is not None:
+            cls.status = status.value
 
     def __init__(self, message: str, **fields: object) -> None:
         super().__init__(message)
@@ -12,85 +30,85 @@ class DomainError(Exception):
         self.fields = fields
 
 
-class UnknownCard(DomainError):
-    pass
-
-
-class CardBlocked(DomainError):
-    pass
-
-
-class Conflict(DomainError):
+class Conflict(DomainError, code="conflict"):
     """Something with that key exists already (a slug, a card UID)."""
 
 
-class NotFound(DomainError):
-    pass
+class NotFound(DomainError, code="not_found", status=HTTPStatus.NOT_FOUND):
+    """Nothing has the id or name the caller gave (a member, a device, an alias)."""
 
 
-class NotAuthorized(DomainError):
-    pass
+class NotAuthorized(DomainError, code="not_authorized", status=HTTPStatus.FORBIDDEN):
+    """The caller or member may not do this (use a machine, transfer to themselves)."""
 
 
-class InsufficientFunds(DomainError):
-    pass
+class UnknownCard(DomainError, code="unknown_card", status=HTTPStatus.NOT_FOUND):
+    """No member has this card."""
 
 
-class MachineBusy(DomainError):
-    pass
+class CardBlocked(DomainError, code="card_blocked"):
+    """The card was blocked (reported lost)."""
 
 
-class UnknownSession(DomainError):
-    pass
+class CardExists(DomainError, code="card_exists"):
+    """The card is already registered."""
 
 
-class SessionClosed(DomainError):
-    pass
+class CardLinked(DomainError, code="card_linked"):
+    """The card's member is already linked to a login."""
 
 
-class UnknownProduct(DomainError):
-    pass
+class InsufficientFunds(DomainError, code="insufficient_funds"):
+    """The balance (plus credit limit) does not cover the cost."""
 
 
-class ProductInactive(DomainError):
-    pass
+class MachineBusy(DomainError, code="machine_busy"):
+    """Another member's session is open on this machine."""
 
 
-class OutOfStock(DomainError):
-    pass
+class UnknownSession(DomainError, code="unknown_session", status=HTTPStatus.NOT_FOUND):
+    """No such session on this machine."""
 
 
-class CardExists(DomainError):
-    pass
+class SessionClosed(DomainError, code="session_closed"):
+    """The session has already ended."""
 
 
-class CardLinked(DomainError):
-    pass
+class UnknownProduct(DomainError, code="unknown_product", status=HTTPStatus.NOT_FOUND):
+    """No product has this EAN or alias."""
 
 
-class UnknownTarget(DomainError):
-    pass
+class ProductInactive(DomainError, code="product_inactive"):
+    """The product is not for sale."""
 
 
-class PinRequired(DomainError):
-    pass
+class OutOfStock(DomainError, code="out_of_stock"):
+    """Not enough stock for the basket."""
 
 
-class PinInvalid(DomainError):
-    pass
+class UnknownTarget(DomainError, code="unknown_target", status=HTTPStatus.NOT_FOUND):
+    """No such cash box."""
 
 
-class PinLocked(DomainError):
-    pass
+class PinRequired(DomainError, code="pin_required"):
+    """This action needs the member's PIN."""
 
 
-class UnknownItem(DomainError):
-    pass
+class PinInvalid(DomainError, code="pin_invalid"):
+    """Wrong PIN."""
 
 
-class ItemRented(DomainError):
-    pass
+class PinLocked(DomainError, code="pin_locked"):
+    """Too many wrong PINs: PIN actions wait until the lock ends."""
 
 
-class ItemNotRented(DomainError):
-    pass
+class UnknownItem(DomainError, code="unknown_item", status=HTTPStatus.NOT_FOUND):
+    """No rental item has this TID."""
+
+
+class ItemRented(DomainError, code="item_rented"):
+    """The item is out already."""
+
+
+class ItemNotRented(DomainError, code="item_not_rented"):
+    """The item is not out."""

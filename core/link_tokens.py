@@ -16,28 +16,27 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import cards
+from core import cards, logins
 from core.db import run
 from core.errors import CardBlocked, CardLinked, Conflict, NotFound
 from core.models import Card, LinkToken, Member
 
 TOKEN_TTL = timedelta(minutes=15)
-SUBJECT_MAX = 255
 
 
-class UnknownLinkToken(NotFound):
+class UnknownLinkToken(NotFound, code="unknown_link_token"):
     """No token has this value (mistyped, or never issued)."""
 
 
-class LinkTokenUsed(Conflict):
+class LinkTokenUsed(Conflict, code="link_token_used"):
     """The token was redeemed before: each one links once."""
 
 
-class LinkTokenExpired(Conflict):
+class LinkTokenExpired(Conflict, code="link_token_expired"):
     """The token is older than 15 minutes."""
 
 
-class SubjectLinked(Conflict):
+class SubjectLinked(Conflict, code="subject_linked"):
     """The login is already linked to another member."""
 
 
@@ -106,8 +105,7 @@ async def redeem(db: AsyncSession, token: str, *, subject: str, now: datetime) -
     member has a login already) or SubjectLinked (the login belongs to another member). A
     refusal raises; the caller's rollback then leaves the token unused.
     """
-    if not 1 <= len(subject) <= SUBJECT_MAX:
-        raise ValueError(f"a login subject is 1 to {SUBJECT_MAX} characters")
+    logins.check_subject(subject)
     digest = token_hash(token)
     # Marking it used in the same statement that checks it: a second redeem, concurrent or
     # later, finds no unused row.
@@ -131,7 +129,7 @@ async def redeem(db: AsyncSession, token: str, *, subject: str, now: datetime) -
     ).one()
     if card.blocked:
         raise CardBlocked("this card is blocked")
-    owner = await db.scalar(select(Member.id).where(Member.oidc_subject == subject))
+    owner = await logins.member_id(db, subject)
     if owner == card.member_id:
         raise CardLinked("this login is already linked to this member")
     if owner is not None:

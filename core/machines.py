@@ -18,13 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.billing import Tariff, TariffOverride, effective_tariff
 from core.db import run
 from core.errors import Conflict, NotAuthorized, NotFound
-from core.models import Authorization, Device, DeviceKind, MachineAdmin, MachineTariff, Member
+from core.formats import PRICE_MAX_CENTS, DeviceKind
+from core.models import Authorization, Device, MachineAdmin, MachineTariff, Member
 from core.paging import newest_first
 from core.sub_admins import check_change as check_sub_admin_change
-
-# The highest login fee or price per minute: far beyond any real tariff, and a whole day's
-# interval of it (x 1440 minutes) still fits the 64-bit columns the arithmetic lands in.
-MAX_PRICE_CENTS = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -64,8 +61,8 @@ class SubAdmin:
 
 def _checked(tariff: Tariff) -> Tariff:
     """`Tariff` refuses negative prices and intervals outside 1-1440; this adds the ceiling."""
-    if max(tariff.login_fee_cents, tariff.price_per_minute_cents) > MAX_PRICE_CENTS:
-        raise ValueError(f"prices cannot exceed {MAX_PRICE_CENTS} cents")
+    if max(tariff.login_fee_cents, tariff.price_per_minute_cents) > PRICE_MAX_CENTS:
+        raise ValueError(f"prices cannot exceed {PRICE_MAX_CENTS} cents")
     return tariff
 
 

@@ -12,20 +12,13 @@ from sqlalchemy import exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import ledger
+from core import ledger, logins
 from core.db import run
 from core.errors import Conflict, InsufficientFunds, NotFound
+from core.formats import ADMIN_AMOUNT_MAX_CENTS
 from core.link_tokens import SubjectLinked
 from core.models import Card, Member
 from core.paging import newest_first
-
-NAME_MAX = 200
-EMAIL_MAX = 320
-SUBJECT_MAX = 255
-REASON_MAX = 500
-# Bounds for amounts an admin types (corrections, opening balances, credit limits): one
-# million in whole units. Far inside BIGINT, so no sum of them can overflow a balance.
-MAX_AMOUNT_CENTS = 100_000_000
 
 
 @dataclass(frozen=True)
@@ -131,9 +124,9 @@ async def set_card_blocked(
 
 
 def _check_amount(amount_cents: int, what: str, *, allow_negative: bool) -> None:
-    low = -MAX_AMOUNT_CENTS if allow_negative else 0
-    if not low <= amount_cents <= MAX_AMOUNT_CENTS:
-        raise ValueError(f"{what} must be {low} to {MAX_AMOUNT_CENTS} cents")
+    low = -ADMIN_AMOUNT_MAX_CENTS if allow_negative else 0
+    if not low <= amount_cents <= ADMIN_AMOUNT_MAX_CENTS:
+        raise ValueError(f"{what} must be {low} to {ADMIN_AMOUNT_MAX_CENTS} cents")
 
 
 async def add_member(
@@ -239,10 +232,9 @@ async def link_login(db: AsyncSession, member_id: int, subject: str) -> None:
     SubjectLinked (naming `member_id`) when another member holds that login: unlink it there
     first, so that moving a login is always two deliberate steps.
     """
-    if not 1 <= len(subject) <= SUBJECT_MAX:
-        raise ValueError(f"a login subject is 1 to {SUBJECT_MAX} characters")
+    logins.check_subject(subject)
     await _require(db, member_id)
-    owner = await _owner_of(db, subject)
+    owner = await logins.member_id(db, subject)
     if owner == member_id:
         return
     if owner is not None:
@@ -252,11 +244,7 @@ async def link_login(db: AsyncSession, member_id: int, subject: str) -> None:
             await update_or_fail(db, member_id, oidc_subject=subject)
     except IntegrityError:
         # Linked to someone else (through a card link) since the check above.
-        raise _linked_elsewhere(await _owner_of(db, subject)) from None
-
-
-async def _owner_of(db: AsyncSession, subject: str) -> int | None:
-    return await db.scalar(select(Member.id).where(Member.oidc_subject == subject))
+        raise _linked_elsewhere(await logins.member_id(db, subject)) from None
 
 
 def _linked_elsewhere(owner: int | None) -> SubjectLinked:

@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import run
 from core.errors import NotFound, PinRequired
+from core.formats import PIN_PATTERN
 from core.members import update_or_fail
 from core.models import Member
 
-PIN_PATTERN = r"^[0-9]{4,8}$"
 _PIN = re.compile(PIN_PATTERN)
 MAX_FAILURES = 3
 LOCK_DURATION = timedelta(minutes=15)

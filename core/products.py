@@ -7,6 +7,7 @@ database itself keeps an EAN from naming two products.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,14 +18,10 @@ from sqlalchemy.orm import aliased
 
 from core.db import run
 from core.errors import Conflict, NotFound, ProductInactive, UnknownProduct
+from core.formats import CATEGORY_MAX, EAN_PATTERN, NAME_MAX, PRICE_MAX_CENTS
 from core.models import Category, Product, ProductCode
 
-EAN_PATTERN = r"^[0-9]{8,14}$"
 _EAN = re.compile(EAN_PATTERN)
-NAME_MAX = 200
-CATEGORY_MAX = 100
-# A sanity bound, not a business rule: 100,000.00 in the currency's smallest unit.
-PRICE_MAX_CENTS = 10_000_000
 
 # The scanned code and the product's primary code are two rows of the same table.
 _Scanned = aliased(ProductCode)
@@ -98,25 +95,44 @@ _INFO = (
 )
 
 
+async def find_many(db: AsyncSession, eans: Sequence[str]) -> dict[str, ProductInfo]:
+    """The products these EANs or aliases name, active or not, by the EAN asked for; an EAN
+    that names no product is left out."""
+    rows = await run(
+        db,
+        _INFO.add_columns(_Scanned.ean.label("scanned"))
+        .join(_Scanned, _Scanned.product_id == Product.id)
+        .where(_Scanned.ean.in_(eans)),
+    )
+    return {
+        row.scanned: ProductInfo(**{k: v for k, v in row._mapping.items() if k != "scanned"})
+        for row in rows.all()
+    }
+
+
+def _known(product: ProductInfo | None, ean: str) -> ProductInfo:
+    if product is None:
+        raise UnknownProduct(f"no product has EAN {ean}", ean=ean)
+    return product
+
+
+def for_sale(product: ProductInfo | None, ean: str) -> ProductInfo:
+    """The product found under `ean` (None: nothing was) if it is for sale; UnknownProduct or
+    ProductInactive otherwise."""
+    product = _known(product, ean)
+    if not product.active:
+        raise ProductInactive(f"{product.name} is not for sale", ean=ean)
+    return product
+
+
 async def find(db: AsyncSession, ean: str) -> ProductInfo:
     """The product an EAN or alias names, active or not; UnknownProduct if none does."""
-    row = (
-        await run(
-            db,
-            _INFO.join(_Scanned, _Scanned.product_id == Product.id).where(_Scanned.ean == ean),
-        )
-    ).one_or_none()
-    if row is None:
-        raise UnknownProduct(f"no product has EAN {ean}", ean=ean)
-    return ProductInfo(**row._mapping)
+    return _known((await find_many(db, [ean])).get(ean), ean)
 
 
 async def lookup(db: AsyncSession, ean: str) -> ProductInfo:
     """The product for sale under an EAN or alias; UnknownProduct or ProductInactive otherwise."""
-    product = await find(db, ean)
-    if not product.active:
-        raise ProductInactive(f"{product.name} is not for sale", ean=ean)
-    return product
+    return for_sale((await find_many(db, [ean])).get(ean), ean)
 
 
 async def list_all(db: AsyncSession) -> list[ProductInfo]:

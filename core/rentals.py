@@ -27,11 +27,10 @@ from core.errors import (
     NotFound,
     UnknownItem,
 )
+from core.formats import NAME_MAX, TID_PATTERN
 from core.models import Member, Rental, RentalItem, RentalPermission
 from core.paging import newest_first
 
-TID_PATTERN = r"^[0-9A-F]{8,64}$"
-NAME_MAX = 200
 _TID = re.compile(TID_PATTERN)
 _IS_OPEN = Rental.returned_at.is_(None)
 _STATUS_COLUMNS = (

@@ -18,6 +18,7 @@ from sqlalchemy.orm import aliased
 from core.billing import Tariff, TariffOverride, effective_tariff
 from core.db import run
 from core.errors import NotFound
+from core.formats import DeviceKind
 from core.link_tokens import token_hash
 from core.members import CardInfo
 from core.models import (
@@ -25,7 +26,6 @@ from core.models import (
     Card,
     CashBox,
     Device,
-    DeviceKind,
     LedgerEntry,
     LinkToken,
     MachineSession,

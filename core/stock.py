@@ -17,11 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import products
 from core.db import run
 from core.errors import Conflict, OutOfStock
+from core.formats import STOCK_MAX
 from core.models import Product, StockMovement
 from core.paging import newest_first
-
-# A shop's shelf, not a warehouse; it also keeps the stock far inside its 32-bit column.
-STOCK_MAX = 1_000_000
 
 
 class MovementKind(StrEnum):

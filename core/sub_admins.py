@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import logins
 from core.billing import TariffOverride
 from core.cards import normalize_uid
 from core.db import run
@@ -28,11 +29,11 @@ LOOKUP_MIN_CHARS = 2
 CARD_ENDING_CHARS = 4
 
 
-class OwnAuthorization(NotAuthorized):
+class OwnAuthorization(NotAuthorized, code="own_authorization"):
     """A sub-admin tried to grant, change or revoke their own authorization."""
 
 
-class PricesAdminOnly(NotAuthorized):
+class PricesAdminOnly(NotAuthorized, code="prices_admin_only"):
     """A sub-admin tried to set a member's own prices, or to replace or revoke them."""
 
 
@@ -57,7 +58,7 @@ async def check_change(
     """Refuse what the sub-admin `sub_admin` (an OIDC subject) may not do to the member's
     authorization: grant it with `override` (empty for a revoke) where the member's own prices
     are `current` now (None: no grant). OwnAuthorization or PricesAdminOnly."""
-    own = await db.scalar(select(Member.id).where(Member.oidc_subject == sub_admin))
+    own = await logins.member_id(db, sub_admin)
     if own == member_id:
         raise OwnAuthorization(
             "a sub-admin cannot grant, change or revoke their own authorization: ask an admin"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from broker.contract.cards import CardIdentifyAnswer, CardIdentifyRequest, TariffInfo
 from core import cards, machines
 from core.errors import NotAuthorized
-from core.models import DeviceKind
+from core.formats import DeviceKind
 from handlers.context import OpContext
 
 

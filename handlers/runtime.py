@@ -1,7 +1,8 @@
 """One request in, at most one answer out: parse, check, dedupe, run in a transaction, reply.
 
 All plumbing lives here once; op handlers are small typed functions (handlers/registry.py).
-Nothing a device sends can raise out of `Runtime.handle`.
+Nothing a device sends can raise out of `Runtime.handle`. Every error answer, whatever refused
+it, is encoded by `Refused.encode` and counted by `Runtime._reply` once it is the answer sent.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -36,7 +37,7 @@ from core.settings import Settings
 from handlers import metrics
 from handlers.context import Decline, OpContext
 from handlers.directory import DeviceDirectory
-from handlers.errors import code_for
+from handlers.errors import wire_code
 from handlers.registry import OPS, Op
 
 log = logging.getLogger("makerbus.handlers")
@@ -61,14 +62,30 @@ class Outgoing:
     correlation_data: bytes | None = None
 
 
-class Refused(Exception):
-    """A request that gets an error answer without touching the database's state."""
+@dataclass(frozen=True)
+class Answer:
+    """An encoded answer; `error` is the code of a fresh error answer (a replay has none)."""
 
-    def __init__(self, code: ErrorCode, message: str, request_id: str | None) -> None:
+    body: bytes
+    error: ErrorCode | None = None
+
+
+class Refused(Exception):
+    """An error answer: raised for a request refused before its op changes anything, and
+    built for a rule's no (a domain error, a `Decline`) and a rate-limited request."""
+
+    def __init__(
+        self, code: ErrorCode, message: str, request_id: str | None, **fields: object
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.request_id = request_id
+        self.fields = fields
+
+    def encode(self) -> Answer:
+        body = encode_error(self.request_id, self.code, self.message, **self.fields)
+        return Answer(body, self.code)
 
 
 class Runtime:
@@ -87,9 +104,12 @@ class Runtime:
         self._directory = DeviceDirectory()
         self._ops = ops
 
-    async def handle(self, message: Incoming) -> Outgoing | None:
-        """The answer to one message, or None when no answer topic can be derived."""
-        target = self.topics.parse_request(message.topic)
+    async def handle(self, message: Incoming, target: RequestTopic | None) -> Outgoing | None:
+        """The answer to one message, or None when its topic names no device's request.
+
+        `target` is `self.topics.parse_request(message.topic)`: the caller parses the topic
+        once, since it needs the device for rate limiting and ordering too.
+        """
         if target is None:
             log.warning("ignored message on %s: not a request topic", message.topic)
             return None
@@ -102,67 +122,45 @@ class Runtime:
                 raise Refused(ErrorCode.BAD_REQUEST, RETAINED, self._readable_id(message.payload))
             request = decode_request(message.payload, max_bytes=self.settings.max_payload_bytes)
             request_id = request.id
-            body = await self._answer(target, request)
-        except EnvelopeError as error:
-            body = self._refuse(
-                target, op_label, Refused(ErrorCode.BAD_REQUEST, error.message, error.request_id)
+            answer = await self._answer(target, request)
+        except Exception as error:
+            refusal = self._refusal_for(error, target, op_label, request_id)
+            log.info(
+                "refused",
+                extra={
+                    "device": target.slug,
+                    "op": op_label,
+                    "request_id": refusal.request_id,
+                    "code": refusal.code.value,
+                    "reason": refusal.message,
+                },
             )
-        except Refused as refusal:
-            body = self._refuse(target, op_label, refusal)
-        except (OperationalError, InterfaceError, PoolTimeout) as error:
-            log.error(
-                "database unavailable: %s", type(error).__name__, extra={"device": target.slug}
-            )
-            body = self._refuse(
-                target,
-                op_label,
-                Refused(
-                    ErrorCode.UNAVAILABLE,
-                    "database unavailable, retry with the same id",
-                    request_id,
-                ),
-            )
-        except Exception:
-            log.exception("internal error", extra={"device": target.slug, "op": op_label})
-            body = self._refuse(
-                target,
-                op_label,
-                Refused(ErrorCode.INTERNAL, "internal error, retry with the same id", request_id),
-            )
+            answer = refusal.encode()
         metrics.REQUESTS.labels(op_label).inc()
         metrics.LATENCY.labels(op_label).observe(time.perf_counter() - started)
-        return Outgoing(
-            topic=self._reply_topic(target, message.response_topic),
-            payload=body,
-            correlation_data=message.correlation_data,
-        )
+        return self._reply(message, target, op_label, answer)
 
     def rate_limited(
-        self, message: Incoming, retry_after_ms: int, *, log_it: bool
+        self, message: Incoming, target: RequestTopic | None, retry_after_ms: int, *, log_it: bool
     ) -> Outgoing | None:
         """The `rate_limited` answer to a message the limiter turned away.
 
         No database, no op model, and a log line only when `log_it` (once a second per device):
         a flood costs one small JSON parse and one publish per message.
         """
-        target = self.topics.parse_request(message.topic)
         if target is None:
             return None
-        code = ErrorCode.RATE_LIMITED
-        metrics.ERRORS.labels(self._op_label(target), code.value).inc()
         if log_it:
             log.info(
                 "rate limited", extra={"device": target.slug, "retry_after_ms": retry_after_ms}
             )
-        body = encode_error(
-            self._readable_id(message.payload),
-            code,
+        refusal = Refused(
+            ErrorCode.RATE_LIMITED,
             "too many requests, retry after retry_after_ms",
+            self._readable_id(message.payload),
             retry_after_ms=retry_after_ms,
         )
-        return Outgoing(
-            self._reply_topic(target, message.response_topic), body, message.correlation_data
-        )
+        return self._reply(message, target, self._op_label(target), refusal.encode())
 
     def _readable_id(self, payload: bytes) -> str | None:
         try:
@@ -173,19 +171,33 @@ class Runtime:
     def _op_label(self, target: RequestTopic) -> str:
         return target.op if target.op in self._ops else "unknown"
 
-    def _refuse(self, target: RequestTopic, op_label: str, refusal: Refused) -> bytes:
-        metrics.ERRORS.labels(op_label, refusal.code.value).inc()
-        log.info(
-            "refused",
-            extra={
-                "device": target.slug,
-                "op": op_label,
-                "request_id": refusal.request_id,
-                "code": refusal.code.value,
-                "reason": refusal.message,
-            },
+    def _refusal_for(
+        self, error: Exception, target: RequestTopic, op_label: str, request_id: str | None
+    ) -> Refused:
+        """The error answer to a request that failed outside its op's rules."""
+        if isinstance(error, Refused):
+            return error
+        if isinstance(error, EnvelopeError):
+            return Refused(ErrorCode.BAD_REQUEST, error.message, error.request_id)
+        if isinstance(error, OperationalError | InterfaceError | PoolTimeout):
+            log.error(
+                "database unavailable: %s", type(error).__name__, extra={"device": target.slug}
+            )
+            message = "database unavailable, retry with the same id"
+            return Refused(ErrorCode.UNAVAILABLE, message, request_id)
+        log.error("internal error", exc_info=error, extra={"device": target.slug, "op": op_label})
+        return Refused(ErrorCode.INTERNAL, "internal error, retry with the same id", request_id)
+
+    def _reply(
+        self, message: Incoming, target: RequestTopic, op_label: str, answer: Answer
+    ) -> Outgoing:
+        if answer.error is not None:
+            metrics.ERRORS.labels(op_label, answer.error.value).inc()
+        return Outgoing(
+            topic=self._reply_topic(target, message.response_topic),
+            payload=answer.body,
+            correlation_data=message.correlation_data,
         )
-        return encode_error(refusal.request_id, refusal.code, refusal.message)
 
     def _reply_topic(self, target: RequestTopic, response_topic: str | None) -> str:
         """The device's own response topic; an MQTT 5 one only if it is below its `res/`."""
@@ -207,7 +219,7 @@ class Runtime:
             raise Refused(ErrorCode.UNKNOWN_OP, f"unknown op {echoed!r}", request.id)
         return op.spec
 
-    async def _answer(self, target: RequestTopic, request: Request) -> bytes:
+    async def _answer(self, target: RequestTopic, request: Request) -> Answer:
         spec = self._spec(target, request)
         now = self._clock.now()
         try:
@@ -221,7 +233,7 @@ class Runtime:
 
     async def _run(
         self, spec: OpSpec, target: RequestTopic, request: Request, now: datetime
-    ) -> bytes:
+    ) -> Answer:
         async with self._sessions() as db:
             try:
                 async with db.begin():
@@ -235,29 +247,27 @@ class Runtime:
                     ctx = OpContext(
                         db=db, device=device, request_id=request.id, now=now, settings=self.settings
                     )
-                    answer = await self._ops[spec.name].handler(params, ctx)
-                    if isinstance(answer, Decline):
-                        code = answer.code.value
-                        body = encode_error(
-                            request.id, answer.code, answer.message, **answer.fields
-                        )
-                        metrics.ERRORS.labels(spec.name, code).inc()
-                    else:
-                        code = "ok"
-                        body = encode_ok(request.id, answer)
-                    await self._remember(db, device, spec, request, body, now)
+                    outcome = await self._ops[spec.name].handler(params, ctx)
+                    answer = self._outcome_answer(request, outcome)
+                    await self._remember(db, device, spec, request, answer.body, now)
             except DomainError as error:
                 # A rule said no: the op's changes are rolled back; the answer is kept for retries.
-                code = code_for(error).value
-                body = encode_error(request.id, code_for(error), error.message, **error.fields)
+                refusal = Refused(wire_code(type(error)), error.message, request.id, **error.fields)
+                answer = refusal.encode()
                 async with db.begin():
-                    await self._remember(db, device, spec, request, body, now)
-                metrics.ERRORS.labels(spec.name, code).inc()
+                    await self._remember(db, device, spec, request, answer.body, now)
+        code = answer.error.value if answer.error else "ok"
         log.debug(
             "answered",
             extra={"device": device.slug, "op": spec.name, "request_id": request.id, "code": code},
         )
-        return body
+        return answer
+
+    @staticmethod
+    def _outcome_answer(request: Request, outcome: BaseModel | Decline) -> Answer:
+        if isinstance(outcome, Decline):
+            return Refused(outcome.code, outcome.message, request.id, **outcome.fields).encode()
+        return Answer(encode_ok(request.id, outcome))
 
     async def _remember(
         self,
@@ -300,7 +310,7 @@ class Runtime:
                 ErrorCode.BAD_REQUEST, describe_validation_error(error), request.id
             ) from None
 
-    def _replay(self, stored: idempotency.StoredAnswer, spec: OpSpec, request: Request) -> bytes:
+    def _replay(self, stored: idempotency.StoredAnswer, spec: OpSpec, request: Request) -> Answer:
         if not stored.matches(spec.name, request.fingerprint):
             raise Refused(
                 ErrorCode.BAD_REQUEST,
@@ -308,7 +318,7 @@ class Runtime:
                 request.id,
             )
         metrics.REPLAYS.labels(spec.name).inc()
-        return stored.answer
+        return Answer(stored.answer)
 
     async def _stored_twin(
         self, target: RequestTopic, request: Request, spec: OpSpec

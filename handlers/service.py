@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broker.identities import handler_login
 from broker.mqtt import BrokerAddress, client
+from broker.topics import RequestTopic
 from core.clock import Clock
 from core.settings import Settings
 from handlers import jobs, metrics
@@ -173,14 +174,14 @@ class HandlerService:
                 # first, so the broker has cleared it before the answer arrives.
                 await self._spawn(self._clear_retained(mqtt, incoming.topic))
                 # Refused without the database, like an over-limit request: no token needed.
-                await self._spawn(self._answer(mqtt, slug, incoming))
+                await self._spawn(self._answer(mqtt, slug, incoming, parsed))
                 continue
             verdict = self._limiter.check(slug)
             if verdict.admitted:
-                await self._spawn(self._answer(mqtt, slug, incoming))
+                await self._spawn(self._answer(mqtt, slug, incoming, parsed))
             else:
                 reply = self.runtime.rate_limited(
-                    incoming, verdict.retry_after_ms, log_it=verdict.first_refusal
+                    incoming, parsed, verdict.retry_after_ms, log_it=verdict.first_refusal
                 )
                 await self._spawn(self._publish(mqtt, reply))
 
@@ -202,14 +203,16 @@ class HandlerService:
         self._in_flight.discard(task)
         self._capacity.release()
 
-    async def _answer(self, mqtt: aiomqtt.Client, slug: str, incoming: Incoming) -> None:
+    async def _answer(
+        self, mqtt: aiomqtt.Client, slug: str, incoming: Incoming, target: RequestTopic | None
+    ) -> None:
         # Requests of one device are answered in order; different devices run in parallel.
         async with self._device_queues.turn(slug):
-            await self._publish(mqtt, await self._handle(incoming))
+            await self._publish(mqtt, await self._handle(incoming, target))
 
-    async def _handle(self, incoming: Incoming) -> Outgoing | None:
+    async def _handle(self, incoming: Incoming, target: RequestTopic | None) -> Outgoing | None:
         try:
-            return await self.runtime.handle(incoming)
+            return await self.runtime.handle(incoming, target)
         except Exception:
             log.exception("unexpected failure while answering")
             return None

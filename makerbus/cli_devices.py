@@ -9,7 +9,7 @@ from broker import provisioning
 from broker.provisioning import Credentials, DeviceBroker
 from core import devices
 from core.clock import SystemClock, rfc3339
-from core.models import DeviceKind
+from core.formats import DeviceKind
 from makerbus.cli_common import TEXT_LINE, echo_json, in_database, with_broker
 
 KINDS = click.Choice([kind.value for kind in DeviceKind])

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import cards, ledger, members, pins
 from core.cards import normalize_uid
 from core.clock import SystemClock
+from core.formats import ADMIN_AMOUNT_MAX_CENTS
 from makerbus.cli_common import (
     ACTOR,
     TEXT_LINE,
@@ -77,7 +78,7 @@ def add(name: str, card_uid: str | None, balance_cents: int, as_json: bool) -> N
 # A negative amount is read as CENTS (and refused as one), not as an unknown option.
 @member.command(name="credit-limit", context_settings={"ignore_unknown_options": True})
 @member_choice
-@click.argument("cents", type=click.IntRange(0, members.MAX_AMOUNT_CENTS))
+@click.argument("cents", type=click.IntRange(0, ADMIN_AMOUNT_MAX_CENTS))
 def credit_limit(card_uid: str | None, member_id: int | None, cents: int) -> None:
     """Let a member (by card or id) go down to -CENTS; refused below their current debt."""
     one_member(card_uid, member_id)

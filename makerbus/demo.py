@@ -31,7 +31,7 @@ from core import (
 from core.billing import Tariff, TariffOverride
 from core.clock import SystemClock
 from core.errors import UnknownCard, UnknownItem, UnknownProduct
-from core.models import DeviceKind
+from core.formats import DeviceKind
 
 DEVICES = (
     ("laser-1", DeviceKind.MACHINE, "Laser cutter"),

@@ -18,7 +18,7 @@ from broker.provisioning import Credentials, DeviceBroker
 from core import cards, cash_boxes, devices, ledger, machines, members, products, rentals, stock
 from core.billing import Tariff, TariffOverride
 from core.errors import NotFound, UnknownCard, UnknownItem, UnknownProduct, UnknownTarget
-from core.models import DeviceKind
+from core.formats import DeviceKind
 
 
 @dataclass(frozen=True)

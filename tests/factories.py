@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import devices, machines, members
 from core.billing import Tariff, TariffOverride
 from core.devices import DeviceRef
+from core.formats import DeviceKind
 from core.members import NewMember
-from core.models import DeviceKind, LedgerEntry, Member
+from core.models import LedgerEntry, Member
 
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 _counter = itertools.count(1)

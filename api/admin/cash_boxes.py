@@ -13,7 +13,7 @@ from api.auth import ClockDep, require_admin
 from api.deps import DbDep
 from api.fields import ADMIN_ONLY, REQUEST, Page, PagingDep, one_line, refusals
 from core import cash_boxes
-from core.cash_boxes import BOX_SLUG_PATTERN
+from core.formats import NAME_MAX, SLUG_PATTERN
 from core.paging import by_id
 
 router = APIRouter(
@@ -23,7 +23,7 @@ router = APIRouter(
     responses=ADMIN_ONLY,
 )
 
-Slug = Annotated[str, StringConstraints(pattern=BOX_SLUG_PATTERN)]
+Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
 
 
 class CashBoxOut(BaseModel):
@@ -36,7 +36,7 @@ class CashBoxOut(BaseModel):
 class NewCashBox(BaseModel):
     model_config = REQUEST
     slug: Slug = Field(description="What devices send as `target`: 2-40 of a-z, 0-9 and -.")
-    name: Annotated[str, one_line(cash_boxes.MAX_NAME_LENGTH)] = Field(
+    name: Annotated[str, one_line(NAME_MAX)] = Field(
         description="What the Bankomat shows, e.g. 'Drinks fund'."
     )
 
@@ -78,7 +78,7 @@ async def create_cash_box(new: NewCashBox, db: DbDep, clock: ClockDep) -> CashBo
 
 @router.get("/{slug}/statement", responses=refusals(404))
 async def statement(
-    slug: Annotated[str, Path(pattern=BOX_SLUG_PATTERN)],
+    slug: Annotated[str, Path(pattern=SLUG_PATTERN)],
     db: DbDep,
     paging: PagingDep,
 ) -> Statement:

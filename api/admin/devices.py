@@ -26,7 +26,8 @@ from broker.dynsec import DynsecError
 from broker.provisioning import Credentials, DeviceBroker
 from core import devices
 from core.errors import Conflict
-from core.models import SLUG_PATTERN, Device, DeviceKind
+from core.formats import NAME_MAX, SLUG_PATTERN, DeviceKind
+from core.models import Device
 from core.settings import Settings, UnsafeSettingsError
 
 router = APIRouter(
@@ -38,7 +39,6 @@ router = APIRouter(
 
 # Connecting and each admin command: an admin waits for the answer, so fail soon.
 BROKER_TIMEOUT_S = 5.0
-NAME_MAX = 200
 
 SlugPath = Annotated[str, Path(pattern=SLUG_PATTERN, description="The device's slug.")]
 

@@ -21,9 +21,9 @@ from api.auth import AdminDep, ClockDep, Principal, PrincipalDep
 from api.deps import DbDep
 from api.fields import REQUEST, Id, Page, PagingDep, Subject, SubjectPath, refusals
 from core import machines, sessions
-from core.billing import MAX_INTERVAL_MIN, Tariff, TariffOverride, effective_tariff
+from core.billing import Tariff, TariffOverride, effective_tariff
 from core.errors import NotFound
-from core.models import SLUG_PATTERN
+from core.formats import MAX_INTERVAL_MIN, PRICE_MAX_CENTS, SLUG_PATTERN
 from core.paging import by_id
 
 router = APIRouter(
@@ -40,7 +40,7 @@ router = APIRouter(
 )
 
 Slug = Annotated[str, Path(pattern=SLUG_PATTERN, description="The machine's device slug.")]
-FeeCents = Annotated[int, Field(ge=0, le=machines.MAX_PRICE_CENTS)]
+FeeCents = Annotated[int, Field(ge=0, le=PRICE_MAX_CENTS)]
 IntervalMin = Annotated[
     int, Field(ge=1, le=MAX_INTERVAL_MIN, description="Billing interval, prepaid in advance.")
 ]

@@ -16,7 +16,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from api.admin.machines import ManagedMachineDep
 from api.deps import DbDep
 from api.fields import PRINTABLE, Page, PagingDep, refusals
-from core import members, sub_admins
+from core import sub_admins
+from core.formats import NAME_MAX
 from core.paging import by_id
 
 router = APIRouter(
@@ -36,7 +37,7 @@ LookFor = Annotated[
     str,
     Query(
         min_length=sub_admins.LOOKUP_MIN_CHARS,
-        max_length=members.NAME_MAX,
+        max_length=NAME_MAX,
         pattern=PRINTABLE,
         description="Part of a name, or a whole card UID (case-insensitive; separators `:`, "
         "`-` or spaces allowed). At least 2 characters besides surrounding blanks.",

@@ -27,14 +27,15 @@ from api.deps import DbDep
 from api.fields import ADMIN_ONLY, PRINTABLE, Id, Page, PagingDep, Subject, one_line, refusals
 from core import members, pins
 from core.cards import normalize_uid
+from core.formats import ADMIN_AMOUNT_MAX_CENTS, EMAIL_MAX, NAME_MAX, PIN_PATTERN, REASON_MAX
 from core.paging import by_id
 
-Name = Annotated[str, one_line(members.NAME_MAX)]
+Name = Annotated[str, one_line(NAME_MAX)]
 Email = Annotated[
     str,
     StringConstraints(
         strip_whitespace=True,
-        max_length=members.EMAIL_MAX,
+        max_length=EMAIL_MAX,
         pattern=r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f]+$",
     ),
 ]
@@ -60,10 +61,10 @@ def _integral(value: object) -> object:
 
 AdminCents = Annotated[
     int,
-    Field(ge=-members.MAX_AMOUNT_CENTS, le=members.MAX_AMOUNT_CENTS),
+    Field(ge=-ADMIN_AMOUNT_MAX_CENTS, le=ADMIN_AMOUNT_MAX_CENTS),
     BeforeValidator(_integral),
 ]
-LimitCents = Annotated[int, Field(ge=0, le=members.MAX_AMOUNT_CENTS), BeforeValidator(_integral)]
+LimitCents = Annotated[int, Field(ge=0, le=ADMIN_AMOUNT_MAX_CENTS), BeforeValidator(_integral)]
 # Request bodies: unknown fields refused, no coercion (`true` is no amount, `"5"` no number).
 STRICT_REQUEST = ConfigDict(extra="forbid", strict=True)
 
@@ -165,7 +166,7 @@ class NewCard(BaseModel):
 class NewPin(BaseModel):
     model_config = STRICT_REQUEST
     pin: str = Field(
-        pattern=pins.PIN_PATTERN,
+        pattern=PIN_PATTERN,
         repr=False,
         description="4 to 8 digits. Stored as a bcrypt hash, never shown again.",
         json_schema_extra={"format": "password"},
@@ -178,7 +179,7 @@ class NewCorrection(BaseModel):
         description="Positive credits, negative debits; not 0.",
         json_schema_extra={"not": {"const": 0}},
     )
-    reason: Annotated[str, one_line(members.REASON_MAX)] = Field(
+    reason: Annotated[str, one_line(REASON_MAX)] = Field(
         description="Why: kept as the ledger entry's note."
     )
 
@@ -213,7 +214,7 @@ async def list_members(
     q: Annotated[
         str | None,
         Query(
-            max_length=members.NAME_MAX,
+            max_length=NAME_MAX,
             pattern=PRINTABLE,
             description="Part of a name, e-mail address or card UID (case-insensitive).",
         ),

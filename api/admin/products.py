@@ -16,8 +16,9 @@ from api.auth import ClockDep, ProductManagerDep, require_product_manager
 from api.deps import DbDep
 from api.fields import REQUEST, Page, PagingDep, one_line, refusals
 from core import products, stock
+from core.formats import CATEGORY_MAX, EAN_PATTERN, NAME_MAX, PRICE_MAX_CENTS, STOCK_MAX
 from core.paging import by_id
-from core.products import EAN_PATTERN, ProductInfo
+from core.products import ProductInfo
 
 router = APIRouter(
     prefix="/api/v1/admin",
@@ -29,10 +30,10 @@ router = APIRouter(
 NOTE_MAX = 500
 
 Ean = Annotated[str, Field(pattern=EAN_PATTERN, examples=["4029764001807"])]
-ProductName = Annotated[str, one_line(products.NAME_MAX)]
-CategoryName = Annotated[str, one_line(products.CATEGORY_MAX)]
+ProductName = Annotated[str, one_line(NAME_MAX)]
+CategoryName = Annotated[str, one_line(CATEGORY_MAX)]
 Note = Annotated[str, one_line(NOTE_MAX)]
-PriceCents = Annotated[int, Field(ge=0, le=products.PRICE_MAX_CENTS)]
+PriceCents = Annotated[int, Field(ge=0, le=PRICE_MAX_CENTS)]
 EanPath = Annotated[
     str, Path(pattern=EAN_PATTERN, description="The product's EAN or one of its aliases.")
 ]
@@ -88,14 +89,14 @@ class NewAlias(BaseModel):
 class Restock(BaseModel):
     model_config = REQUEST
 
-    count: int = Field(ge=1, le=stock.STOCK_MAX, description="Units that arrived.")
+    count: int = Field(ge=1, le=STOCK_MAX, description="Units that arrived.")
     note: Note | None = None
 
 
 class Stocktake(BaseModel):
     model_config = REQUEST
 
-    counted: int = Field(ge=0, le=stock.STOCK_MAX, description="Units found on the shelf.")
+    counted: int = Field(ge=0, le=STOCK_MAX, description="Units found on the shelf.")
     note: Note | None = None
 
 
@@ -237,7 +238,7 @@ def _stock_change(product: ProductInfo, change: stock.Change) -> StockChange:
 
 @router.post(
     "/products/{ean}/restock",
-    responses=refusals(_UNKNOWN, {409: f"The stock would pass {stock.STOCK_MAX}."}),
+    responses=refusals(_UNKNOWN, {409: f"The stock would pass {STOCK_MAX}."}),
 )
 async def restock(
     ean: EanPath, body: Restock, db: DbDep, clock: ClockDep, principal: ProductManagerDep

@@ -15,6 +15,7 @@ from api.deps import DbDep
 from api.fields import ADMIN_ONLY, REQUEST, Id, Page, PagingDep, one_line, refusals
 from core import rentals
 from core.errors import NotFound
+from core.formats import NAME_MAX
 from core.text import PLAIN_LINES
 
 router = APIRouter(
@@ -30,7 +31,7 @@ TID_INPUT = r"^[0-9A-Fa-f]{8,64}$"
 
 Tid = Annotated[str, Field(pattern=TID_INPUT, examples=["E28011700000020F1A2B3C4D"])]
 TidPath = Annotated[str, Path(pattern=TID_INPUT, description="The item's UHF tag id (hex).")]
-ItemName = Annotated[str, one_line(rentals.NAME_MAX)]
+ItemName = Annotated[str, one_line(NAME_MAX)]
 Description = Annotated[
     str,
     StringConstraints(

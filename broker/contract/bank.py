@@ -8,19 +8,15 @@ from pydantic import Field, StringConstraints
 
 from broker.contract.common import CardUid, Cents, NoFields, Timestamp, WireModel
 from broker.contract.spec import BANKOMAT, OpSpec
-from core.bank import HISTORY_LIMIT
-from core.cash_boxes import BOX_SLUG_PATTERN
-from core.pins import PIN_PATTERN
-
-MAX_AMOUNT_CENTS = 100_000
+from core.formats import CASH_AMOUNT_MAX_CENTS, HISTORY_LIMIT, PIN_PATTERN, SLUG_PATTERN
 
 Amount = Annotated[
     int,
-    Field(ge=1, le=MAX_AMOUNT_CENTS, description="Integer cents, 1 to 100000 (1000.00)."),
+    Field(ge=1, le=CASH_AMOUNT_MAX_CENTS, description="Integer cents, 1 to 100000 (1000.00)."),
 ]
 Target = Annotated[
     str,
-    StringConstraints(pattern=BOX_SLUG_PATTERN),
+    StringConstraints(pattern=SLUG_PATTERN),
     Field(description="A cash box slug, as `bank/targets` lists them.", examples=["main"]),
 ]
 Pin = Annotated[

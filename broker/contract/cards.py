@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from broker.contract.common import CardUid, Cents, RowId, WireModel
-from core.billing import MAX_INTERVAL_MIN
+from core.formats import MAX_INTERVAL_MIN
 
 
 class CardIdentifyRequest(WireModel):

@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from core.cards import CARD_UID_PATTERN
-from core.models.base import BIGINT_MAX
+from core.formats import BIGINT_MAX, CARD_UID_PATTERN
 
 
-def _upper(value: Any) -> Any:
+def upper_case(value: Any) -> Any:
+    """A `BeforeValidator` for hex identifiers, which travel in upper case."""
     return value.upper() if isinstance(value, str) else value
 
 
@@ -18,7 +18,7 @@ def _upper(value: Any) -> Any:
 CardUid = Annotated[
     str,
     StringConstraints(pattern=CARD_UID_PATTERN),
-    BeforeValidator(_upper),
+    BeforeValidator(upper_case),
     Field(
         description="Card UID: hex without separators, 4, 7 or 10 bytes (upper case on the wire).",
         examples=["04A1B2C3D4E5F6"],

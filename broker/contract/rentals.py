@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BeforeValidator, Field, StringConstraints
 
-from broker.contract.common import CardUid, RowId, Seconds, Timestamp, WireModel
+from broker.contract.common import CardUid, RowId, Seconds, Timestamp, WireModel, upper_case
 from broker.contract.spec import RENTAL, OpSpec
-from core.rentals import TID_PATTERN
-
-
-def _upper(value: Any) -> Any:
-    return value.upper() if isinstance(value, str) else value
-
+from core.formats import TID_PATTERN
 
 # The pattern sits before the upper-casing validator so that it also appears in the JSON Schema.
 Tid = Annotated[
     str,
     StringConstraints(pattern=TID_PATTERN),
-    BeforeValidator(_upper),
+    BeforeValidator(upper_case),
     Field(
         description="UHF tag id (TID): 8-64 hex characters (upper case on the wire; "
         "lower case is accepted).",

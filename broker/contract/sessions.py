@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from broker.contract.common import CardUid, Cents, Count, RowId, Seconds, Timestamp, WireModel
-from core.models.base import BIGINT_MAX
+from core.formats import BIGINT_MAX
 
 SessionId = Field(ge=1, le=BIGINT_MAX, description="The id `session/start` answered with.")
 

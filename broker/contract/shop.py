@@ -8,8 +8,7 @@ from pydantic import Field, StringConstraints
 
 from broker.contract.common import CardUid, Cents, Count, RowId, Seconds, Timestamp, WireModel
 from broker.contract.spec import CHECKOUT, OpSpec
-from core.checkout import MAX_LINES, MAX_QTY, MEMBER_NAME_MAX
-from core.products import EAN_PATTERN
+from core.formats import EAN_PATTERN, MAX_LINES, MAX_QTY, REGISTER_NAME_MAX
 from core.text import OneLine
 
 Ean = Annotated[
@@ -66,7 +65,7 @@ class CheckoutPurchaseAnswer(WireModel):
 
 class CardRegisterRequest(WireModel):
     card: CardUid
-    name: Annotated[str, OneLine(MEMBER_NAME_MAX)] | None = Field(
+    name: Annotated[str, OneLine(REGISTER_NAME_MAX)] | None = Field(
         default=None, description='Without it the member is "Member <last 4 hex of the UID>".'
     )
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from core.models import DeviceKind
+from core.formats import DeviceKind
 
 ALL_KINDS = frozenset(DeviceKind)
 MACHINE = frozenset({DeviceKind.MACHINE})

@@ -2,7 +2,7 @@
 
 from core.models.bank import CashBox, CashBoxEntry, LinkToken
 from core.models.base import Base
-from core.models.devices import SLUG_PATTERN, Device, DeviceKind, ProcessedRequest
+from core.models.devices import Device, ProcessedRequest
 from core.models.machines import Authorization, MachineAdmin, MachineSession, MachineTariff
 from core.models.members import Card, LedgerEntry, Member
 from core.models.rentals import Rental, RentalItem, RentalPermission
@@ -11,7 +11,6 @@ from core.models.web import API_TOKEN_ROLES, ApiToken, RevokedSession
 
 __all__ = [
     "API_TOKEN_ROLES",
-    "SLUG_PATTERN",
     "ApiToken",
     "Authorization",
     "Base",
@@ -20,7 +19,6 @@ __all__ = [
     "CashBoxEntry",
     "Category",
     "Device",
-    "DeviceKind",
     "LedgerEntry",
     "LinkToken",
     "MachineAdmin",

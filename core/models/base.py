@@ -16,8 +16,6 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-# The largest BIGINT (64-bit signed): no id or amount the database keeps can exceed it.
-BIGINT_MAX = 2**63 - 1
 # Autoincrementing 64-bit keys on PostgreSQL; SQLite only autoincrements INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 Cents = BigInteger

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.formats import DeviceKind
 from core.models.base import Base, BigId, UTCDateTime
 
-
-class DeviceKind(StrEnum):
-    MACHINE = "machine"
-    CHECKOUT = "checkout"
-    BANKOMAT = "bankomat"
-    RENTAL = "rental"
-
-
-SLUG_PATTERN = r"^[a-z0-9-]{2,40}$"
 _KINDS_SQL = ", ".join(f"'{kind.value}'" for kind in DeviceKind)
 
 

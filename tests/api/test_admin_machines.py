@@ -27,8 +27,9 @@ from core.billing import Tariff, TariffOverride
 from core.clock import FrozenClock
 from core.devices import DeviceRef
 from core.errors import NotAuthorized, SessionClosed
+from core.formats import PRICE_MAX_CENTS, DeviceKind
 from core.members import NewMember, link_login
-from core.models import DeviceKind, MachineSession, Member
+from core.models import MachineSession, Member
 from core.settings import WEB_SECRET_FIELDS, Settings
 from tests.api.conftest import ORIGIN, Headers, SessionFor
 from tests.e2e.stack import Stack, wait_until
@@ -346,7 +347,7 @@ async def test_a_sub_admin_grants_another_member_who_is_charged_the_machines_tar
     [
         ("login_fee_cents", -1),
         ("price_per_minute_cents", -20),
-        ("price_per_minute_cents", machines.MAX_PRICE_CENTS + 1),
+        ("price_per_minute_cents", PRICE_MAX_CENTS + 1),
         ("login_fee_cents", 2**70),
         ("interval_min", 0),
         ("interval_min", 1441),
@@ -374,7 +375,7 @@ async def test_core_refuses_out_of_range_own_prices_from_any_caller(
 ) -> None:
     for override in (
         TariffOverride(login_fee_cents=-1),
-        TariffOverride(price_per_minute_cents=machines.MAX_PRICE_CENTS + 1),
+        TariffOverride(price_per_minute_cents=PRICE_MAX_CENTS + 1),
         TariffOverride(interval_min=0),
     ):
         with pytest.raises(ValueError, match=r"negative|exceed|interval"):

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from api.session_tokens import Role
-from core import stock
+from core.formats import STOCK_MAX
 from tests.api.conftest import Headers, SessionFor
 from tests.factories import unique_slug
 
@@ -178,12 +178,12 @@ async def test_a_restock_past_the_stock_ceiling_is_409_and_changes_nothing(
 ) -> None:
     product = await _create(client, product_manager)
     path = f"{PRODUCTS}/{product['ean']}"
-    await client.post(f"{path}/restock", json={"count": stock.STOCK_MAX}, headers=product_manager)
+    await client.post(f"{path}/restock", json={"count": STOCK_MAX}, headers=product_manager)
 
     refused = await client.post(f"{path}/restock", json={"count": 1}, headers=product_manager)
 
     assert refused.status_code == 409
-    assert (await client.get(path, headers=product_manager)).json()["stock"] == stock.STOCK_MAX
+    assert (await client.get(path, headers=product_manager)).json()["stock"] == STOCK_MAX
 
 
 async def test_movements_are_paged_newest_first(

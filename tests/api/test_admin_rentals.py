@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import rentals
 from core.devices import DeviceRef
 from core.errors import NotAuthorized, UnknownItem
+from core.formats import DeviceKind
 from core.members import NewMember
-from core.models import DeviceKind
 from tests.api.conftest import Headers
 from tests.factories import T0, make_device, make_member
 

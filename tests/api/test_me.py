@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import bank, cards, machines, members, rentals, sessions
 from core.billing import Tariff, TariffOverride
 from core.errors import CardBlocked
-from core.models import Card, DeviceKind
+from core.formats import DeviceKind
+from core.models import Card
 from tests.api.conftest import SESSION_COOKIE, Headers, LinkedMember, SessionFor
 from tests.factories import T0, make_device, make_machine, unique_slug, unique_uid
 

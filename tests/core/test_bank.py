@@ -24,8 +24,9 @@ from core.errors import (
     UnknownCard,
     UnknownTarget,
 )
+from core.formats import DeviceKind
 from core.members import NewMember
-from core.models import Card, CashBoxEntry, DeviceKind, LedgerEntry, Member
+from core.models import Card, CashBoxEntry, LedgerEntry, Member
 from tests.factories import (
     T0,
     assert_ledger_matches_balances,

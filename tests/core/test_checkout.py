@@ -22,8 +22,9 @@ from core.errors import (
     UnknownCard,
     UnknownProduct,
 )
+from core.formats import DeviceKind
 from core.members import NewMember
-from core.models import Card, DeviceKind, LedgerEntry, Member, StockMovement
+from core.models import Card, LedgerEntry, Member, StockMovement
 from core.products import ProductInfo
 from tests.core.test_products import make_product, movements, unique_ean
 from tests.factories import (

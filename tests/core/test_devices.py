@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import devices
 from core.errors import Conflict, NotFound
-from core.models import DeviceKind
+from core.formats import DeviceKind
 from tests.factories import T0, make_device
 
 

@@ -22,8 +22,9 @@ from core.errors import (
     UnknownCard,
     UnknownItem,
 )
+from core.formats import DeviceKind
 from core.members import NewMember
-from core.models import Card, DeviceKind, Rental, RentalItem, RentalPermission
+from core.models import Card, Rental, RentalItem, RentalPermission
 from tests.factories import T0, make_device, make_member
 
 

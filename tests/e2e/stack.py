@@ -28,8 +28,9 @@ from broker.provisioning import Credentials, open_device_broker
 from core import machines, members
 from core.billing import Tariff, TariffOverride
 from core.clock import SystemClock
+from core.formats import DeviceKind
 from core.members import NewMember
-from core.models import DeviceKind, MachineSession, Member
+from core.models import MachineSession, Member
 from core.settings import Environment, Settings
 from makerbus.context import accounts_from, database
 from tests.factories import (

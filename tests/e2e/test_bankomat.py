@@ -14,8 +14,8 @@ from makerbus_device import Answer, DeviceClient
 
 from core import bank, cash_boxes, pins
 from core.clock import SystemClock
+from core.formats import DeviceKind
 from core.members import NewMember
-from core.models import DeviceKind
 from makerbus.context import database
 from tests.e2e.stack import Stack, run_async
 from tests.e2e.test_identify import assert_matches_schema

@@ -14,7 +14,8 @@ from makerbus_device import Backoff, CashJournal, Key
 from makerbus_device.terminal import Asker
 from sqlalchemy import select
 
-from core.models import CashBox, CashBoxEntry, DeviceKind
+from core.formats import DeviceKind
+from core.models import CashBox, CashBoxEntry
 from makerbus.context import database
 from tests.e2e.console import Console
 from tests.e2e.private_postgres import PrivatePostgres

@@ -26,8 +26,9 @@ from makerbus_device import (
 )
 from sqlalchemy import select
 
+from core.formats import DeviceKind
 from core.members import NewMember
-from core.models import CashBox, DeviceKind
+from core.models import CashBox
 from makerbus.context import database
 from tests.e2e.console import run_program
 from tests.e2e.stack import Stack, run_async

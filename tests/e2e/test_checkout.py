@@ -12,8 +12,9 @@ from sqlalchemy import func, select, update
 
 from core import link_tokens, products
 from core.clock import SystemClock
+from core.formats import DeviceKind
 from core.members import NewMember
-from core.models import Card, DeviceKind, LinkToken, Member, ProcessedRequest, StockMovement
+from core.models import Card, LinkToken, Member, ProcessedRequest, StockMovement
 from core.products import ProductInfo
 from makerbus.context import database
 from tests.core.test_products import make_product, movements, unique_ean

@@ -19,7 +19,8 @@ from makerbus_device import (
 from sqlalchemy import select
 
 from broker.provisioning import Credentials
-from core.models import DeviceKind, Product, ProductCode
+from core.formats import DeviceKind
+from core.models import Product, ProductCode
 from makerbus.context import database
 from tests.e2e.console import run_program
 from tests.e2e.stack import Stack, run_async

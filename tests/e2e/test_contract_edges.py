@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from core.models import DeviceKind
+from core.formats import DeviceKind
 from tests.e2e.stack import Stack
 from tests.factories import unique_uid
 

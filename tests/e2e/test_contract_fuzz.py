@@ -34,7 +34,7 @@ from broker.schemas import file_stem
 from core import cash_boxes, products, rentals
 from core.billing import Tariff
 from core.clock import SystemClock
-from core.models import DeviceKind
+from core.formats import DeviceKind
 from makerbus.context import database
 from tests.e2e.stack import Stack, run_async
 from tests.schema_strategy import from_schema

@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from core.models import DeviceKind
+from core.formats import DeviceKind
 from tests.e2e.stack import Stack
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "hardware_clients" / "schemas"

@@ -12,7 +12,8 @@ from broker.provisioning import Credentials
 from core import devices
 from core.billing import Tariff
 from core.clock import SystemClock
-from core.models import Device, DeviceKind
+from core.formats import DeviceKind
+from core.models import Device
 from makerbus.context import database
 from tests.e2e.stack import Stack, run_async
 from tests.factories import unique_slug

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from makerbus_device import RentalStation, SimulatedReader, SimulatedTagReader
 from sqlalchemy import select
 
+from core.formats import DeviceKind
 from core.members import NewMember
-from core.models import DeviceKind, Rental, RentalItem
+from core.models import Rental, RentalItem
 from makerbus.context import database
 from tests.e2e.console import run_program
 from tests.e2e.fakes import FakeClock

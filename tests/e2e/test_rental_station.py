@@ -14,8 +14,9 @@ from sqlalchemy import select
 from broker.provisioning import Credentials
 from core import rentals
 from core.clock import SystemClock
+from core.formats import DeviceKind
 from core.members import NewMember
-from core.models import Device, DeviceKind, Rental, RentalItem
+from core.models import Device, Rental, RentalItem
 from makerbus.context import database
 from tests.e2e.stack import Stack, run_async
 from tests.e2e.test_identify import assert_matches_schema

@@ -16,7 +16,7 @@ from broker.accounts import role_acls
 from broker.acl import HANDLER_ROLE, Acl
 from broker.identities import monitor_login
 from core.billing import Tariff
-from core.models import DeviceKind
+from core.formats import DeviceKind
 from tests.e2e.stack import Stack, run_async
 from tests.e2e.test_checkout import add_product, stock_of
 

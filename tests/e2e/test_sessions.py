@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from core.billing import Tariff
-from core.models import DeviceKind
+from core.formats import DeviceKind
 from tests.e2e.stack import Stack, wait_until
 from tests.e2e.test_identify import assert_matches_schema
 

@@ -44,8 +44,9 @@ async def test_concurrent_twins_of_a_start_charge_once_and_answer_alike(
     runtime = Runtime(settings, committed_sessions, clock)
     payload = json.dumps({"id": "twin-1", "card": member.card_uid}).encode()
     message = Incoming(topic=f"mkr/v1/{machine.slug}/req/session/start", payload=payload)
+    target = runtime.topics.parse_request(message.topic)
 
-    replies = await asyncio.gather(*(runtime.handle(message) for _ in range(8)))
+    replies = await asyncio.gather(*(runtime.handle(message, target) for _ in range(8)))
 
     bodies = {reply.payload for reply in replies if reply is not None}
     assert len(bodies) == 1

@@ -15,35 +15,18 @@ from broker.contract.devices import DeviceConfigAnswer
 from core.billing import Tariff, TariffOverride
 from core.clock import FrozenClock
 from core.devices import DeviceRef
-from core.models import Device, DeviceKind, Member
+from core.formats import DeviceKind
+from core.models import Device, Member
 from core.settings import Settings
 from handlers.context import OpContext
 from handlers.registry import OPS, Op
 from handlers.runtime import Incoming, Runtime
 from tests.factories import grant, make_device, make_machine, make_member, unique_uid
-
-
-@pytest.fixture
-def runtime(
-    settings: Settings, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
-) -> Runtime:
-    return Runtime(settings, sessions, clock)
-
-
-@pytest.fixture
-async def machine(db: AsyncSession) -> DeviceRef:
-    device = await make_device(db, kind=DeviceKind.MACHINE)
-    await db.commit()
-    return device
-
-
-def request(slug: str, op: str, body: dict[str, Any] | bytes, **kw: Any) -> Incoming:
-    payload = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return Incoming(topic=f"mkr/v1/{slug}/req/{op}", payload=payload, **kw)
+from tests.handlers.messages import handle, request
 
 
 async def answer(runtime: Runtime, message: Incoming) -> dict[str, Any]:
-    reply = await runtime.handle(message)
+    reply = await handle(runtime, message)
     assert reply is not None
     result: dict[str, Any] = json.loads(reply.payload)
     return result
@@ -248,8 +231,10 @@ async def test_unregistered_device_gets_forbidden(runtime: Runtime) -> None:
 async def test_a_rate_limited_request_is_answered_with_its_id_and_when_to_retry(
     runtime: Runtime, machine: DeviceRef
 ) -> None:
+    message = request(machine.slug, "device/config", {"id": "fl-1"})
+
     reply = runtime.rate_limited(
-        request(machine.slug, "device/config", {"id": "fl-1"}), 250, log_it=True
+        message, runtime.topics.parse_request(message.topic), 250, log_it=True
     )
 
     assert reply is not None
@@ -267,14 +252,15 @@ async def test_v5_response_topic_below_own_res_is_used(
 ) -> None:
     own = f"mkr/v1/{machine.slug}/res/device/config/abc"
 
-    reply = await runtime.handle(
+    reply = await handle(
+        runtime,
         request(
             machine.slug,
             "device/config",
             {"id": "r1"},
             response_topic=own,
             correlation_data=b"\x01\x02",
-        )
+        ),
     )
 
     assert reply is not None
@@ -284,13 +270,14 @@ async def test_v5_response_topic_below_own_res_is_used(
 async def test_v5_response_topic_of_another_device_is_ignored(
     runtime: Runtime, machine: DeviceRef
 ) -> None:
-    reply = await runtime.handle(
+    reply = await handle(
+        runtime,
         request(
             machine.slug,
             "device/config",
             {"id": "r2"},
             response_topic="mkr/v1/victim/res/device/config",
-        )
+        ),
     )
 
     assert reply is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from core.models import DeviceKind
+from core.formats import DeviceKind
 from tests.factories import make_device
 from tests.makerbus.conftest import InDatabase, Makerbus
 
