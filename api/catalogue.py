@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from api.deps import DbDep
 from api.fields import PRINTABLE
@@ -14,6 +14,8 @@ router = APIRouter(prefix="/api/v1", tags=["public"])
 
 
 class CatalogueProduct(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     ean: str
     name: str
     price_cents: int
@@ -33,12 +35,6 @@ async def list_products(
 ) -> list[CatalogueProduct]:
     """The active products, by name; money in integer cents."""
     return [
-        CatalogueProduct(
-            ean=product.ean,
-            name=product.name,
-            price_cents=product.price_cents,
-            category=product.category,
-            in_stock=product.stock > 0 or product.allow_negative_stock,
-        )
+        CatalogueProduct.model_validate(product)
         for product in await products.catalogue(db, category=category)
     ]

@@ -34,6 +34,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from broker.identities import SlotError, monitor_login
 from broker.mqtt import BrokerAddress, client
 from core.clock import Clock
+from core.devices import DeviceStatus
 from core.formats import SLUG_PATTERN
 from core.settings import Settings, UnsafeSettingsError
 
@@ -76,15 +77,6 @@ def parse_status(payload: bytes) -> Reported | None:
     if not (isinstance(fw, str) and 0 < len(fw) <= MAX_FW_LENGTH and fw.isprintable()):
         fw = None
     return Reported(online=data["online"], fw=fw)
-
-
-@dataclass(frozen=True)
-class DeviceStatus:
-    """What the API can say about one device's connection."""
-
-    online: bool | None
-    fw: str | None
-    heard_at: datetime | None
 
 
 class StatusBoard:
@@ -131,6 +123,7 @@ class StatusBoard:
     def status_of(self, slug: str) -> DeviceStatus:
         reported = self._reported.get(slug) if self.connected else None
         return DeviceStatus(
+            watching=self.connected,
             online=reported.online if reported else None,
             fw=reported.fw if reported else None,
             heard_at=self._heard.get(slug),

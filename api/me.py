@@ -8,15 +8,20 @@ to another member is answered 404, exactly as an id that does not exist.
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from datetime import datetime
+from functools import partial
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import MemberDep
 from api.deps import DbDep, SettingsDep
 from api.fields import Id, Page, PagingDep, refusals
 from core import members, self_service
+from core.rentals import history as rental_history
+from core.self_service import LedgerLine
+from core.sessions import records as session_records
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/me", tags=["self-service"])
@@ -30,24 +35,10 @@ class MyProfile(Out):
     id: int
     name: str
     email: str | None
-    balance_cents: int
-    credit_limit_cents: int
-    has_pin: bool
+    balance_cents: int = Field(description="Your balance in cents of `currency`.")
+    credit_limit_cents: int = Field(description="How far below zero your balance may go.")
+    has_pin: bool = Field(description="Whether a PIN guards your cards at the cash machine.")
     currency: str
-
-
-class MyLedgerEntry(Out):
-    id: int
-    kind: str
-    amount_cents: int
-    balance_after_cents: int
-    created_at: datetime
-    note: str | None
-    device_slug: str | None
-    product_name: str | None
-    session_id: int | None
-    cash_box_name: str | None
-    counterparty_name: str | None
 
 
 class MyTariff(Out):
@@ -58,10 +49,10 @@ class MyTariff(Out):
 
 
 class MySession(Out):
-    id: int
-    machine_slug: str
+    id: int = Field(validation_alias="session_id")
+    machine_slug: str = Field(validation_alias="device_slug")
     machine_name: str
-    open: bool
+    open: bool = Field(validation_alias="is_open")
     started_at: datetime
     ended_at: datetime | None
     paid_until: datetime
@@ -72,14 +63,14 @@ class MySession(Out):
 
 
 class MyRental(Out):
-    id: int
+    id: int = Field(validation_alias="rental_id")
     item_name: str
     tid: str
     rented_at: datetime
     returned_at: datetime | None
 
 
-class MyLedgerPage(Page[MyLedgerEntry]):
+class MyLedgerPage(Page[LedgerLine]):
     """Ledger entries, newest first; `next_before_id` as `before_id` gives the next page."""
 
 
@@ -109,16 +100,8 @@ class MyCard(Out):
 @router.get("")
 async def me(member_id: MemberDep, db: DbDep, settings: SettingsDep) -> MyProfile:
     """Your name, e-mail, balance and credit limit (how far below zero you may go), in cents."""
-    found = await self_service.profile(db, member_id)
-    return MyProfile(
-        id=found.member_id,
-        name=found.name,
-        email=found.email,
-        balance_cents=found.balance_cents,
-        credit_limit_cents=found.credit_limit_cents,
-        has_pin=found.has_pin,
-        currency=settings.currency,
-    )
+    found = await members.summary(db, member_id)
+    return MyProfile.model_validate(asdict(found) | {"currency": settings.currency})
 
 
 @router.get("/ledger")
@@ -137,8 +120,8 @@ async def sessions(member_id: MemberDep, db: DbDep, paging: PagingDep) -> MySess
     `charged_cents` is the final cost of an ended session; of an open one, what has been
     charged so far (login fee and prepaid time, whose unused part is refunded at the end).
     """
-    page = await self_service.sessions(
-        db, member_id, before_id=paging.before_id, limit=paging.limit
+    page = await paging.fetch(
+        partial(session_records, db, member_id=member_id), lambda record: record.session_id
     )
     return MySessionPage.model_validate(page)
 
@@ -146,7 +129,9 @@ async def sessions(member_id: MemberDep, db: DbDep, paging: PagingDep) -> MySess
 @router.get("/rentals")
 async def rentals(member_id: MemberDep, db: DbDep, paging: PagingDep) -> MyRentalPage:
     """The items you rented, newest first; those still out have `returned_at` null."""
-    page = await self_service.rentals(db, member_id, before_id=paging.before_id, limit=paging.limit)
+    page = await paging.fetch(
+        partial(rental_history, db, member_id=member_id), lambda rental: rental.rental_id
+    )
     return MyRentalPage.model_validate(page)
 
 
@@ -162,7 +147,7 @@ async def machines(member_id: MemberDep, db: DbDep) -> list[MyMachine]:
 @router.get("/cards")
 async def list_cards(member_id: MemberDep, db: DbDep) -> list[MyCard]:
     """Your cards, blocked ones included."""
-    return [MyCard.model_validate(card) for card in await self_service.cards(db, member_id)]
+    return [MyCard.model_validate(card) for card in await members.cards(db, member_id)]
 
 
 @router.post("/cards/{card_id}/block", responses=refusals({404: "No card of yours."}))

@@ -31,6 +31,7 @@ from core.billing import Tariff
 from core.clock import SystemClock
 from core.formats import STOCK_MAX, DeviceKind
 from core.migrations import upgrade
+from core.origin import Origin
 from core.settings import Environment, Settings
 from makerbus.context import accounts_from, database
 from makerbus.fleet import provision_fleet
@@ -148,7 +149,7 @@ async def provision(settings: Settings, count: int) -> Fleet:
             await products.create(
                 db, ean=ean, name=f"Bench product {index}", price_cents=100 + index, now=now
             )
-            await stock.restock(db, ean, STOCK_MAX, stock.Origin(now=now, actor="bench"))
+            await stock.restock(db, ean, STOCK_MAX, Origin(now=now, actor="bench"))
     return Fleet(
         [(machine.slug, machine.password, machine.card) for machine in machines], checkouts
     )

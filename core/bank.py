@@ -20,34 +20,31 @@ from core.errors import CardBlocked, InsufficientFunds, NotAuthorized, UnknownCa
 from core.formats import HISTORY_LIMIT
 from core.ledger import EntryKind, Posting
 from core.models import LedgerEntry
+from core.origin import Origin
 
 log = logging.getLogger("makerbus.bank")
 
 
 @dataclass(frozen=True)
-class Origin:
-    """The device request a bank operation comes from."""
-
-    now: datetime
-    device_id: int | None = None
-    device_slug: str | None = None
-    request_id: str | None = None
-
-
-@dataclass(frozen=True)
 class ToppedUp:
+    """A top-up booked: the member's and the cash box's new balances."""
+
     balance_cents: int
     target_balance_cents: int
 
 
 @dataclass(frozen=True)
 class Transferred:
+    """A transfer booked: the sender's and the receiver's new balances."""
+
     balance_cents: int
     to_balance_cents: int
 
 
 @dataclass(frozen=True)
 class PaidOut:
+    """A payout booked: the cash box's new balance."""
+
     target_balance_cents: int
 
 
@@ -61,6 +58,8 @@ class BoxShort:
 
 @dataclass(frozen=True)
 class Line:
+    """One entry of a member's ledger, as the Bankomat's history shows it."""
+
     at: datetime
     kind: str
     amount_cents: int
@@ -70,15 +69,6 @@ class Line:
 def _check_amount(amount_cents: int) -> None:
     if amount_cents <= 0:
         raise ValueError("an amount must be positive")
-
-
-def _box_context(origin: Origin, member_id: int | None) -> cash_boxes.Context:
-    return cash_boxes.Context(
-        now=origin.now,
-        member_id=member_id,
-        device_id=origin.device_id,
-        request_id=origin.request_id,
-    )
 
 
 async def targets(db: AsyncSession) -> list[cash_boxes.Box]:
@@ -97,17 +87,13 @@ async def topup(
         db,
         holder.member_id,
         [Posting(EntryKind.TOPUP, amount_cents)],
-        ledger.Context(
-            now=origin.now,
-            device_id=origin.device_id,
-            box_id=box.id,
-            request_id=origin.request_id,
-        ),
+        origin,
         within_credit=False,
+        box_id=box.id,
     )
     assert balance is not None  # a credit: no floor applies
     box_balance = await cash_boxes.post(
-        db, box.id, BoxEntryKind.TOPUP, amount_cents, _box_context(origin, holder.member_id)
+        db, box.id, BoxEntryKind.TOPUP, amount_cents, origin, member_id=holder.member_id
     )
     assert box_balance is not None  # a credit
     return ToppedUp(balance.balance_cents, box_balance)
@@ -117,9 +103,7 @@ async def donate(db: AsyncSession, *, amount_cents: int, target: str, origin: Or
     """Cash given to a box without crediting anyone; the box's new balance."""
     _check_amount(amount_cents)
     box = await cash_boxes.find(db, target)
-    box_balance = await cash_boxes.post(
-        db, box.id, BoxEntryKind.DONATION, amount_cents, _box_context(origin, None)
-    )
+    box_balance = await cash_boxes.post(db, box.id, BoxEntryKind.DONATION, amount_cents, origin)
     assert box_balance is not None  # a credit
     return box_balance
 
@@ -154,13 +138,9 @@ async def transfer(
                 if sending
                 else Posting(EntryKind.TRANSFER_IN, amount_cents)
             ],
-            ledger.Context(
-                now=origin.now,
-                device_id=origin.device_id,
-                counterparty_id=receiver.member_id if sending else sender.member_id,
-                request_id=origin.request_id,
-            ),
+            origin,
             within_credit=sending,
+            counterparty_id=receiver.member_id if sending else sender.member_id,
         )
         if posted is None:
             # The runtime rolls back the whole request, the receiver's credit included.
@@ -197,7 +177,7 @@ async def payout(
         _log_refusal(holder.member_id, origin, verdict)
         return verdict
     box_balance = await cash_boxes.post(
-        db, box.id, BoxEntryKind.PAYOUT, -amount_cents, _box_context(origin, holder.member_id)
+        db, box.id, BoxEntryKind.PAYOUT, -amount_cents, origin, member_id=holder.member_id
     )
     if box_balance is None:
         current = (await cash_boxes.find(db, target)).balance_cents

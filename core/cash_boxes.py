@@ -20,6 +20,7 @@ from core.db import run
 from core.errors import Conflict, UnknownTarget
 from core.formats import NAME_MAX, SLUG_PATTERN
 from core.models import CashBox, CashBoxEntry
+from core.origin import Origin, Recorded
 from core.paging import newest_first
 
 _SLUG = re.compile(SLUG_PATTERN)
@@ -33,6 +34,8 @@ class BoxEntryKind(StrEnum):
 
 @dataclass(frozen=True)
 class Box:
+    """A cash box and the money it holds."""
+
     id: int
     slug: str
     name: str
@@ -40,29 +43,13 @@ class Box:
 
 
 @dataclass(frozen=True)
-class Context:
-    """Where a box posting comes from; recorded on its entry."""
+class Entry(Recorded):
+    """One change of a box's balance, as its statement shows it; `member_id` paid in or out."""
 
-    now: datetime
-    member_id: int | None = None
-    device_id: int | None = None
-    request_id: str | None = None
-    actor: str | None = None
-    note: str | None = None
-
-
-@dataclass(frozen=True)
-class Entry:
     id: int
     kind: str
     amount_cents: int
     balance_after_cents: int
-    member_id: int | None
-    device_id: int | None
-    request_id: str | None
-    actor: str | None
-    note: str | None
-    created_at: datetime
 
 
 _BOX_COLUMNS = (CashBox.id, CashBox.slug, CashBox.name, CashBox.balance_cents)
@@ -118,10 +105,16 @@ async def find(db: AsyncSession, slug: str) -> Box:
 
 
 async def post(
-    db: AsyncSession, box_id: int, kind: BoxEntryKind, amount_cents: int, context: Context
+    db: AsyncSession,
+    box_id: int,
+    kind: BoxEntryKind,
+    amount_cents: int,
+    origin: Origin,
+    *,
+    member_id: int | None = None,
 ) -> int | None:
     """Change the box's balance by `amount_cents`; the new balance, or None (nothing changed)
-    when it would go below zero."""
+    when it would go below zero. `member_id`: who paid in or took out."""
     balance = (
         await run(
             db,
@@ -140,12 +133,11 @@ async def post(
             kind=kind.value,
             amount_cents=amount_cents,
             balance_after_cents=balance,
-            member_id=context.member_id,
-            device_id=context.device_id,
-            request_id=context.request_id,
-            actor=context.actor,
-            note=context.note,
-            created_at=context.now,
+            member_id=member_id,
+            device_id=origin.device_id,
+            request_id=origin.request_id,
+            actor=origin.actor,
+            created_at=origin.now,
         ),
     )
     return int(balance)

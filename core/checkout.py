@@ -22,6 +22,7 @@ from core.formats import MAX_LINES, MAX_QTY, REGISTER_NAME_MAX
 from core.ledger import EntryKind, Posting
 from core.members import NewMember
 from core.models import Card
+from core.origin import Origin
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class Line:
 
 @dataclass(frozen=True)
 class Receipt:
+    """A paid basket: its lines, what they cost together and the member's balance after."""
+
     lines: tuple[Line, ...]
     total_cents: int
     balance_cents: int
@@ -88,9 +91,7 @@ async def purchase(
     *,
     card_uid: str,
     items: Sequence[BasketItem],
-    device_id: int | None,
-    request_id: str | None,
-    now: datetime,
+    origin: Origin,
 ) -> Receipt:
     """Sell a basket to the card's member: stock and money move for every line, or for none."""
     wanted = _summed(items)
@@ -106,7 +107,7 @@ async def purchase(
                 ean=named_as[line.product_id],
                 stock=left,
             )
-        changes.append(stock.Change(line.product_id, -line.qty, after))
+        changes.append(stock.Change(line.product_id, line.ean, -line.qty, after))
     total = sum(line.total_cents for line in lines)
     balance = await ledger.post(
         db,
@@ -120,7 +121,7 @@ async def purchase(
             )
             for line in lines
         ],
-        ledger.Context(now=now, device_id=device_id, request_id=request_id),
+        origin,
         within_credit=True,
     )
     if balance is None:
@@ -129,14 +130,7 @@ async def purchase(
             needed_cents=total,
             balance_cents=(await ledger.balance_of(db, holder.member_id)).balance_cents,
         )
-    await stock.record(
-        db,
-        stock.MovementKind.PURCHASE,
-        changes,
-        stock.Origin(
-            now=now, member_id=holder.member_id, device_id=device_id, request_id=request_id
-        ),
-    )
+    await stock.record(db, stock.MovementKind.PURCHASE, changes, origin, member_id=holder.member_id)
     return Receipt(tuple(lines), total, balance.balance_cents)
 
 

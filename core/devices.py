@@ -28,6 +28,65 @@ class DeviceRef:
     enabled: bool
 
 
+@dataclass(frozen=True)
+class DeviceStatus:
+    """What a device's retained status topic says of its connection (`api.device_status`).
+
+    `online` and `fw` are None while the process telling it is not watching the topics, and
+    `online` also while the device never reported; `heard_at` is its last live `online: true`.
+    """
+
+    watching: bool
+    online: bool | None
+    fw: str | None
+    heard_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DeviceRecord:
+    """A registered device as the admins see it: its row and what is known of its connection."""
+
+    slug: str
+    kind: DeviceKind
+    name: str
+    enabled: bool
+    created_at: datetime
+    credentials_rotated_at: datetime | None
+    last_request_at: datetime | None
+    status: DeviceStatus
+
+    @classmethod
+    def of(cls, device: Device, status: DeviceStatus) -> DeviceRecord:
+        return cls(
+            slug=device.slug,
+            kind=DeviceKind(device.kind),
+            name=device.name,
+            enabled=device.enabled,
+            created_at=device.created_at,
+            credentials_rotated_at=device.credentials_rotated_at,
+            last_request_at=device.last_seen_at,
+            status=status,
+        )
+
+    @property
+    def online(self) -> bool | None:
+        """As the device last reported, but false once disabled: the broker refuses it, whatever
+        its stale retained status says."""
+        if self.status.watching and not self.enabled:
+            return False
+        return self.status.online
+
+    @property
+    def fw(self) -> str | None:
+        return self.status.fw
+
+    @property
+    def last_seen_at(self) -> datetime | None:
+        """The latest of its last request and its last live `online: true`."""
+        seen = [at for at in (self.last_request_at, self.status.heard_at) if at is not None]
+        return max(seen, default=None)
+
+
 def _ref(device: Device) -> DeviceRef:
     return DeviceRef(device.id, device.slug, DeviceKind(device.kind), device.name, device.enabled)
 

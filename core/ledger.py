@@ -9,7 +9,6 @@ together or not at all.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import insert, select, update
@@ -17,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import run
 from core.models import LedgerEntry, Member
+from core.origin import Origin
 
 
 class EntryKind(StrEnum):
@@ -33,24 +33,12 @@ class EntryKind(StrEnum):
 
 @dataclass(frozen=True)
 class Posting:
+    """One ledger entry to make; `product_id` names the product a purchase line paid for."""
+
     kind: EntryKind
     amount_cents: int
     note: str | None = None
-    product_id: int | None = None  # overrides the context's, for baskets of several products
-
-
-@dataclass(frozen=True)
-class Context:
-    """Where the postings come from; recorded on every entry."""
-
-    now: datetime
-    device_id: int | None = None
-    session_id: int | None = None
     product_id: int | None = None
-    box_id: int | None = None
-    counterparty_id: int | None = None
-    request_id: str | None = None
-    actor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,14 +55,17 @@ async def post(
     db: AsyncSession,
     member_id: int,
     postings: list[Posting],
-    context: Context,
+    origin: Origin,
     *,
     within_credit: bool,
+    session_id: int | None = None,
+    box_id: int | None = None,
+    counterparty_id: int | None = None,
 ) -> Balance | None:
     """Apply the postings; the new balance, or None (nothing changed) if the credit check fails.
 
     `within_credit` makes the balance stay at or above minus the member's credit limit; credits
-    and refunds pass False.
+    and refunds pass False. The session, cash box or counterparty is recorded on every entry.
     """
     postings = [p for p in postings if p.amount_cents != 0]
     total = sum(p.amount_cents for p in postings)
@@ -100,15 +91,15 @@ async def post(
                     "kind": posting.kind.value,
                     "amount_cents": posting.amount_cents,
                     "balance_after_cents": running,
-                    "device_id": context.device_id,
-                    "session_id": context.session_id,
-                    "product_id": posting.product_id or context.product_id,
-                    "box_id": context.box_id,
-                    "counterparty_id": context.counterparty_id,
-                    "request_id": context.request_id,
-                    "actor": context.actor,
+                    "device_id": origin.device_id,
+                    "session_id": session_id,
+                    "product_id": posting.product_id,
+                    "box_id": box_id,
+                    "counterparty_id": counterparty_id,
+                    "request_id": origin.request_id,
+                    "actor": origin.actor,
                     "note": posting.note,
-                    "created_at": context.now,
+                    "created_at": origin.now,
                 }
             )
         await run(db, insert(LedgerEntry), entries)

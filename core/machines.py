@@ -19,14 +19,16 @@ from core.billing import Tariff, TariffOverride, effective_tariff
 from core.db import run
 from core.errors import Conflict, NotAuthorized, NotFound
 from core.formats import PRICE_MAX_CENTS, DeviceKind
+from core.machine_prices import OWN_PRICE_COLUMNS, TARIFF_COLUMNS, member_tariff_in, tariff_in
 from core.models import Authorization, Device, MachineAdmin, MachineTariff, Member
 from core.paging import newest_first
 from core.sub_admins import check_change as check_sub_admin_change
 
 
 @dataclass(frozen=True)
-class TariffRecord:
-    tariff: Tariff
+class TariffRecord(Tariff):
+    """A machine's own prices, with when and by whom they were last set."""
+
     updated_at: datetime
     updated_by: str | None
 
@@ -42,14 +44,22 @@ class MachineSummary:
 
 @dataclass(frozen=True)
 class Grant:
-    """A member's authorization for one machine, with their own prices where they have any."""
+    """A member's authorization for one machine: their own prices (None: the machine's value)
+    and what they pay with them (`effective`, None while the machine has no tariff)."""
 
     id: int
     member_id: int
     member_name: str
-    override: TariffOverride
+    login_fee_cents: int | None
+    price_per_minute_cents: int | None
+    interval_min: int | None
+    effective: Tariff | None
     granted_by: str
     granted_at: datetime
+
+    @property
+    def override(self) -> TariffOverride:
+        return TariffOverride(self.login_fee_cents, self.price_per_minute_cents, self.interval_min)
 
 
 @dataclass(frozen=True)
@@ -118,15 +128,7 @@ async def list_machines(db: AsyncSession, *, managed_by: str | None = None) -> l
     """Machines by slug with their tariffs (None before one is set); only a sub-admin's own
     machines with `managed_by`."""
     statement = (
-        select(
-            Device.id,
-            Device.slug,
-            Device.name,
-            Device.enabled,
-            MachineTariff.login_fee_cents,
-            MachineTariff.price_per_minute_cents,
-            MachineTariff.interval_min,
-        )
+        select(Device.id, Device.slug, Device.name, Device.enabled, *TARIFF_COLUMNS)
         .outerjoin(MachineTariff, MachineTariff.device_id == Device.id)
         .where(Device.kind == DeviceKind.MACHINE.value)
         .order_by(Device.slug)
@@ -139,9 +141,7 @@ async def list_machines(db: AsyncSession, *, managed_by: str | None = None) -> l
             slug=row.slug,
             name=row.name,
             enabled=row.enabled,
-            tariff=None
-            if row.interval_min is None
-            else Tariff(row.login_fee_cents, row.price_per_minute_cents, row.interval_min),
+            tariff=tariff_in(row),
         )
         for row in (await db.execute(statement)).all()
     ]
@@ -153,7 +153,9 @@ async def tariff_of(db: AsyncSession, device_id: int) -> TariffRecord | None:
     if row is None:
         return None
     return TariffRecord(
-        Tariff(row.login_fee_cents, row.price_per_minute_cents, row.interval_min),
+        row.login_fee_cents,
+        row.price_per_minute_cents,
+        row.interval_min,
         row.updated_at,
         row.updated_by,
     )
@@ -277,13 +279,13 @@ async def authorizations(
             Authorization.id,
             Authorization.member_id,
             Member.name,
-            Authorization.login_fee_cents,
-            Authorization.price_per_minute_cents,
-            Authorization.interval_min,
+            *OWN_PRICE_COLUMNS,
+            *TARIFF_COLUMNS,
             Authorization.granted_by,
             Authorization.granted_at,
         )
         .join(Member, Member.id == Authorization.member_id)
+        .outerjoin(MachineTariff, MachineTariff.device_id == Authorization.device_id)
         .where(Authorization.device_id == device_id)
     )
     statement = newest_first(statement, Authorization.id, before_id=before_id, limit=limit)
@@ -294,9 +296,10 @@ async def authorizations(
             id=row.id,
             member_id=row.member_id,
             member_name=row.name,
-            override=TariffOverride(
-                row.login_fee_cents, row.price_per_minute_cents, row.interval_min
-            ),
+            login_fee_cents=row.own_login_fee_cents,
+            price_per_minute_cents=row.own_price_per_minute_cents,
+            interval_min=row.own_interval_min,
+            effective=member_tariff_in(row),
             granted_by=row.granted_by,
             granted_at=row.granted_at,
         )
@@ -354,15 +357,7 @@ async def tariff_for(db: AsyncSession, *, device_id: int, member_id: int) -> Tar
     row = (
         await run(
             db,
-            select(
-                MachineTariff.login_fee_cents,
-                MachineTariff.price_per_minute_cents,
-                MachineTariff.interval_min,
-                Authorization.id.label("authorization_id"),
-                Authorization.login_fee_cents.label("own_login_fee_cents"),
-                Authorization.price_per_minute_cents.label("own_price_per_minute_cents"),
-                Authorization.interval_min.label("own_interval_min"),
-            )
+            select(*TARIFF_COLUMNS, Authorization.id.label("authorization_id"), *OWN_PRICE_COLUMNS)
             .outerjoin(
                 Authorization,
                 (Authorization.device_id == MachineTariff.device_id)
@@ -371,13 +366,8 @@ async def tariff_for(db: AsyncSession, *, device_id: int, member_id: int) -> Tar
             .where(MachineTariff.device_id == device_id),
         )
     ).one_or_none()
-    if row is None:
+    if row is None or (tariff := member_tariff_in(row)) is None:
         raise NotAuthorized("this machine has no tariff yet")
     if row.authorization_id is None:
         raise NotAuthorized("the member is not authorized for this machine")
-    return effective_tariff(
-        Tariff(row.login_fee_cents, row.price_per_minute_cents, row.interval_min),
-        TariffOverride(
-            row.own_login_fee_cents, row.own_price_per_minute_cents, row.own_interval_min
-        ),
-    )
+    return tariff

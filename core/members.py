@@ -1,14 +1,16 @@
 """Members: creating and finding them, their cards, credit limit, login link and corrections.
 
-The CLI, checkout terminals and the admin web side all go through these functions.
+The CLI, checkout terminals, the admin pages and a member's own pages all go through these
+functions and read the same models (`MemberSummary` is also the member's own profile).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import exists, insert, or_, select, update
+from sqlalchemy import Row, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +20,7 @@ from core.errors import Conflict, InsufficientFunds, NotFound
 from core.formats import ADMIN_AMOUNT_MAX_CENTS
 from core.link_tokens import SubjectLinked
 from core.models import Card, Member
+from core.origin import Origin
 from core.paging import newest_first
 
 
@@ -39,6 +42,8 @@ class CardInfo:
 
 @dataclass(frozen=True)
 class MemberSummary:
+    """A member's account at a glance: the admins' list, and the member's own profile."""
+
     id: int
     name: str
     email: str | None
@@ -59,11 +64,33 @@ class MemberDetail(MemberSummary):
 
 @dataclass(frozen=True)
 class Correction:
+    """An admin's correction as booked: the amount, why, and the balance after it."""
+
+    member_id: int
     amount_cents: int
+    reason: str
     balance_cents: int
 
 
 _CARD_COLUMNS = (Card.id, Card.uid, Card.blocked, Card.created_at)
+_SUMMARY_COLUMNS = (
+    Member.id,
+    Member.name,
+    Member.email,
+    Member.balance_cents,
+    Member.credit_limit_cents,
+    Member.pin_hash.is_not(None).label("has_pin"),
+    Member.oidc_subject.is_not(None).label("login_linked"),
+)
+
+
+def _summary_values(row: Row[*tuple[Any, ...]]) -> dict[str, Any]:
+    """A row with _SUMMARY_COLUMNS (and maybe more) as keyword arguments of its read model."""
+    values = dict(row._mapping)
+    return values | {
+        "has_pin": bool(values["has_pin"]),
+        "login_linked": bool(values["login_linked"]),
+    }
 
 
 async def update_or_fail(db: AsyncSession, member_id: int, **values: object) -> None:
@@ -120,7 +147,15 @@ async def set_card_blocked(
     ).one_or_none()
     if row is None:
         raise NotFound(f"member {member_id} has no card {card_id}")
-    return CardInfo(row.id, row.uid, row.blocked, row.created_at)
+    return CardInfo(**row._mapping)
+
+
+async def cards(db: AsyncSession, member_id: int) -> list[CardInfo]:
+    """The member's cards, oldest first, blocked ones included."""
+    rows = await run(
+        db, select(*_CARD_COLUMNS).where(Card.member_id == member_id).order_by(Card.id)
+    )
+    return [CardInfo(**row._mapping) for row in rows.all()]
 
 
 def _check_amount(amount_cents: int, what: str, *, allow_negative: bool) -> None:
@@ -156,7 +191,7 @@ async def add_member(
             db,
             member_id,
             [ledger.Posting(ledger.EntryKind.OPENING, opening_balance_cents, "opening balance")],
-            ledger.Context(now=now, actor=actor),
+            Origin(now=now, actor=actor),
             within_credit=True,
         )
         if posted is None:
@@ -212,7 +247,7 @@ async def correct_balance(
         db,
         member_id,
         [ledger.Posting(ledger.EntryKind.CORRECTION, amount_cents, reason)],
-        ledger.Context(now=now, actor=actor),
+        Origin(now=now, actor=actor),
         within_credit=True,
     )
     if posted is None:
@@ -223,7 +258,7 @@ async def correct_balance(
             credit_limit_cents=balance.credit_limit_cents,
             needed_cents=-amount_cents,
         )
-    return Correction(amount_cents, posted.balance_cents)
+    return Correction(member_id, amount_cents, reason, posted.balance_cents)
 
 
 async def link_login(db: AsyncSession, member_id: int, subject: str) -> None:
@@ -256,28 +291,32 @@ async def unlink_login(db: AsyncSession, member_id: int) -> None:
     await update_or_fail(db, member_id, oidc_subject=None)
 
 
-async def detail(db: AsyncSession, member_id: int, *, now: datetime) -> MemberDetail:
-    """Everything an admin sees about one member; an expired PIN lock shows as none."""
-    row = (await run(db, select(Member.__table__).where(Member.id == member_id))).one_or_none()
+async def summary(db: AsyncSession, member_id: int) -> MemberSummary:
+    """The member's name, contact, balance and credit limit."""
+    row = (await run(db, select(*_SUMMARY_COLUMNS).where(Member.id == member_id))).one_or_none()
     if row is None:
         raise NotFound(f"no member {member_id}")
-    cards = await run(
-        db, select(*_CARD_COLUMNS).where(Card.member_id == member_id).order_by(Card.id)
-    )
-    locked_until = row.pin_locked_until
+    return MemberSummary(**_summary_values(row))
+
+
+async def detail(db: AsyncSession, member_id: int, *, now: datetime) -> MemberDetail:
+    """Everything an admin sees about one member; an expired PIN lock shows as none."""
+    statement = select(
+        *_SUMMARY_COLUMNS,
+        Member.pin_failures,
+        Member.pin_locked_until,
+        Member.oidc_subject,
+        Member.created_at,
+    ).where(Member.id == member_id)
+    row = (await run(db, statement)).one_or_none()
+    if row is None:
+        raise NotFound(f"no member {member_id}")
+    values = _summary_values(row)
+    locked_until = values.pop("pin_locked_until")
     return MemberDetail(
-        id=row.id,
-        name=row.name,
-        email=row.email,
-        balance_cents=row.balance_cents,
-        credit_limit_cents=row.credit_limit_cents,
-        has_pin=row.pin_hash is not None,
-        login_linked=row.oidc_subject is not None,
-        pin_failures=row.pin_failures,
+        **values,
         pin_locked_until=locked_until if locked_until is not None and locked_until > now else None,
-        oidc_subject=row.oidc_subject,
-        created_at=row.created_at,
-        cards=[CardInfo(c.id, c.uid, c.blocked, c.created_at) for c in cards.all()],
+        cards=await cards(db, member_id),
     )
 
 
@@ -294,15 +333,7 @@ async def search(
 ) -> list[MemberSummary]:
     """Members newest first, optionally those whose name, e-mail or a card UID contains
     `query` (case-insensitive); keyset paging on the id."""
-    statement = select(
-        Member.id,
-        Member.name,
-        Member.email,
-        Member.balance_cents,
-        Member.credit_limit_cents,
-        Member.pin_hash.is_not(None).label("has_pin"),
-        Member.oidc_subject.is_not(None).label("login_linked"),
-    )
+    statement = select(*_SUMMARY_COLUMNS)
     if query:
         matches = [
             Member.name.icontains(query, autoescape=True),
@@ -318,18 +349,7 @@ async def search(
         statement = statement.where(or_(*matches))
     statement = newest_first(statement, Member.id, before_id=before_id, limit=limit)
     rows = await run(db, statement)
-    return [
-        MemberSummary(
-            id=row.id,
-            name=row.name,
-            email=row.email,
-            balance_cents=row.balance_cents,
-            credit_limit_cents=row.credit_limit_cents,
-            has_pin=bool(row.has_pin),
-            login_linked=bool(row.login_linked),
-        )
-        for row in rows.all()
-    ]
+    return [MemberSummary(**_summary_values(row)) for row in rows.all()]
 
 
 async def existing(db: AsyncSession, member_id: int) -> int:

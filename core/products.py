@@ -7,8 +7,8 @@ database itself keeps an EAN from naming two products.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, insert, select, update
@@ -41,6 +41,18 @@ class ProductInfo:
     active: bool
     allow_negative_stock: bool
 
+    @property
+    def in_stock(self) -> bool:
+        """Whether a terminal can sell one now."""
+        return self.stock > 0 or self.allow_negative_stock
+
+
+@dataclass(frozen=True)
+class ProductDetail(ProductInfo):
+    """A product with the further EANs that name it, as the admin sees it."""
+
+    aliases: tuple[str, ...]
+
 
 def check_ean(raw: str) -> str:
     """An EAN is 8 to 14 digits, or ValueError."""
@@ -50,11 +62,16 @@ def check_ean(raw: str) -> str:
     return ean
 
 
+def _trimmed(text: str, max_length: int, what: str) -> str:
+    """`text` without surrounding blanks, if that is 1 to `max_length` characters."""
+    text = text.strip()
+    if not 1 <= len(text) <= max_length:
+        raise ValueError(f"{what} is 1 to {max_length} characters")
+    return text
+
+
 def _check_name(name: str) -> str:
-    name = name.strip()
-    if not 1 <= len(name) <= NAME_MAX:
-        raise ValueError(f"a product name is 1 to {NAME_MAX} characters")
-    return name
+    return _trimmed(name, NAME_MAX, "a product name")
 
 
 def _check_price(price_cents: int) -> int:
@@ -66,14 +83,13 @@ def _check_price(price_cents: int) -> int:
 
 
 def _check_category(name: str) -> str:
-    name = name.strip()
-    if not 1 <= len(name) <= CATEGORY_MAX:
-        raise ValueError(f"a category name is 1 to {CATEGORY_MAX} characters")
-    return name
+    return _trimmed(name, CATEGORY_MAX, "a category name")
 
 
 @dataclass(frozen=True)
 class CategoryInfo:
+    """A category and how many products (active or not) it holds."""
+
     name: str
     product_count: int
 
@@ -265,18 +281,27 @@ async def catalogue(db: AsyncSession, *, category: str | None = None) -> list[Pr
     return [ProductInfo(**row._mapping) for row in rows.all()]
 
 
-async def all_aliases(db: AsyncSession) -> dict[int, list[str]]:
-    """Every product's alias EANs, sorted, by product id (products without aliases are absent)."""
+def _detail(product: ProductInfo, aliases: Iterable[str]) -> ProductDetail:
+    return ProductDetail(**asdict(product), aliases=tuple(aliases))
+
+
+async def detail(db: AsyncSession, product: ProductInfo) -> ProductDetail:
+    """The product with its alias EANs."""
+    return _detail(product, await aliases(db, product.product_id))
+
+
+async def all_details(db: AsyncSession) -> list[ProductDetail]:
+    """Every product, active or not, by name, with its alias EANs."""
     rows = await run(
         db,
         select(ProductCode.product_id, ProductCode.ean)
         .where(ProductCode.is_primary.is_(False))
         .order_by(ProductCode.product_id, ProductCode.ean),
     )
-    found: dict[int, list[str]] = {}
+    codes: dict[int, list[str]] = {}
     for row in rows.all():
-        found.setdefault(row.product_id, []).append(row.ean)
-    return found
+        codes.setdefault(row.product_id, []).append(row.ean)
+    return [_detail(product, codes.get(product.product_id, ())) for product in await list_all(db)]
 
 
 async def remove_alias(db: AsyncSession, ean: str, alias: str) -> ProductInfo:

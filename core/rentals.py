@@ -10,9 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Row, and_, delete, insert, select, update
+from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -87,12 +86,15 @@ class Returned:
 
 
 @dataclass(frozen=True)
-class Listed:
-    """One line of the operator's list: the item, and who has it if it is out."""
+class ItemRecord(ItemStatus):
+    """An item as the operator sees it: its status, and who has it while it is out."""
 
-    item: ItemStatus
     member_id: int | None
     member_name: str | None
+
+
+def _seconds_out(rented_at: datetime, returned_at: datetime) -> int:
+    return max(0, int((returned_at - rented_at).total_seconds()))
 
 
 async def _lookup(db: AsyncSession, tid: str) -> ItemStatus | None:
@@ -183,13 +185,13 @@ async def return_item(db: AsyncSession, *, device_id: int, tid: str, now: dateti
         tid=tid,
         name=item.name,
         member_id=closed.member_id,
-        duration_s=max(0, int((now - closed.rented_at).total_seconds())),
+        duration_s=_seconds_out(closed.rented_at, now),
     )
 
 
 async def add_item(
     db: AsyncSession, *, tid: str, name: str, description: str | None, now: datetime
-) -> ItemStatus:
+) -> ItemRecord:
     """Register an item by its tag; a TID can be registered once."""
     tid = normalize_tid(tid)
     if not name.strip() or len(name) > NAME_MAX:
@@ -211,26 +213,33 @@ async def add_item(
             ).scalar_one()
     except IntegrityError:
         raise Conflict(f"TID {tid} is already registered") from None
-    return ItemStatus(item_id, tid, name, description, True, None, None)
+    return ItemRecord(
+        item_id=item_id,
+        tid=tid,
+        name=name,
+        description=description,
+        active=True,
+        rental_id=None,
+        since=None,
+        member_id=None,
+        member_name=None,
+    )
 
 
-async def deactivate(db: AsyncSession, tid: str) -> ItemStatus:
+async def deactivate(db: AsyncSession, tid: str) -> ItemRecord:
     """Take an item out of service: no new rentals; an open one can still be returned."""
     return await _set_active(db, tid, active=False)
 
 
-async def reactivate(db: AsyncSession, tid: str) -> ItemStatus:
+async def reactivate(db: AsyncSession, tid: str) -> ItemRecord:
     """Put a deactivated item back into service."""
     return await _set_active(db, tid, active=True)
 
 
-async def _set_active(db: AsyncSession, tid: str, *, active: bool) -> ItemStatus:
+async def _set_active(db: AsyncSession, tid: str, *, active: bool) -> ItemRecord:
     tid = normalize_tid(tid)
     await run(db, update(RentalItem).where(RentalItem.tid == tid).values(active=active))
-    found = await _lookup(db, tid)
-    if found is None:
-        raise UnknownItem(f"no rental item has TID {tid}")
-    return found
+    return await item(db, tid)
 
 
 async def permit(db: AsyncSession, member_id: int, *, actor: str, now: datetime) -> None:
@@ -266,24 +275,18 @@ _LISTING = (
 )
 
 
-def _listed(row: Row[Any]) -> Listed:
-    values = dict(row._mapping)
-    member_id, member_name = values.pop("member_id"), values.pop("member_name")
-    return Listed(ItemStatus(**values), member_id, member_name)
-
-
-async def listing(db: AsyncSession) -> list[Listed]:
+async def listing(db: AsyncSession) -> list[ItemRecord]:
     """Every item by TID, with who has it and since when (for the operator, not for stations)."""
     rows = await run(db, _LISTING.order_by(RentalItem.tid))
-    return [_listed(row) for row in rows.all()]
+    return [ItemRecord(**row._mapping) for row in rows.all()]
 
 
-async def item(db: AsyncSession, tid: str) -> Listed:
+async def item(db: AsyncSession, tid: str) -> ItemRecord:
     """One item, active or not, with who has it (for the operator); UnknownItem if none."""
     row = (await run(db, _LISTING.where(RentalItem.tid == normalize_tid(tid)))).one_or_none()
     if row is None:
         raise UnknownItem(f"no rental item has TID {tid}")
-    return _listed(row)
+    return ItemRecord(**row._mapping)
 
 
 @dataclass(frozen=True)
@@ -300,12 +303,22 @@ class RentalRecord:
     device_id: int | None
     return_device_id: int | None
 
+    @property
+    def duration_s(self) -> int | None:
+        """How long the item was out, once it is back."""
+        return None if self.returned_at is None else _seconds_out(self.rented_at, self.returned_at)
+
 
 async def history(
-    db: AsyncSession, *, open_only: bool | None, limit: int, before_id: int | None = None
+    db: AsyncSession,
+    *,
+    limit: int,
+    before_id: int | None = None,
+    open_only: bool | None = None,
+    member_id: int | None = None,
 ) -> list[RentalRecord]:
-    """Rentals newest first: all, only open (`open_only=True`) or only returned ones (False);
-    at most `limit`, only ids below `before_id`."""
+    """Rentals newest first: all, only open (`open_only=True`) or only returned ones (False),
+    only one member's with `member_id`; at most `limit`, only ids below `before_id`."""
     statement = (
         select(
             Rental.id.label("rental_id"),
@@ -323,6 +336,8 @@ async def history(
     )
     if open_only is not None:
         statement = statement.where(_IS_OPEN if open_only else Rental.returned_at.is_not(None))
+    if member_id is not None:
+        statement = statement.where(Rental.member_id == member_id)
     statement = newest_first(statement, Rental.id, before_id=before_id, limit=limit)
     rows = await run(db, statement)
     return [RentalRecord(**row._mapping) for row in rows.all()]

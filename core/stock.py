@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import insert, or_, select, update
@@ -19,6 +18,7 @@ from core.db import run
 from core.errors import Conflict, OutOfStock
 from core.formats import STOCK_MAX
 from core.models import Product, StockMovement
+from core.origin import Origin, Recorded
 from core.paging import newest_first
 
 
@@ -30,22 +30,11 @@ class MovementKind(StrEnum):
 
 
 @dataclass(frozen=True)
-class Origin:
-    """Who changed the stock, why, and from which request; recorded on every movement."""
-
-    now: datetime
-    member_id: int | None = None
-    device_id: int | None = None
-    request_id: str | None = None
-    actor: str | None = None
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
 class Change:
-    """One product's stock change: `delta` units, leaving `stock_after`."""
+    """One product's stock change: `delta` units, leaving `stock_after`; `ean` is the primary."""
 
     product_id: int
+    ean: str
     delta: int
     stock_after: int
 
@@ -73,9 +62,15 @@ async def current(db: AsyncSession, product_id: int) -> int:
 
 
 async def record(
-    db: AsyncSession, kind: MovementKind, changes: Sequence[Change], origin: Origin
+    db: AsyncSession,
+    kind: MovementKind,
+    changes: Sequence[Change],
+    origin: Origin,
+    *,
+    member_id: int | None = None,
+    reason: str | None = None,
 ) -> None:
-    """Write one movement row per change."""
+    """Write one movement row per change; `member_id` is the member who bought."""
     if not changes:
         return
     await run(
@@ -87,11 +82,11 @@ async def record(
                 "kind": kind.value,
                 "delta": change.delta,
                 "stock_after": change.stock_after,
-                "member_id": origin.member_id,
+                "member_id": member_id,
                 "device_id": origin.device_id,
                 "request_id": origin.request_id,
                 "actor": origin.actor,
-                "reason": origin.reason,
+                "reason": reason,
                 "created_at": origin.now,
             }
             for change in changes
@@ -120,19 +115,23 @@ async def _add(db: AsyncSession, product_id: int, delta: int) -> int | None:
     return int(row.stock)
 
 
-async def restock(db: AsyncSession, ean: str, qty: int, origin: Origin) -> Change:
+async def restock(
+    db: AsyncSession, ean: str, qty: int, origin: Origin, *, reason: str | None = None
+) -> Change:
     """Goods arrived: add `qty` (at least 1) units."""
     if not 1 <= qty <= STOCK_MAX:
         raise ValueError(f"a restock adds 1 to {STOCK_MAX} units")
     product = await products.find(db, products.check_ean(ean))
     after = await _add(db, product.product_id, qty)
     assert after is not None  # adding has no floor
-    change = Change(product.product_id, qty, after)
-    await record(db, MovementKind.RESTOCK, [change], origin)
+    change = Change(product.product_id, product.ean, qty, after)
+    await record(db, MovementKind.RESTOCK, [change], origin, reason=reason)
     return change
 
 
-async def stocktake(db: AsyncSession, ean: str, count: int, origin: Origin) -> Change:
+async def stocktake(
+    db: AsyncSession, ean: str, count: int, origin: Origin, *, reason: str | None = None
+) -> Change:
     """Set the counted stock; the movement's delta is the difference to the recorded stock.
 
     The row lock (BEGIN IMMEDIATE on SQLite) keeps a concurrent sale from slipping between
@@ -150,41 +149,36 @@ async def stocktake(db: AsyncSession, ean: str, count: int, origin: Origin) -> C
         )
     ).scalar_one()
     await run(db, update(Product).where(Product.id == product.product_id).values(stock=count))
-    change = Change(product.product_id, count - before, count)
-    await record(db, MovementKind.STOCKTAKING, [change], origin)
+    change = Change(product.product_id, product.ean, count - before, count)
+    await record(db, MovementKind.STOCKTAKING, [change], origin, reason=reason)
     return change
 
 
-async def correct(db: AsyncSession, ean: str, delta: int, origin: Origin) -> Change:
+async def correct(db: AsyncSession, ean: str, delta: int, origin: Origin, *, reason: str) -> Change:
     """Book a known loss or find (breakage, a miscount) of `delta` units; a reason is required."""
     if delta == 0:
         raise ValueError("a correction changes the stock")
-    if not origin.reason:
+    if not reason:
         raise ValueError("a correction needs a reason")
     product = await products.find(db, products.check_ean(ean))
     after = await _add(db, product.product_id, delta)
     if after is None:
         stock = await current(db, product.product_id)
         raise OutOfStock(f"only {stock} of {product.name} in stock", ean=ean, stock=stock)
-    change = Change(product.product_id, delta, after)
-    await record(db, MovementKind.CORRECTION, [change], origin)
+    change = Change(product.product_id, product.ean, delta, after)
+    await record(db, MovementKind.CORRECTION, [change], origin, reason=reason)
     return change
 
 
 @dataclass(frozen=True)
-class Movement:
-    """One recorded stock change, as the product's history shows it."""
+class Movement(Recorded):
+    """One recorded stock change, as the product's history shows it; `member_id` bought, `note`
+    is the reason."""
 
     id: int
     kind: str
     delta: int
     stock_after: int
-    member_id: int | None
-    device_id: int | None
-    request_id: str | None
-    actor: str | None
-    note: str | None
-    created_at: datetime
 
 
 async def movements(

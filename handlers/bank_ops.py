@@ -21,24 +21,14 @@ from broker.contract.common import NoFields
 from broker.errors import ErrorCode
 from core import bank, pins
 from core.clock import rfc3339
+from handlers.answers import answer
 from handlers.context import Decline, OpContext, OpHandler
-
-
-def _origin(ctx: OpContext) -> bank.Origin:
-    return bank.Origin(
-        now=ctx.now, device_id=ctx.device.id, device_slug=ctx.device.slug, request_id=ctx.request_id
-    )
 
 
 async def bank_targets(req: NoFields, ctx: OpContext) -> BankTargetsAnswer:
     """The cash boxes this Bankomat can book to."""
     boxes = await bank.targets(ctx.db)
-    return BankTargetsAnswer(
-        targets=[
-            BankTarget(slug=box.slug, name=box.name, balance_cents=box.balance_cents)
-            for box in boxes
-        ]
-    )
+    return BankTargetsAnswer(targets=[answer(BankTarget, box) for box in boxes])
 
 
 async def bank_topup(req: BankTopupRequest, ctx: OpContext) -> BankTopupAnswer:
@@ -48,17 +38,15 @@ async def bank_topup(req: BankTopupRequest, ctx: OpContext) -> BankTopupAnswer:
         card_uid=req.card,
         amount_cents=req.amount_cents,
         target=req.target,
-        origin=_origin(ctx),
+        origin=ctx.origin,
     )
-    return BankTopupAnswer(
-        balance_cents=done.balance_cents, target_balance_cents=done.target_balance_cents
-    )
+    return answer(BankTopupAnswer, done)
 
 
 async def bank_donate(req: BankDonateRequest, ctx: OpContext) -> BankDonateAnswer:
     """Credit a donation to the cash box only."""
     balance = await bank.donate(
-        ctx.db, amount_cents=req.amount_cents, target=req.target, origin=_origin(ctx)
+        ctx.db, amount_cents=req.amount_cents, target=req.target, origin=ctx.origin
     )
     return BankDonateAnswer(target_balance_cents=balance)
 
@@ -70,11 +58,9 @@ async def bank_transfer(req: BankTransferRequest, ctx: OpContext) -> BankTransfe
         card_uid=req.card,
         to_card_uid=req.to_card,
         amount_cents=req.amount_cents,
-        origin=_origin(ctx),
+        origin=ctx.origin,
     )
-    return BankTransferAnswer(
-        balance_cents=done.balance_cents, to_balance_cents=done.to_balance_cents
-    )
+    return answer(BankTransferAnswer, done)
 
 
 async def bank_payout(req: BankPayoutRequest, ctx: OpContext) -> BankPayoutAnswer | Decline:
@@ -85,10 +71,10 @@ async def bank_payout(req: BankPayoutRequest, ctx: OpContext) -> BankPayoutAnswe
         pin=req.pin,
         target=req.target,
         amount_cents=req.amount_cents,
-        origin=_origin(ctx),
+        origin=ctx.origin,
     )
     if isinstance(outcome, bank.PaidOut):
-        return BankPayoutAnswer(target_balance_cents=outcome.target_balance_cents)
+        return answer(BankPayoutAnswer, outcome)
     if isinstance(outcome, pins.Rejected):
         return Decline(ErrorCode.PIN_INVALID, "wrong PIN", {"attempts_left": outcome.attempts_left})
     if isinstance(outcome, pins.Locked):
@@ -107,17 +93,7 @@ async def bank_payout(req: BankPayoutRequest, ctx: OpContext) -> BankPayoutAnswe
 async def bank_history(req: BankHistoryRequest, ctx: OpContext) -> BankHistoryAnswer:
     """The card holder's recent ledger lines, newest first."""
     lines = await bank.history(ctx.db, card_uid=req.card, limit=req.limit)
-    return BankHistoryAnswer(
-        lines=[
-            HistoryLine(
-                at=rfc3339(line.at),
-                kind=line.kind,
-                amount_cents=line.amount_cents,
-                balance_after_cents=line.balance_after_cents,
-            )
-            for line in lines
-        ]
-    )
+    return BankHistoryAnswer(lines=[answer(HistoryLine, line) for line in lines])
 
 
 HANDLERS: dict[str, OpHandler] = {

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.errors import ErrorCode
 from core.devices import DeviceRef
+from core.origin import Origin
 from core.settings import Settings
 
 
@@ -26,6 +27,16 @@ class OpContext:
     @property
     def heartbeat_period(self) -> timedelta:
         return timedelta(seconds=self.settings.heartbeat_period_s)
+
+    @property
+    def origin(self) -> Origin:
+        """This request as the origin of the entries it books."""
+        return Origin(
+            now=self.now,
+            device_id=self.device.id,
+            device_slug=self.device.slug,
+            request_id=self.request_id,
+        )
 
 
 @dataclass(frozen=True)

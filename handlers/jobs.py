@@ -16,21 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from broker.contract.sessions import SessionTerminateCommand
 from broker.topics import Topics
 from core import idempotency, sessions
-from core.clock import Clock, rfc3339
+from core.clock import Clock
+from handlers.answers import answer
 
 log = logging.getLogger("makerbus.handlers.jobs")
 Publish = Callable[[str, bytes], Awaitable[None]]
 
 
 def terminate_payload(notice: sessions.Notice) -> bytes:
-    command = SessionTerminateCommand(
-        session_id=notice.session_id,
-        reason=notice.reason,  # type: ignore[arg-type]  # the database holds only these reasons
-        ended_at=rfc3339(notice.ended_at),
-        duration_s=notice.duration_s,
-        total_cents=notice.total_cents,
-        refund_cents=notice.refund_cents,
-    )
+    command = answer(SessionTerminateCommand, notice)
     return json.dumps(command.model_dump(mode="json"), separators=(",", ":")).encode()
 
 

@@ -11,21 +11,13 @@ from broker.contract.rentals import (
     RentalStatusRequest,
 )
 from core import rentals
-from core.clock import rfc3339
+from handlers.answers import answer
 from handlers.context import OpContext, OpHandler
 
 
 async def rental_status(req: RentalStatusRequest, ctx: OpContext) -> RentalStatusAnswer:
     """Whether and since when the item is out (never who has it)."""
-    item = await rentals.status(ctx.db, req.tid)
-    return RentalStatusAnswer(
-        tid=item.tid,
-        name=item.name,
-        description=item.description,
-        out=item.out,
-        since=None if item.since is None else rfc3339(item.since),
-        rental_id=item.rental_id,
-    )
+    return answer(RentalStatusAnswer, await rentals.status(ctx.db, req.tid))
 
 
 async def rental_rent(req: RentalRentRequest, ctx: OpContext) -> RentalRentAnswer:
@@ -33,20 +25,13 @@ async def rental_rent(req: RentalRentRequest, ctx: OpContext) -> RentalRentAnswe
     rented = await rentals.rent(
         ctx.db, device_id=ctx.device.id, card_uid=req.card, tid=req.tid, now=ctx.now
     )
-    return RentalRentAnswer(
-        rental_id=rented.rental_id, tid=rented.tid, name=rented.name, since=rfc3339(rented.since)
-    )
+    return answer(RentalRentAnswer, rented)
 
 
 async def rental_return(req: RentalReturnRequest, ctx: OpContext) -> RentalReturnAnswer:
     """Take the item back at this station, whichever station lent it."""
     returned = await rentals.return_item(ctx.db, device_id=ctx.device.id, tid=req.tid, now=ctx.now)
-    return RentalReturnAnswer(
-        rental_id=returned.rental_id,
-        duration_s=returned.duration_s,
-        tid=returned.tid,
-        name=returned.name,
-    )
+    return answer(RentalReturnAnswer, returned)
 
 
 HANDLERS: dict[str, OpHandler] = {

@@ -11,19 +11,8 @@ from broker.contract.sessions import (
 )
 from broker.errors import ErrorCode
 from core import sessions
-from core.clock import rfc3339
+from handlers.answers import answer, wire_fields
 from handlers.context import Decline, OpContext
-
-
-def _answer(running: sessions.Running) -> SessionAnswer:
-    return SessionAnswer(
-        session_id=running.session_id,
-        paid_until=rfc3339(running.paid_until),
-        remaining_s=running.remaining_s,
-        max_s=running.max_s,
-        charged_cents=running.charged_cents,
-        balance_cents=running.balance_cents,
-    )
 
 
 async def session_start(req: SessionStartRequest, ctx: OpContext) -> SessionAnswer:
@@ -36,7 +25,7 @@ async def session_start(req: SessionStartRequest, ctx: OpContext) -> SessionAnsw
         heartbeat_period=ctx.heartbeat_period,
         request_id=ctx.request_id,
     )
-    return _answer(running)
+    return answer(SessionAnswer, running)
 
 
 async def session_heartbeat(
@@ -55,14 +44,9 @@ async def session_heartbeat(
         return Decline(
             ErrorCode.INSUFFICIENT_FUNDS,
             "the next interval cannot be paid: switch off at paid_until",
-            {
-                "session_id": outcome.session_id,
-                "paid_until": rfc3339(outcome.paid_until),
-                "remaining_s": outcome.remaining_s,
-                "balance_cents": outcome.balance_cents,
-            },
+            wire_fields(outcome),
         )
-    return _answer(outcome)
+    return answer(SessionAnswer, outcome)
 
 
 async def session_end(req: SessionEndRequest, ctx: OpContext) -> SessionEndAnswer:
@@ -74,10 +58,4 @@ async def session_end(req: SessionEndRequest, ctx: OpContext) -> SessionEndAnswe
         now=ctx.now,
         request_id=ctx.request_id,
     )
-    return SessionEndAnswer(
-        session_id=ended.session_id,
-        duration_s=ended.duration_s,
-        total_cents=ended.total_cents,
-        refund_cents=ended.refund_cents,
-        balance_cents=ended.balance_cents,
-    )
+    return answer(SessionEndAnswer, ended)

@@ -11,24 +11,16 @@ from broker.contract.shop import (
     CheckoutPurchaseRequest,
     ProductAnswer,
     ProductScanRequest,
-    PurchaseLine,
 )
 from core import checkout, link_tokens, products
 from core.clock import rfc3339
+from handlers.answers import answer
 from handlers.context import OpContext, OpHandler
 
 
 async def product_scan(req: ProductScanRequest, ctx: OpContext) -> ProductAnswer:
     """The product for sale under an EAN or alias."""
-    product = await products.lookup(ctx.db, req.ean)
-    return ProductAnswer(
-        ean=product.ean,
-        name=product.name,
-        price_cents=product.price_cents,
-        stock=product.stock,
-        category=product.category,
-        allow_negative_stock=product.allow_negative_stock,
-    )
+    return answer(ProductAnswer, await products.lookup(ctx.db, req.ean))
 
 
 async def checkout_purchase(req: CheckoutPurchaseRequest, ctx: OpContext) -> CheckoutPurchaseAnswer:
@@ -37,32 +29,15 @@ async def checkout_purchase(req: CheckoutPurchaseRequest, ctx: OpContext) -> Che
         ctx.db,
         card_uid=req.card,
         items=[checkout.BasketItem(item.ean, item.qty) for item in req.items],
-        device_id=ctx.device.id,
-        request_id=ctx.request_id,
-        now=ctx.now,
+        origin=ctx.origin,
     )
-    return CheckoutPurchaseAnswer(
-        lines=[
-            PurchaseLine(
-                ean=line.ean,
-                name=line.name,
-                qty=line.qty,
-                price_cents=line.price_cents,
-                total_cents=line.total_cents,
-            )
-            for line in receipt.lines
-        ],
-        total_cents=receipt.total_cents,
-        balance_cents=receipt.balance_cents,
-    )
+    return answer(CheckoutPurchaseAnswer, receipt)
 
 
 async def card_register(req: CardRegisterRequest, ctx: OpContext) -> CardRegisterAnswer:
     """A new member holding this card."""
     created = await checkout.register_card(ctx.db, card_uid=req.card, name=req.name, now=ctx.now)
-    return CardRegisterAnswer(
-        member_id=created.member_id, name=created.name, balance_cents=created.balance_cents
-    )
+    return answer(CardRegisterAnswer, created)
 
 
 async def card_link(req: CardLinkRequest, ctx: OpContext) -> CardLinkAnswer:

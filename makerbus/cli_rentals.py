@@ -33,8 +33,7 @@ def add(tid: str, name: str, description: str | None) -> None:
     click.echo(f"Item {item.tid} added: {item.name} (id {item.item_id}).")
 
 
-def _row(listed: rentals.Listed) -> dict[str, object]:
-    item = listed.item
+def _row(item: rentals.ItemRecord) -> dict[str, object]:
     return {
         "tid": item.tid,
         "name": item.name,
@@ -42,8 +41,8 @@ def _row(listed: rentals.Listed) -> dict[str, object]:
         "active": item.active,
         "out": item.out,
         "rental_id": item.rental_id,
-        "member_id": listed.member_id,
-        "member": listed.member_name,
+        "member_id": item.member_id,
+        "member": item.member_name,
         "since": None if item.since is None else rfc3339(item.since),
     }
 
@@ -52,7 +51,7 @@ def _row(listed: rentals.Listed) -> dict[str, object]:
 @click.option("--json", "as_json", is_flag=True)
 def list_(as_json: bool) -> None:
     """Every item, and who has it since when."""
-    rows = [_row(listed) for listed in in_database(rentals.listing)]
+    rows = [_row(item) for item in in_database(rentals.listing)]
     if as_json:
         echo_json(rows)
         return

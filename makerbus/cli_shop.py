@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import products, stock
 from core.clock import SystemClock
+from core.origin import Origin
 from core.products import ProductInfo
 from makerbus.cli_common import ACTOR, TEXT_LINE, echo_json, in_database
 
@@ -19,8 +20,8 @@ def _ean(_ctx: click.Context, param: click.Parameter, value: str) -> str:
         raise click.BadParameter(str(error), param=param) from None
 
 
-def _origin(reason: str | None) -> stock.Origin:
-    return stock.Origin(now=SystemClock().now(), actor=ACTOR, reason=reason)
+def _origin() -> Origin:
+    return Origin(now=SystemClock().now(), actor=ACTOR)
 
 
 def _describe(product: ProductInfo) -> str:
@@ -63,7 +64,7 @@ def add(
             now=SystemClock().now(),
         )
         if initial:
-            await stock.restock(db, ean, initial, _origin("initial stock"))
+            await stock.restock(db, ean, initial, _origin(), reason="initial stock")
         return await products.find(db, ean)
 
     click.echo(f"Added {_describe(in_database(work))}.")
@@ -84,7 +85,7 @@ def alias(ean: str, alias_ean: str) -> None:
 @click.option("--reason", type=TEXT_LINE)
 def restock(ean: str, qty: int, reason: str | None) -> None:
     """Add QTY units that arrived."""
-    change = in_database(lambda db: stock.restock(db, ean, qty, _origin(reason)))
+    change = in_database(lambda db: stock.restock(db, ean, qty, _origin(), reason=reason))
     click.echo(f"{ean}: +{change.delta}, stock {change.stock_after}.")
 
 
@@ -94,7 +95,7 @@ def restock(ean: str, qty: int, reason: str | None) -> None:
 @click.option("--reason", type=TEXT_LINE)
 def stocktake(ean: str, count: int, reason: str | None) -> None:
     """Set the stock to the COUNT found on the shelf."""
-    change = in_database(lambda db: stock.stocktake(db, ean, count, _origin(reason)))
+    change = in_database(lambda db: stock.stocktake(db, ean, count, _origin(), reason=reason))
     click.echo(f"{ean}: counted {change.stock_after} ({change.delta:+d}).")
 
 

@@ -32,6 +32,7 @@ from core.billing import Tariff, TariffOverride
 from core.clock import SystemClock
 from core.errors import UnknownCard, UnknownItem, UnknownProduct
 from core.formats import DeviceKind
+from core.origin import Origin
 
 DEVICES = (
     ("laser-1", DeviceKind.MACHINE, "Laser cutter"),
@@ -176,7 +177,7 @@ async def _shop(db: AsyncSession) -> list[dict[str, Any]]:
                 db, ean=ean, name=name, price_cents=price, now=now, category=category
             )
             await stock.restock(
-                db, ean, stock_count, stock.Origin(now=now, actor="demo", reason="demo stock")
+                db, ean, stock_count, Origin(now=now, actor="demo"), reason="demo stock"
             )
             if alias is not None:
                 await products.add_alias(db, ean, alias)

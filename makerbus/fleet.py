@@ -19,6 +19,7 @@ from core import cards, cash_boxes, devices, ledger, machines, members, products
 from core.billing import Tariff, TariffOverride
 from core.errors import NotFound, UnknownCard, UnknownItem, UnknownProduct, UnknownTarget
 from core.formats import DeviceKind
+from core.origin import Origin
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ async def _member(
             db,
             found,
             [ledger.Posting(ledger.EntryKind.CORRECTION, balance_cents - balance, "fleet top-up")],
-            ledger.Context(now=now, actor="fleet"),
+            Origin(now=now, actor="fleet"),
             within_credit=False,
         )
     return found
@@ -189,8 +190,8 @@ async def _product(
     if not product.active:
         await products.set_active(db, ean, active=True)
     if product.stock < LARGE_STOCK // 2:
-        origin = stock.Origin(now=now, actor="fleet", reason="fleet stock")
-        await stock.restock(db, ean, LARGE_STOCK - product.stock, origin)
+        origin = Origin(now=now, actor="fleet")
+        await stock.restock(db, ean, LARGE_STOCK - product.stock, origin, reason="fleet stock")
 
 
 async def _cash_box(db: AsyncSession, slug: str, *, now: datetime) -> str:

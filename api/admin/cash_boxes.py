@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from functools import partial
 from typing import Annotated
@@ -86,10 +87,4 @@ async def statement(
     paged by `before_id`."""
     box = await cash_boxes.find(db, slug)
     page = await paging.fetch(partial(cash_boxes.statement, db, box.id), by_id)
-    return Statement(
-        slug=box.slug,
-        name=box.name,
-        balance_cents=box.balance_cents,
-        items=[StatementEntry.model_validate(entry) for entry in page.items],
-        next_before_id=page.next_before_id,
-    )
+    return Statement.model_validate({**asdict(box), **asdict(page)})

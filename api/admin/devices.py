@@ -14,7 +14,7 @@ from typing import Annotated
 
 import aiomqtt
 from fastapi import APIRouter, Depends, HTTPException, Path, Response
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import ClockDep, require_admin
@@ -51,6 +51,8 @@ _BROKER = {
 
 
 class DeviceInfo(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     slug: str = Field(description="Also the device's MQTT username and client id.")
     kind: DeviceKind
     name: str
@@ -72,6 +74,8 @@ class DeviceInfo(BaseModel):
 
 class MqttCredentials(BaseModel):
     """Shown once: makerbus keeps no copy of the password."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     username: str = Field(description="Also the MQTT client id the device must connect with.")
     password: str
@@ -105,21 +109,7 @@ class NewDevice(BaseModel):
 
 
 def _info(device: Device, board: StatusBoard) -> DeviceInfo:
-    reported = board.status_of(device.slug)
-    # The broker refuses a disabled device, whatever its stale retained status says.
-    online = False if board.connected and not device.enabled else reported.online
-    seen = [at for at in (device.last_seen_at, reported.heard_at) if at is not None]
-    return DeviceInfo(
-        slug=device.slug,
-        kind=DeviceKind(device.kind),
-        name=device.name,
-        enabled=device.enabled,
-        created_at=device.created_at,
-        credentials_rotated_at=device.credentials_rotated_at,
-        online=online,
-        fw=reported.fw,
-        last_seen_at=max(seen, default=None),
-    )
+    return DeviceInfo.model_validate(devices.DeviceRecord.of(device, board.status_of(device.slug)))
 
 
 def _provisioned(
@@ -127,13 +117,7 @@ def _provisioned(
 ) -> ProvisionedDevice:
     response.headers["Cache-Control"] = "no-store"
     return ProvisionedDevice(
-        device=_info(device, board),
-        credentials=MqttCredentials(
-            username=credentials.username,
-            password=credentials.password,
-            host=credentials.host,
-            port=credentials.port,
-        ),
+        device=_info(device, board), credentials=MqttCredentials.model_validate(credentials)
     )
 
 

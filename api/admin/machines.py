@@ -14,14 +14,14 @@ from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import AdminDep, ClockDep, Principal, PrincipalDep
 from api.deps import DbDep
 from api.fields import REQUEST, Id, Page, PagingDep, Subject, SubjectPath, refusals
 from core import machines, sessions
-from core.billing import Tariff, TariffOverride, effective_tariff
+from core.billing import Tariff, TariffOverride
 from core.errors import NotFound
 from core.formats import MAX_INTERVAL_MIN, PRICE_MAX_CENTS, SLUG_PATTERN
 from core.paging import by_id
@@ -49,19 +49,11 @@ IntervalMin = Annotated[
 class Prices(BaseModel):
     """A tariff: login fee, price per minute, and the interval billed in advance."""
 
-    model_config = REQUEST
+    model_config = REQUEST | ConfigDict(from_attributes=True)
 
     login_fee_cents: FeeCents
     price_per_minute_cents: FeeCents
     interval_min: IntervalMin
-
-    @classmethod
-    def of(cls, tariff: Tariff) -> Prices:
-        return cls(
-            login_fee_cents=tariff.login_fee_cents,
-            price_per_minute_cents=tariff.price_per_minute_cents,
-            interval_min=tariff.interval_min,
-        )
 
     def tariff(self) -> Tariff:
         return Tariff(self.login_fee_cents, self.price_per_minute_cents, self.interval_min)
@@ -73,6 +65,8 @@ class MachineTariff(Prices):
 
 
 class Machine(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     slug: str
     name: str
     enabled: bool
@@ -90,6 +84,8 @@ class OwnPrices(BaseModel):
 
 
 class AuthorizationOut(OwnPrices):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     member_id: int
     member_name: str
@@ -112,14 +108,18 @@ class NewSubAdmin(BaseModel):
 
 
 class SubAdmin(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     subject: str
     granted_by: str
     granted_at: datetime
 
 
 class Session(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     session_id: int
-    machine: str
+    machine: str = Field(validation_alias="device_slug")
     member_id: int
     member_name: str
     tariff: Prices = Field(description="Fixed at the start for the whole session.")
@@ -139,29 +139,6 @@ class Session(BaseModel):
         description="When the device learnt the session is over. Null on an ended session: the "
         "handler service has yet to tell it on `cmd/session/terminate`."
     )
-
-    @classmethod
-    def of(cls, record: sessions.Record) -> Session:
-        return cls(
-            session_id=record.session_id,
-            machine=record.device_slug,
-            member_id=record.member_id,
-            member_name=record.member_name,
-            tariff=Prices.of(record.tariff),
-            started_at=record.started_at,
-            paid_until=record.paid_until,
-            last_heartbeat_at=record.last_heartbeat_at,
-            is_open=record.ended_at is None,
-            charged_cents=record.tariff.login_fee_cents + record.prepaid_cents
-            if record.total_cents is None
-            else record.total_cents,
-            ended_at=record.ended_at,
-            end_reason=record.end_reason,
-            duration_s=record.duration_s,
-            total_cents=record.total_cents,
-            refund_cents=record.refund_cents,
-            device_told_at=record.device_told_at,
-        )
 
 
 class SessionPage(Page[Session]):
@@ -227,26 +204,14 @@ async def list_machines(principal: PrincipalDep, db: DbDep) -> list[Machine]:
         found = [] if subject is None else await machines.list_machines(db, managed_by=subject)
         if not found:
             raise _not_theirs("a machine")
-    return [
-        Machine(
-            slug=machine.slug,
-            name=machine.name,
-            enabled=machine.enabled,
-            tariff=None if machine.tariff is None else Prices.of(machine.tariff),
-        )
-        for machine in found
-    ]
+    return [Machine.model_validate(machine) for machine in found]
 
 
 async def _tariff(db: AsyncSession, device_id: int) -> MachineTariff:
     record = await machines.tariff_of(db, device_id)
     if record is None:
         raise NotFound("this machine has no tariff yet")
-    return MachineTariff(
-        **Prices.of(record.tariff).model_dump(),
-        updated_at=record.updated_at,
-        updated_by=record.updated_by,
-    )
+    return MachineTariff.model_validate(record)
 
 
 @router.get("/machines/{slug}/tariff")
@@ -271,34 +236,13 @@ async def set_tariff(
     return await _tariff(db, device_id)
 
 
-def _authorization(grant: machines.Grant, tariff: Tariff | None) -> AuthorizationOut:
-    override = grant.override
-    return AuthorizationOut(
-        id=grant.id,
-        member_id=grant.member_id,
-        member_name=grant.member_name,
-        login_fee_cents=override.login_fee_cents,
-        price_per_minute_cents=override.price_per_minute_cents,
-        interval_min=override.interval_min,
-        effective=None if tariff is None else Prices.of(effective_tariff(tariff, override)),
-        granted_by=grant.granted_by,
-        granted_at=grant.granted_at,
-    )
-
-
-async def _machine_tariff(db: AsyncSession, device_id: int) -> Tariff | None:
-    record = await machines.tariff_of(db, device_id)
-    return None if record is None else record.tariff
-
-
 @router.get("/machines/{slug}/authorizations")
 async def list_authorizations(
     device_id: ManagedMachineDep, db: DbDep, paging: PagingDep
 ) -> AuthorizationPage:
     """Who may use the machine, newest grant first, with their own and effective prices."""
     page = await paging.fetch(partial(machines.authorizations, db, device_id), by_id)
-    tariff = await _machine_tariff(db, device_id)
-    return AuthorizationPage.model_validate(page.map(lambda grant: _authorization(grant, tariff)))
+    return AuthorizationPage.model_validate(page)
 
 
 @router.get("/machines/{slug}/authorizations/{member_id}")
@@ -307,7 +251,7 @@ async def get_authorization(
 ) -> AuthorizationOut:
     """One member's authorization (404 if they have none)."""
     grant = await machines.authorization(db, device_id=device_id, member_id=member_id)
-    return _authorization(grant, await _machine_tariff(db, device_id))
+    return AuthorizationOut.model_validate(grant)
 
 
 @router.put(
@@ -363,10 +307,7 @@ async def revoke_authorization(
 @router.get("/machines/{slug}/admins")
 async def list_sub_admins(device_id: AdminMachineDep, db: DbDep) -> list[SubAdmin]:
     """The machine's sub-admins by OIDC subject (admin only)."""
-    return [
-        SubAdmin(subject=s.subject, granted_by=s.granted_by, granted_at=s.granted_at)
-        for s in await machines.sub_admins(db, device_id)
-    ]
+    return [SubAdmin.model_validate(found) for found in await machines.sub_admins(db, device_id)]
 
 
 @router.post(
@@ -381,7 +322,7 @@ async def add_sub_admin(
     added = await machines.add_sub_admin(
         db, device_id, new.subject, now=clock.now(), actor=principal.subject
     )
-    return SubAdmin(subject=added.subject, granted_by=added.granted_by, granted_at=added.granted_at)
+    return SubAdmin.model_validate(added)
 
 
 @router.delete("/machines/{slug}/admins/{subject:path}", status_code=204)
@@ -419,13 +360,13 @@ async def list_sessions(
         partial(sessions.records, db, is_open=open_, device_id=device_id, managed_by=managed_by),
         lambda record: record.session_id,
     )
-    return SessionPage.model_validate(page.map(Session.of))
+    return SessionPage.model_validate(page)
 
 
 @router.get("/sessions/{session_id}")
 async def get_session(session_id: ManagedSessionDep, db: DbDep) -> Session:
     """One session, open or ended."""
-    return Session.of(await sessions.record(db, session_id))
+    return Session.model_validate(await sessions.record(db, session_id))
 
 
 @router.post("/sessions/{session_id}/end", responses=refusals({409: "The session has ended."}))
@@ -439,4 +380,4 @@ async def end_session(
     `cmd/session/terminate`. 409 if the session has ended already.
     """
     await sessions.admin_end(db, session_id=session_id, now=clock.now(), actor=principal.subject)
-    return Session.of(await sessions.record(db, session_id))
+    return Session.model_validate(await sessions.record(db, session_id))

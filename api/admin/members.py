@@ -192,6 +192,7 @@ class NewCorrection(BaseModel):
 
 
 class CorrectionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     member_id: int
     amount_cents: int
     reason: str
@@ -322,12 +323,7 @@ async def correct_balance(
         now=clock.now(),
         actor=principal.subject,
     )
-    return CorrectionOut(
-        member_id=member_id,
-        amount_cents=booked.amount_cents,
-        reason=correction.reason,
-        balance_cents=booked.balance_cents,
-    )
+    return CorrectionOut.model_validate(booked)
 
 
 @router.put("/{member_id}/login", responses=refusals(404, 409))

@@ -3,22 +3,20 @@ and its history."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, status
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import ClockDep, ProductManagerDep, require_product_manager
 from api.deps import DbDep
 from api.fields import REQUEST, Page, PagingDep, one_line, refusals
 from core import products, stock
 from core.formats import CATEGORY_MAX, EAN_PATTERN, NAME_MAX, PRICE_MAX_CENTS, STOCK_MAX
+from core.origin import Origin
 from core.paging import by_id
-from core.products import ProductInfo
 
 router = APIRouter(
     prefix="/api/v1/admin",
@@ -101,6 +99,8 @@ class Stocktake(BaseModel):
 
 
 class StockChange(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     ean: str
     delta: int = Field(description="Units added (negative: removed).")
     stock_after: int
@@ -138,22 +138,10 @@ class NewCategory(BaseModel):
     name: CategoryName
 
 
-def _admin_product(product: ProductInfo, aliases: list[str]) -> AdminProduct:
-    return AdminProduct.model_validate({**asdict(product), "aliases": aliases})
-
-
-async def _with_aliases(db: AsyncSession, product: ProductInfo) -> AdminProduct:
-    return _admin_product(product, await products.aliases(db, product.product_id))
-
-
 @router.get("/products")
 async def list_products(db: DbDep) -> list[AdminProduct]:
     """Every product, active or not, by name, with its aliases and stock."""
-    aliases = await products.all_aliases(db)
-    return [
-        _admin_product(product, aliases.get(product.product_id, []))
-        for product in await products.list_all(db)
-    ]
+    return [AdminProduct.model_validate(found) for found in await products.all_details(db)]
 
 
 @router.post(
@@ -172,13 +160,13 @@ async def create_product(body: NewProduct, db: DbDep, clock: ClockDep) -> AdminP
         allow_negative_stock=body.allow_negative_stock,
         now=clock.now(),
     )
-    return _admin_product(created, [])
+    return AdminProduct.model_validate(await products.detail(db, created))
 
 
 @router.get("/products/{ean}", responses=refusals(_UNKNOWN))
 async def get_product(ean: EanPath, db: DbDep) -> AdminProduct:
     """One product, looked up by its EAN or an alias."""
-    return await _with_aliases(db, await products.find(db, ean))
+    return AdminProduct.model_validate(await products.detail(db, await products.find(db, ean)))
 
 
 @router.patch(
@@ -201,7 +189,7 @@ async def update_product(ean: EanPath, body: ProductChanges, db: DbDep) -> Admin
     )
     if body.active is not None:
         product = await products.set_active(db, product.ean, active=body.active)
-    return await _with_aliases(db, product)
+    return AdminProduct.model_validate(await products.detail(db, product))
 
 
 @router.post(
@@ -212,7 +200,7 @@ async def update_product(ean: EanPath, body: ProductChanges, db: DbDep) -> Admin
 async def add_alias(ean: EanPath, body: NewAlias, db: DbDep) -> AdminProduct:
     """Let another EAN (a multipack, a new label) name this product."""
     product = await products.add_alias(db, ean, body.alias)
-    return await _with_aliases(db, product)
+    return AdminProduct.model_validate(await products.detail(db, product))
 
 
 @router.delete(
@@ -232,10 +220,6 @@ async def remove_alias(
     await products.remove_alias(db, ean, alias)
 
 
-def _stock_change(product: ProductInfo, change: stock.Change) -> StockChange:
-    return StockChange(ean=product.ean, delta=change.delta, stock_after=change.stock_after)
-
-
 @router.post(
     "/products/{ean}/restock",
     responses=refusals(_UNKNOWN, {409: f"The stock would pass {STOCK_MAX}."}),
@@ -244,10 +228,9 @@ async def restock(
     ean: EanPath, body: Restock, db: DbDep, clock: ClockDep, principal: ProductManagerDep
 ) -> StockChange:
     """Book units that arrived; recorded as a `restock` movement with you as its actor."""
-    product = await products.find(db, ean)
-    origin = stock.Origin(now=clock.now(), actor=principal.subject, reason=body.note)
-    change = await stock.restock(db, product.ean, body.count, origin)
-    return _stock_change(product, change)
+    origin = Origin(now=clock.now(), actor=principal.subject)
+    change = await stock.restock(db, ean, body.count, origin, reason=body.note)
+    return StockChange.model_validate(change)
 
 
 @router.post("/products/{ean}/stocktake", responses=refusals(_UNKNOWN))
@@ -256,10 +239,9 @@ async def stocktake(
 ) -> StockChange:
     """Set the stock to the units counted on the shelf; the `stocktaking` movement records the
     difference to the stock the system expected."""
-    product = await products.find(db, ean)
-    origin = stock.Origin(now=clock.now(), actor=principal.subject, reason=body.note)
-    change = await stock.stocktake(db, product.ean, body.counted, origin)
-    return _stock_change(product, change)
+    origin = Origin(now=clock.now(), actor=principal.subject)
+    change = await stock.stocktake(db, ean, body.counted, origin, reason=body.note)
+    return StockChange.model_validate(change)
 
 
 @router.get("/products/{ean}/movements", responses=refusals(_UNKNOWN))

@@ -44,6 +44,8 @@ Description = Annotated[
 
 
 class AdminRentalItem(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     tid: str
     name: str
     description: str | None
@@ -71,8 +73,8 @@ class AdminRental(BaseModel):
     item_name: str
     member_id: int
     member_name: str
-    rented_at: datetime
-    returned_at: datetime | None
+    rented_at: datetime = Field(description="When the item was taken.")
+    returned_at: datetime | None = Field(description="When it came back; null while it is out.")
     device_id: int | None = Field(description="The station it was rented at.")
     return_device_id: int | None = Field(description="The station that took it back.")
 
@@ -90,25 +92,10 @@ class RentalPermission(BaseModel):
     granted_at: datetime
 
 
-def _item(listed: rentals.Listed) -> AdminRentalItem:
-    item = listed.item
-    return AdminRentalItem(
-        tid=item.tid,
-        name=item.name,
-        description=item.description,
-        active=item.active,
-        out=item.out,
-        rental_id=item.rental_id,
-        member_id=listed.member_id,
-        member_name=listed.member_name,
-        since=item.since,
-    )
-
-
 @router.get("/rental-items")
 async def list_items(db: DbDep) -> list[AdminRentalItem]:
     """Every item by TID, active or not, and who has it since when."""
-    return [_item(listed) for listed in await rentals.listing(db)]
+    return [AdminRentalItem.model_validate(item) for item in await rentals.listing(db)]
 
 
 @router.post(
@@ -121,21 +108,19 @@ async def add_item(body: NewRentalItem, db: DbDep, clock: ClockDep) -> AdminRent
     added = await rentals.add_item(
         db, tid=body.tid, name=body.name, description=body.description, now=clock.now()
     )
-    return _item(rentals.Listed(added, None, None))
+    return AdminRentalItem.model_validate(added)
 
 
 @router.post("/rental-items/{tid}/deactivate", responses=refusals({404: "No item has this TID."}))
 async def deactivate_item(tid: TidPath, db: DbDep) -> AdminRentalItem:
     """Take an item out of service: no new rentals; if it is out, it can still be returned."""
-    await rentals.deactivate(db, tid)
-    return _item(await rentals.item(db, tid))
+    return AdminRentalItem.model_validate(await rentals.deactivate(db, tid))
 
 
 @router.post("/rental-items/{tid}/activate", responses=refusals({404: "No item has this TID."}))
 async def activate_item(tid: TidPath, db: DbDep) -> AdminRentalItem:
     """Put a deactivated item back into service."""
-    await rentals.reactivate(db, tid)
-    return _item(await rentals.item(db, tid))
+    return AdminRentalItem.model_validate(await rentals.reactivate(db, tid))
 
 
 @router.get("/rentals")

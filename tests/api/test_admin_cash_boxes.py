@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import bank, cash_boxes
+from core.origin import Origin
 from tests.api.conftest import Headers
 from tests.factories import T0, make_member, unique_slug
 
@@ -71,7 +72,7 @@ async def test_a_statement_pages_newest_first_with_the_balance_after_each_entry(
 ) -> None:
     box = await cash_boxes.create(committed_db, slug=unique_slug("box"), name="Drinks", now=T0)
     member = await make_member(committed_db)
-    origin = bank.Origin(T0, request_id="r-api")
+    origin = Origin(T0, request_id="r-api")
     for amount in (100, 200, 300):
         await bank.donate(committed_db, amount_cents=amount, target=box.slug, origin=origin)
     assert member.card_uid is not None

@@ -6,13 +6,14 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import products, stock
+from core.origin import Origin
 from tests.factories import T0
 
 
 async def _product(db: AsyncSession, ean: str, name: str, category: str, count: int) -> None:
     await products.create(db, ean=ean, name=name, price_cents=150, now=T0, category=category)
     if count:
-        await stock.restock(db, ean, count, stock.Origin(now=T0, actor="test"))
+        await stock.restock(db, ean, count, Origin(now=T0, actor="test"))
 
 
 async def test_the_catalogue_lists_active_products_with_category_filter(

@@ -15,6 +15,7 @@ from core.billing import Tariff, TariffOverride
 from core.errors import CardBlocked
 from core.formats import DeviceKind
 from core.models import Card
+from core.origin import Origin
 from tests.api.conftest import SESSION_COOKIE, Headers, LinkedMember, SessionFor
 from tests.factories import T0, make_device, make_machine, unique_slug, unique_uid
 
@@ -100,7 +101,7 @@ async def test_the_ledger_is_paged_newest_first_with_only_a_counterpartys_name(
     ada_id, ada = await linked_member(name="Ada", balance_cents=1000)
     bob_id, bob = await linked_member(name="Bob", balance_cents=500)
     bankomat = await make_device(committed_db, kind=DeviceKind.BANKOMAT)
-    origin = bank.Origin(now=T0, device_id=bankomat.id, request_id="req-1")
+    origin = Origin(now=T0, device_id=bankomat.id, request_id="req-1")
     ada_card, bob_card = await _card_of(committed_db, ada_id), await _card_of(committed_db, bob_id)
     for amount in (100, 200, 300):
         await bank.transfer(

@@ -27,6 +27,7 @@ from core.errors import (
 from core.formats import DeviceKind
 from core.members import NewMember
 from core.models import Card, CashBoxEntry, LedgerEntry, Member
+from core.origin import Origin
 from tests.factories import (
     T0,
     assert_ledger_matches_balances,
@@ -45,7 +46,7 @@ async def make_box(db: AsyncSession, *, balance_cents: int = 0) -> cash_boxes.Bo
     """A new box, funded by a donation when `balance_cents` is given."""
     box = await cash_boxes.create(db, slug=unique_slug("box"), name="Test box", now=T0)
     if balance_cents:
-        await bank.donate(db, amount_cents=balance_cents, target=box.slug, origin=bank.Origin(T0))
+        await bank.donate(db, amount_cents=balance_cents, target=box.slug, origin=Origin(T0))
     return await cash_boxes.find(db, box.slug)
 
 
@@ -89,7 +90,7 @@ async def _payout(
         pin=pin,
         target=box.slug,
         amount_cents=amount_cents,
-        origin=bank.Origin(clock.now(), request_id="p"),
+        origin=Origin(clock.now(), request_id="p"),
     )
 
 
@@ -100,7 +101,7 @@ async def test_topup_credits_the_member_and_the_box(db: AsyncSession, clock: Fro
     device = await make_device(db, kind=DeviceKind.BANKOMAT)
     member = await make_member(db, balance_cents=100)
     box = await make_box(db, balance_cents=50)
-    origin = bank.Origin(clock.now(), device_id=device.id, request_id="t-1")
+    origin = Origin(clock.now(), device_id=device.id, request_id="t-1")
 
     done = await bank.topup(
         db, card_uid=card(member), amount_cents=2000, target=box.slug, origin=origin
@@ -143,7 +144,7 @@ async def test_topup_to_an_unknown_target_raises_and_credits_nobody(
                 card_uid=card(member),
                 amount_cents=500,
                 target="nowhere",
-                origin=bank.Origin(T0),
+                origin=Origin(T0),
             )
 
     assert raised.value.fields == {"target": "nowhere"}
@@ -155,7 +156,7 @@ async def test_topup_with_an_unknown_card_raises_unknown_card(db: AsyncSession) 
 
     with pytest.raises(UnknownCard):
         await bank.topup(
-            db, card_uid=unique_uid(), amount_cents=500, target=box.slug, origin=bank.Origin(T0)
+            db, card_uid=unique_uid(), amount_cents=500, target=box.slug, origin=Origin(T0)
         )
 
 
@@ -166,7 +167,7 @@ async def test_topup_with_a_blocked_card_raises_card_blocked(db: AsyncSession) -
 
     with pytest.raises(CardBlocked):
         await bank.topup(
-            db, card_uid=card(member), amount_cents=500, target=box.slug, origin=bank.Origin(T0)
+            db, card_uid=card(member), amount_cents=500, target=box.slug, origin=Origin(T0)
         )
 
 
@@ -174,7 +175,7 @@ async def test_donate_credits_only_the_box(db: AsyncSession) -> None:
     box = await make_box(db, balance_cents=10)
     entries_before = await db.scalar(select(LedgerEntry.id).order_by(LedgerEntry.id.desc()))
 
-    balance = await bank.donate(db, amount_cents=990, target=box.slug, origin=bank.Origin(T0))
+    balance = await bank.donate(db, amount_cents=990, target=box.slug, origin=Origin(T0))
 
     assert balance == await _box_balance(db, box) == 1000
     entry = (await cash_boxes.statement(db, box.id))[0]
@@ -184,7 +185,7 @@ async def test_donate_credits_only_the_box(db: AsyncSession) -> None:
 
 async def test_donate_to_an_unknown_target_raises_unknown_target(db: AsyncSession) -> None:
     with pytest.raises(UnknownTarget):
-        await bank.donate(db, amount_cents=1, target="nowhere", origin=bank.Origin(T0))
+        await bank.donate(db, amount_cents=1, target="nowhere", origin=Origin(T0))
 
 
 # --- transfer ---
@@ -199,7 +200,7 @@ async def test_transfer_moves_money_and_names_each_counterparty(db: AsyncSession
         card_uid=card(sender),
         to_card_uid=card(receiver),
         amount_cents=400,
-        origin=bank.Origin(T0, request_id="x-1"),
+        origin=Origin(T0, request_id="x-1"),
     )
 
     assert done == bank.Transferred(balance_cents=600, to_balance_cents=405)
@@ -240,7 +241,7 @@ async def test_transfer_beyond_the_balance_raises_and_moves_nothing(
                 card_uid=card(sender),
                 to_card_uid=card(receiver),
                 amount_cents=301,
-                origin=bank.Origin(T0),
+                origin=Origin(T0),
             )
 
     assert raised.value.fields == {"balance_cents": 300, "needed_cents": 301}
@@ -258,7 +259,7 @@ async def test_transfer_within_the_credit_limit_goes_below_zero(db: AsyncSession
         card_uid=card(sender),
         to_card_uid=card(receiver),
         amount_cents=300,
-        origin=bank.Origin(T0),
+        origin=Origin(T0),
     )
 
     assert done == bank.Transferred(balance_cents=-200, to_balance_cents=300)
@@ -277,7 +278,7 @@ async def test_transfer_to_another_card_of_the_same_member_is_not_authorized(
             card_uid=card(sender),
             to_card_uid=second_card,
             amount_cents=1,
-            origin=bank.Origin(T0),
+            origin=Origin(T0),
         )
 
     assert await _balance(db, sender) == 1000
@@ -289,7 +290,7 @@ async def test_transfer_to_an_unknown_card_names_that_card(db: AsyncSession) -> 
 
     with pytest.raises(UnknownCard) as raised:
         await bank.transfer(
-            db, card_uid=card(sender), to_card_uid=stranger, amount_cents=1, origin=bank.Origin(T0)
+            db, card_uid=card(sender), to_card_uid=stranger, amount_cents=1, origin=Origin(T0)
         )
 
     assert raised.value.fields == {"card": stranger}
@@ -306,7 +307,7 @@ async def test_transfer_from_a_blocked_card_names_that_card(db: AsyncSession) ->
             card_uid=card(sender),
             to_card_uid=card(receiver),
             amount_cents=1,
-            origin=bank.Origin(T0),
+            origin=Origin(T0),
         )
 
     assert raised.value.fields == {"card": sender.card_uid}
@@ -448,7 +449,7 @@ async def test_history_lists_the_newest_lines_first_up_to_the_limit(db: AsyncSes
     box = await make_box(db)
     for amount in (1, 2, 3):
         await bank.topup(
-            db, card_uid=card(member), amount_cents=amount, target=box.slug, origin=bank.Origin(T0)
+            db, card_uid=card(member), amount_cents=amount, target=box.slug, origin=Origin(T0)
         )
 
     lines = await bank.history(db, card_uid=card(member), limit=3)
@@ -466,7 +467,7 @@ async def test_history_defaults_to_ten_lines(db: AsyncSession) -> None:
     box = await make_box(db)
     for _ in range(12):
         await bank.topup(
-            db, card_uid=card(member), amount_cents=1, target=box.slug, origin=bank.Origin(T0)
+            db, card_uid=card(member), amount_cents=1, target=box.slug, origin=Origin(T0)
         )
 
     lines = await bank.history(db, card_uid=card(member))
@@ -507,7 +508,7 @@ async def test_concurrent_topups_and_payouts_on_one_box_keep_it_exact_and_never_
     rng.shuffle(jobs)
 
     async def run_job(kind: str, member: NewMember, amount: int) -> tuple[str, int]:
-        origin = bank.Origin(now)
+        origin = Origin(now)
         async with committed_sessions() as db, db.begin():
             if kind == "topup":
                 await bank.topup(
@@ -559,7 +560,7 @@ async def test_concurrent_opposite_transfers_neither_deadlock_nor_lose_money(
                 card_uid=card(sender),
                 to_card_uid=card(receiver),
                 amount_cents=7,
-                origin=bank.Origin(SystemClock().now()),
+                origin=Origin(SystemClock().now()),
             )
 
     await asyncio.gather(*(send(ada, bob) if i % 2 else send(bob, ada) for i in range(40)))

@@ -8,19 +8,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import cash_boxes
-from core.cash_boxes import BoxEntryKind, Context
+from core.cash_boxes import BoxEntryKind
 from core.errors import Conflict, UnknownTarget
 from core.models import CashBox
+from core.origin import Origin
 from tests.factories import T0, unique_slug
 
-CONTEXT = Context(now=T0, request_id="r-1", actor="test")
+ORIGIN = Origin(now=T0, request_id="r-1", actor="test")
 
 
 async def make_box(db: AsyncSession, *, balance_cents: int = 0) -> cash_boxes.Box:
     """A new box, funded by a donation entry when `balance_cents` is given."""
     box = await cash_boxes.create(db, slug=unique_slug("box"), name="Test box", now=T0)
     if balance_cents:
-        await cash_boxes.post(db, box.id, BoxEntryKind.DONATION, balance_cents, CONTEXT)
+        await cash_boxes.post(db, box.id, BoxEntryKind.DONATION, balance_cents, ORIGIN)
     return await cash_boxes.find(db, box.slug)
 
 
@@ -71,8 +72,8 @@ async def test_all_boxes_are_sorted_by_slug(db: AsyncSession) -> None:
 async def test_post_credit_records_an_entry_with_the_balance_after(db: AsyncSession) -> None:
     box = await make_box(db)
 
-    first = await cash_boxes.post(db, box.id, BoxEntryKind.TOPUP, 500, CONTEXT)
-    second = await cash_boxes.post(db, box.id, BoxEntryKind.DONATION, 250, CONTEXT)
+    first = await cash_boxes.post(db, box.id, BoxEntryKind.TOPUP, 500, ORIGIN)
+    second = await cash_boxes.post(db, box.id, BoxEntryKind.DONATION, 250, ORIGIN)
 
     assert (first, second) == (500, 750)
     entries = await cash_boxes.statement(db, box.id)
@@ -86,7 +87,7 @@ async def test_post_credit_records_an_entry_with_the_balance_after(db: AsyncSess
 async def test_post_debit_to_exactly_zero_succeeds(db: AsyncSession) -> None:
     box = await make_box(db, balance_cents=300)
 
-    balance = await cash_boxes.post(db, box.id, BoxEntryKind.PAYOUT, -300, CONTEXT)
+    balance = await cash_boxes.post(db, box.id, BoxEntryKind.PAYOUT, -300, ORIGIN)
 
     assert balance == 0
 
@@ -94,7 +95,7 @@ async def test_post_debit_to_exactly_zero_succeeds(db: AsyncSession) -> None:
 async def test_post_debit_below_zero_changes_nothing(db: AsyncSession) -> None:
     box = await make_box(db, balance_cents=300)
 
-    balance = await cash_boxes.post(db, box.id, BoxEntryKind.PAYOUT, -301, CONTEXT)
+    balance = await cash_boxes.post(db, box.id, BoxEntryKind.PAYOUT, -301, ORIGIN)
 
     assert balance is None
     assert (await cash_boxes.find(db, box.slug)).balance_cents == 300
@@ -104,7 +105,7 @@ async def test_post_debit_below_zero_changes_nothing(db: AsyncSession) -> None:
 async def test_statement_limit_keeps_the_newest(db: AsyncSession) -> None:
     box = await make_box(db)
     for amount in (1, 2, 3):
-        await cash_boxes.post(db, box.id, BoxEntryKind.DONATION, amount, CONTEXT)
+        await cash_boxes.post(db, box.id, BoxEntryKind.DONATION, amount, ORIGIN)
 
     entries = await cash_boxes.statement(db, box.id, limit=2)
 
@@ -114,8 +115,8 @@ async def test_statement_limit_keeps_the_newest(db: AsyncSession) -> None:
 async def test_postings_keep_balances_equal_to_their_entries(db: AsyncSession) -> None:
     box = await make_box(db, balance_cents=1000)
 
-    await cash_boxes.post(db, box.id, BoxEntryKind.PAYOUT, -400, CONTEXT)
-    await cash_boxes.post(db, box.id, BoxEntryKind.PAYOUT, -700, CONTEXT)  # refused
+    await cash_boxes.post(db, box.id, BoxEntryKind.PAYOUT, -400, ORIGIN)
+    await cash_boxes.post(db, box.id, BoxEntryKind.PAYOUT, -700, ORIGIN)  # refused
 
     assert await cash_boxes.mismatched(db) == []
 

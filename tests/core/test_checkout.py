@@ -25,6 +25,7 @@ from core.errors import (
 from core.formats import DeviceKind
 from core.members import NewMember
 from core.models import Card, LedgerEntry, Member, StockMovement
+from core.origin import Origin
 from core.products import ProductInfo
 from tests.core.test_products import make_product, movements, unique_ean
 from tests.factories import (
@@ -48,9 +49,7 @@ async def _buy(
         db,
         card_uid=member.card_uid,
         items=[BasketItem(ean, qty) for ean, qty in items],
-        device_id=None if device is None else device.id,
-        request_id=request_id,
-        now=T0,
+        origin=Origin(T0, device_id=None if device is None else device.id, request_id=request_id),
     )
 
 
@@ -228,9 +227,7 @@ async def test_purchase_with_an_unknown_card_raises_unknown_card(db: AsyncSessio
             db,
             card_uid=unique_uid(),
             items=[BasketItem(mate.ean, 1)],
-            device_id=None,
-            request_id="r",
-            now=T0,
+            origin=Origin(T0, request_id="r"),
         )
 
 

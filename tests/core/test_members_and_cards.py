@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import cards, ledger, members
 from core.errors import CardBlocked, Conflict, UnknownCard
 from core.models import Card, LedgerEntry, Member
+from core.origin import Origin
 from tests.factories import T0, make_member, unique_uid
 
 
@@ -83,7 +84,7 @@ async def test_posting_below_the_floor_changes_nothing(db: AsyncSession) -> None
         db,
         created.member_id,
         [ledger.Posting(ledger.EntryKind.CORRECTION, -101)],
-        ledger.Context(now=T0),
+        Origin(now=T0),
         within_credit=True,
     )
 

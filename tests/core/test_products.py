@@ -11,8 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import products, stock
 from core.errors import Conflict, OutOfStock, ProductInactive, UnknownProduct
 from core.models import StockMovement
+from core.origin import Origin
 from core.products import ProductInfo
 from tests.factories import T0
+
+ORIGIN = Origin(now=T0, actor="test")
 
 
 def unique_ean() -> str:
@@ -40,7 +43,7 @@ async def make_product(
         now=T0,
     )
     if stock_units:
-        await stock.restock(db, ean, stock_units, stock.Origin(now=T0, actor="test"))
+        await stock.restock(db, ean, stock_units, ORIGIN)
     return await products.find(db, ean)
 
 
@@ -52,10 +55,6 @@ async def movements(db: AsyncSession, product_id: int) -> list[tuple[str, int, i
         .order_by(StockMovement.id)
     )
     return [(kind, delta, after) for kind, delta, after in rows.all()]
-
-
-def _origin(reason: str | None = None) -> stock.Origin:
-    return stock.Origin(now=T0, actor="test", reason=reason)
 
 
 async def test_create_with_category_is_found_by_its_ean(db: AsyncSession) -> None:
@@ -79,6 +78,46 @@ async def test_lookup_by_alias_answers_the_primary_ean(db: AsyncSession) -> None
 
     assert found == product
     assert await products.aliases(db, product.product_id) == [alias]
+
+
+async def test_find_many_keys_products_by_the_ean_given_and_leaves_out_unknown_ones(
+    db: AsyncSession,
+) -> None:
+    product, other = await make_product(db), await make_product(db)
+    alias, unknown = unique_ean(), unique_ean()
+    await products.add_alias(db, product.ean, alias)
+
+    found = await products.find_many(db, [alias, other.ean, unknown])
+
+    assert found == {alias: product, other.ean: other}
+
+
+async def test_detail_names_the_aliases_beside_the_product(db: AsyncSession) -> None:
+    product = await make_product(db)
+    aliases = sorted([unique_ean(), unique_ean()])
+    for alias in aliases:
+        await products.add_alias(db, product.ean, alias)
+
+    detail = await products.detail(db, product)
+    listed = {found.product_id: found for found in await products.all_details(db)}
+
+    assert detail.aliases == tuple(aliases)
+    assert (detail.ean, detail.name, detail.stock) == (product.ean, product.name, product.stock)
+    assert listed[product.product_id] == detail
+
+
+@pytest.mark.parametrize(
+    ("stock_units", "allow_negative_stock", "in_stock"),
+    [(1, False, True), (0, False, False), (0, True, True)],
+)
+async def test_in_stock_is_a_unit_on_the_shelf_or_negative_stock_allowed(
+    db: AsyncSession, stock_units: int, allow_negative_stock: bool, in_stock: bool
+) -> None:
+    product = await make_product(
+        db, stock_units=stock_units, allow_negative_stock=allow_negative_stock
+    )
+
+    assert product.in_stock is in_stock
 
 
 async def test_lookup_of_an_unknown_ean_raises_unknown_product(db: AsyncSession) -> None:
@@ -153,9 +192,9 @@ async def test_create_with_an_existing_category_name_shares_the_category(
 async def test_restock_adds_units_with_a_movement_row(db: AsyncSession) -> None:
     product = await make_product(db, stock_units=5)
 
-    change = await stock.restock(db, product.ean, 7, _origin("delivery"))
+    change = await stock.restock(db, product.ean, 7, ORIGIN, reason="delivery")
 
-    assert change == stock.Change(product.product_id, 7, 12)
+    assert change == stock.Change(product.product_id, product.ean, 7, 12)
     assert (await products.find(db, product.ean)).stock == 12
     assert await movements(db, product.product_id) == [("restock", 5, 5), ("restock", 7, 12)]
     reason = await db.scalar(
@@ -169,9 +208,9 @@ async def test_restock_adds_units_with_a_movement_row(db: AsyncSession) -> None:
 async def test_stocktake_sets_the_count_and_records_the_difference(db: AsyncSession) -> None:
     product = await make_product(db, stock_units=10)
 
-    change = await stock.stocktake(db, product.ean, 8, _origin("shelf count"))
+    change = await stock.stocktake(db, product.ean, 8, ORIGIN, reason="shelf count")
 
-    assert change == stock.Change(product.product_id, -2, 8)
+    assert change == stock.Change(product.product_id, product.ean, -2, 8)
     assert (await products.find(db, product.ean)).stock == 8
     assert (await movements(db, product.product_id))[-1] == ("stocktaking", -2, 8)
 
@@ -181,7 +220,7 @@ async def test_stocktake_of_an_alias_counts_the_product(db: AsyncSession) -> Non
     alias = unique_ean()
     await products.add_alias(db, product.ean, alias)
 
-    await stock.stocktake(db, alias, 4, _origin())
+    await stock.stocktake(db, alias, 4, ORIGIN)
 
     assert (await products.find(db, product.ean)).stock == 4
 
@@ -190,7 +229,7 @@ async def test_correction_below_zero_is_refused_and_changes_nothing(db: AsyncSes
     product = await make_product(db, stock_units=2)
 
     with pytest.raises(OutOfStock) as refused:
-        await stock.correct(db, product.ean, -3, _origin("broken bottles"))
+        await stock.correct(db, product.ean, -3, ORIGIN, reason="broken bottles")
 
     assert refused.value.fields == {"ean": product.ean, "stock": 2}
     assert (await products.find(db, product.ean)).stock == 2
@@ -202,7 +241,7 @@ async def test_correction_below_zero_is_booked_where_negative_stock_is_allowed(
 ) -> None:
     product = await make_product(db, stock_units=2, allow_negative_stock=True)
 
-    change = await stock.correct(db, product.ean, -3, _origin("sold without scanning"))
+    change = await stock.correct(db, product.ean, -3, ORIGIN, reason="sold without scanning")
 
     assert change.stock_after == -1
     assert (await movements(db, product.product_id))[-1] == ("correction", -3, -1)
@@ -212,14 +251,14 @@ async def test_correction_without_a_reason_is_refused(db: AsyncSession) -> None:
     product = await make_product(db, stock_units=2)
 
     with pytest.raises(ValueError, match="reason"):
-        await stock.correct(db, product.ean, -1, _origin())
+        await stock.correct(db, product.ean, -1, ORIGIN, reason="")
 
 
 async def test_update_forbidding_negative_stock_while_negative_raises_conflict(
     db: AsyncSession,
 ) -> None:
     product = await make_product(db, allow_negative_stock=True)
-    await stock.correct(db, product.ean, -1, _origin("sold on trust"))
+    await stock.correct(db, product.ean, -1, ORIGIN, reason="sold on trust")
 
     with pytest.raises(Conflict):
         await products.update_product(db, product.ean, allow_negative_stock=False)

@@ -329,10 +329,10 @@ async def test_listing_shows_who_has_an_item_since_when(
     member = await make_renter(db, name="Grace Hopper")
     rented = await rent(db, station, member, tid, clock)
 
-    listed = {entry.item.tid: entry for entry in await rentals.listing(db)}
+    listed = {entry.tid: entry for entry in await rentals.listing(db)}
 
     entry = listed[tid]
-    assert (entry.member_id, entry.member_name, entry.item.since, entry.item.rental_id) == (
+    assert (entry.member_id, entry.member_name, entry.since, entry.rental_id) == (
         member.member_id,
         "Grace Hopper",
         T0,
@@ -343,9 +343,9 @@ async def test_listing_shows_who_has_an_item_since_when(
 async def test_listing_shows_nobody_for_an_item_that_is_in(db: AsyncSession) -> None:
     tid = await make_item(db)
 
-    listed = {entry.item.tid: entry for entry in await rentals.listing(db)}
+    listed = {entry.tid: entry for entry in await rentals.listing(db)}
 
-    assert (listed[tid].member_name, listed[tid].item.out) == (None, False)
+    assert (listed[tid].member_name, listed[tid].out) == (None, False)
 
 
 async def test_rent_several_items_to_one_member_opens_a_rental_each(

@@ -16,6 +16,7 @@ from core import bank, cash_boxes, pins
 from core.clock import SystemClock
 from core.formats import DeviceKind
 from core.members import NewMember
+from core.origin import Origin
 from makerbus.context import database
 from tests.e2e.stack import Stack, run_async
 from tests.e2e.test_identify import assert_matches_schema
@@ -35,9 +36,7 @@ def make_box(stack: Stack, *, balance_cents: int = 0, name: str = "Drinks fund")
             now = SystemClock().now()
             await cash_boxes.create(db, slug=slug, name=name, now=now)
             if balance_cents:
-                await bank.donate(
-                    db, amount_cents=balance_cents, target=slug, origin=bank.Origin(now)
-                )
+                await bank.donate(db, amount_cents=balance_cents, target=slug, origin=Origin(now))
 
     run_async(go())
     return slug

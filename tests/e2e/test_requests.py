@@ -11,6 +11,7 @@ from paho.mqtt.properties import Properties
 
 from core import ledger
 from core.clock import SystemClock
+from core.origin import Origin
 from makerbus.context import database
 from tests.e2e.stack import PASSWORDS, Stack, disconnected, run_async
 
@@ -74,7 +75,7 @@ def test_same_id_twice_returns_the_identical_stored_answer(stack: Stack) -> None
                 db,
                 member.member_id,
                 [ledger.Posting(ledger.EntryKind.CORRECTION, -699, "test")],
-                ledger.Context(now=SystemClock().now(), actor="test"),
+                Origin(now=SystemClock().now(), actor="test"),
                 within_credit=True,
             )
 
