@@ -350,3 +350,9 @@ async def search(
     statement = newest_first(statement, Member.id, before_id=before_id, limit=limit)
     rows = await run(db, statement)
     return [MemberSummary(**_summary_values(row)) for row in rows.all()]
+
+
+async def existing(db: AsyncSession, member_id: int) -> int:
+    """`member_id` when there is such a member; NotFound otherwise."""
+    await _require(db, member_id)
+    return member_id

@@ -1,14 +1,14 @@
-"""`makerbus cashbox add|list|statement` (until the web side manages cash boxes)."""
+"""`makerbus cashbox add|list|statement`: the Bankomat's cash boxes from the shell (the admin
+web pages manage them too)."""
 
 from __future__ import annotations
 
 import click
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import cash_boxes
 from core.clock import SystemClock, rfc3339
-from core.settings import get_settings
-from makerbus.cli_common import TEXT_LINE, echo_json, run
-from makerbus.context import database
+from makerbus.cli_common import TEXT_LINE, echo_json, in_database
 
 
 @click.group()
@@ -28,13 +28,9 @@ def _box_json(box: cash_boxes.Box) -> dict[str, object]:
 @click.option("--json", "as_json", is_flag=True)
 def add(slug: str, name: str, as_json: bool) -> None:
     """Create an empty cash box that Bankomats can book to."""
-    settings = get_settings()
-
-    async def go() -> cash_boxes.Box:
-        async with database(settings) as db:
-            return await cash_boxes.create(db, slug=slug, name=name, now=SystemClock().now())
-
-    box = run(go())
+    box = in_database(
+        lambda db: cash_boxes.create(db, slug=slug, name=name, now=SystemClock().now())
+    )
     if as_json:
         echo_json(_box_json(box))
         return
@@ -45,13 +41,7 @@ def add(slug: str, name: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def list_(as_json: bool) -> None:
     """Every cash box with its balance."""
-    settings = get_settings()
-
-    async def go() -> list[cash_boxes.Box]:
-        async with database(settings) as db:
-            return await cash_boxes.all_boxes(db)
-
-    boxes = run(go())
+    boxes = in_database(cash_boxes.all_boxes)
     if as_json:
         echo_json([_box_json(box) for box in boxes])
         return
@@ -65,14 +55,12 @@ def list_(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def statement(slug: str, limit: int, as_json: bool) -> None:
     """A cash box's entries, newest first."""
-    settings = get_settings()
 
-    async def go() -> tuple[cash_boxes.Box, list[cash_boxes.Entry]]:
-        async with database(settings) as db:
-            box = await cash_boxes.find(db, slug)
-            return box, await cash_boxes.statement(db, box.id, limit=limit)
+    async def work(db: AsyncSession) -> tuple[cash_boxes.Box, list[cash_boxes.Entry]]:
+        box = await cash_boxes.find(db, slug)
+        return box, await cash_boxes.statement(db, box.id, limit=limit)
 
-    box, entries = run(go())
+    box, entries = in_database(work)
     if as_json:
         echo_json(
             {

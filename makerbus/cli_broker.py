@@ -10,10 +10,10 @@ import click
 from broker.dynsec_file import write_initial
 from broker.launcher import init_local
 from broker.mosquitto_config import container_config, render
-from broker.provisioning import ReconcileReport, open_device_broker, reconcile
+from broker.provisioning import ReconcileReport, reconcile
 from core.settings import get_settings
-from makerbus.cli_common import run
-from makerbus.context import accounts_from, database
+from makerbus.cli_common import with_broker
+from makerbus.context import accounts_from
 
 
 @click.group()
@@ -103,10 +103,5 @@ def _print_report(report: ReconcileReport) -> None:
 @broker.command(name="reconcile")
 def reconcile_command() -> None:
     """Make the broker's accounts match the database's devices."""
-    settings = get_settings()
-
-    async def go() -> ReconcileReport:
-        async with database(settings) as db, open_device_broker(settings, db) as broker:
-            return await reconcile(db, broker, accounts_from(settings))
-
-    _print_report(run(go()))
+    report = with_broker(lambda db, broker: reconcile(db, broker, accounts_from(get_settings())))
+    _print_report(report)

@@ -1,10 +1,11 @@
-"""Small helpers the CLI commands share."""
+"""What the CLI commands share: running one command's work in the database (and at the
+broker), failures as one clear line, the text option types, naming a member."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import aiomqtt
@@ -13,14 +14,19 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.dynsec import DynsecError
-from core import cards
+from broker.provisioning import DeviceBroker, open_device_broker
+from core import cards, members
 from core.cards import normalize_uid
-from core.errors import DomainError, NotFound
-from core.models import Member
+from core.errors import DomainError
+from core.settings import get_settings
 from core.text import check_lines, check_one_line
+from makerbus.context import database
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Who the ledger, the stock movements and the grants record for a change made here.
+ACTOR = "cli"
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
@@ -35,6 +41,30 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
         raise click.ClickException("the broker did not answer in time") from None
     except OperationalError as error:
         raise click.ClickException(f"cannot reach the database: {error.orig}") from None
+
+
+def in_database(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one transaction of the configured database, committed when it returns
+    (so a command prints only what was kept); an expected failure is one clear line."""
+    settings = get_settings()
+
+    async def go() -> T:
+        async with database(settings) as db:
+            return await work(db)
+
+    return run(go())
+
+
+def with_broker(work: Callable[[AsyncSession, DeviceBroker], Awaitable[T]]) -> T:
+    """`in_database`, with the broker's admin connection for the transaction's length (device
+    accounts change together with the device registry)."""
+    settings = get_settings()
+
+    async def at_broker(db: AsyncSession) -> T:
+        async with open_device_broker(settings, db) as broker:
+            return await work(db, broker)
+
+    return in_database(at_broker)
 
 
 class _PlainText(click.ParamType[str]):
@@ -79,6 +109,4 @@ async def chosen_member(db: AsyncSession, card_uid: str | None, member_id: int |
     """The id of the member `member_choice` named; UnknownCard, NotFound or ValueError."""
     if member_id is None:
         return await cards.member_of(db, normalize_uid(card_uid or ""))
-    if await db.get(Member, member_id) is None:
-        raise NotFound(f"no member {member_id}")
-    return member_id
+    return await members.existing(db, member_id)

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import click
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker import provisioning
-from broker.provisioning import Credentials, open_device_broker
+from broker.provisioning import Credentials, DeviceBroker
 from core import devices
 from core.clock import SystemClock, rfc3339
 from core.formats import DeviceKind
-from core.settings import get_settings
-from makerbus.cli_common import TEXT_LINE, echo_json, run
-from makerbus.context import database
+from makerbus.cli_common import TEXT_LINE, echo_json, in_database, with_broker
 
 KINDS = click.Choice([kind.value for kind in DeviceKind])
 
@@ -40,43 +39,30 @@ def device() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the credentials as JSON.")
 def add(slug: str, kind: str, name: str | None, as_json: bool) -> None:
     """Register a device and create its broker account."""
-    settings = get_settings()
 
-    async def go() -> Credentials:
-        async with database(settings) as db, open_device_broker(settings, db) as broker:
-            _, credentials = await provisioning.add(
-                db,
-                broker,
-                slug=slug,
-                kind=DeviceKind(kind),
-                name=name or slug,
-                now=SystemClock().now(),
-            )
-            return credentials
+    async def work(db: AsyncSession, broker: DeviceBroker) -> Credentials:
+        _, credentials = await provisioning.add(
+            db, broker, slug=slug, kind=DeviceKind(kind), name=name or slug, now=SystemClock().now()
+        )
+        return credentials
 
-    _show_credentials(run(go()), as_json, f"Device {slug} ({kind}) provisioned.")
+    _show_credentials(with_broker(work), as_json, f"Device {slug} ({kind}) provisioned.")
 
 
 @device.command(name="list")
 @click.option("--json", "as_json", is_flag=True)
 def list_(as_json: bool) -> None:
     """List the registered devices."""
-    settings = get_settings()
-
-    async def go() -> list[dict[str, object]]:
-        async with database(settings) as db:
-            return [
-                {
-                    "slug": d.slug,
-                    "kind": d.kind,
-                    "name": d.name,
-                    "enabled": d.enabled,
-                    "last_seen": rfc3339(d.last_seen_at) if d.last_seen_at else None,
-                }
-                for d in await devices.list_all(db)
-            ]
-
-    rows = run(go())
+    rows = [
+        {
+            "slug": d.slug,
+            "kind": d.kind,
+            "name": d.name,
+            "enabled": d.enabled,
+            "last_seen": rfc3339(d.last_seen_at) if d.last_seen_at else None,
+        }
+        for d in in_database(devices.list_all)
+    ]
     if as_json:
         echo_json(rows)
         return
@@ -94,23 +80,14 @@ def list_(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the credentials as JSON.")
 def rotate(slug: str, as_json: bool) -> None:
     """Give a device a new password; the old one stops working at once."""
-    settings = get_settings()
-
-    async def go() -> Credentials:
-        async with database(settings) as db, open_device_broker(settings, db) as broker:
-            return await provisioning.rotate(db, broker, slug, now=SystemClock().now())
-
-    _show_credentials(run(go()), as_json, f"Device {slug} has a new password.")
+    credentials = with_broker(
+        lambda db, broker: provisioning.rotate(db, broker, slug, now=SystemClock().now())
+    )
+    _show_credentials(credentials, as_json, f"Device {slug} has a new password.")
 
 
 def _set_enabled(slug: str, enabled: bool) -> None:
-    settings = get_settings()
-
-    async def go() -> None:
-        async with database(settings) as db, open_device_broker(settings, db) as broker:
-            await provisioning.set_enabled(db, broker, slug, enabled=enabled)
-
-    run(go())
+    with_broker(lambda db, broker: provisioning.set_enabled(db, broker, slug, enabled=enabled))
     click.echo(f"Device {slug} {'enabled' if enabled else 'disabled and disconnected'}.")
 
 
@@ -133,11 +110,5 @@ def enable(slug: str) -> None:
 @click.confirmation_option(prompt="Remove the device and its broker account?")
 def remove(slug: str) -> None:
     """Remove a device and its broker account."""
-    settings = get_settings()
-
-    async def go() -> None:
-        async with database(settings) as db, open_device_broker(settings, db) as broker:
-            await provisioning.remove(db, broker, slug)
-
-    run(go())
+    with_broker(lambda db, broker: provisioning.remove(db, broker, slug))
     click.echo(f"Device {slug} removed.")

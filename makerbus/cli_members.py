@@ -1,26 +1,33 @@
-"""`makerbus member add|credit-limit|pin-set|pin-clear` (the admin web side does more)."""
+"""`makerbus member add|credit-limit|pin-set|pin-clear` (the admin web pages do these and more:
+cards, corrections, logins)."""
 
 from __future__ import annotations
 
 import sys
 
 import click
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import cards, ledger, members, pins
 from core.cards import normalize_uid
 from core.clock import SystemClock
 from core.formats import ADMIN_AMOUNT_MAX_CENTS
-from core.members import NewMember
-from core.settings import get_settings
 from makerbus.cli_common import (
+    ACTOR,
     TEXT_LINE,
     chosen_member,
     echo_json,
+    in_database,
     member_choice,
     one_member,
-    run,
 )
-from makerbus.context import database
+
+
+def _card_option(uid: str) -> str:
+    try:
+        return normalize_uid(uid)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--card") from None
 
 
 @click.group()
@@ -41,26 +48,17 @@ def member() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def add(name: str, card_uid: str | None, balance_cents: int, as_json: bool) -> None:
     """Create a member, optionally with a card and an opening balance."""
-    settings = get_settings()
-    uid = None
-    if card_uid is not None:
-        try:
-            uid = normalize_uid(card_uid)
-        except ValueError as error:
-            raise click.BadParameter(str(error), param_hint="--card") from None
-
-    async def go() -> NewMember:
-        async with database(settings) as db:
-            return await members.add_member(
-                db,
-                name=name,
-                card_uid=uid,
-                opening_balance_cents=balance_cents,
-                now=SystemClock().now(),
-                actor="cli",
-            )
-
-    created = run(go())
+    uid = None if card_uid is None else _card_option(card_uid)
+    created = in_database(
+        lambda db: members.add_member(
+            db,
+            name=name,
+            card_uid=uid,
+            opening_balance_cents=balance_cents,
+            now=SystemClock().now(),
+            actor=ACTOR,
+        )
+    )
     if as_json:
         echo_json(
             {
@@ -84,26 +82,17 @@ def add(name: str, card_uid: str | None, balance_cents: int, as_json: bool) -> N
 def credit_limit(card_uid: str | None, member_id: int | None, cents: int) -> None:
     """Let a member (by card or id) go down to -CENTS; refused below their current debt."""
     one_member(card_uid, member_id)
-    settings = get_settings()
 
-    async def go() -> tuple[int, ledger.Balance]:
-        async with database(settings) as db:
-            who = await chosen_member(db, card_uid, member_id)
-            await members.set_credit_limit(db, who, cents)
-            return who, await ledger.balance_of(db, who)
+    async def work(db: AsyncSession) -> tuple[int, ledger.Balance]:
+        who = await chosen_member(db, card_uid, member_id)
+        await members.set_credit_limit(db, who, cents)
+        return who, await ledger.balance_of(db, who)
 
-    who, balance = run(go())
+    who, balance = in_database(work)
     click.echo(
         f"Member {who} may now go down to -{balance.credit_limit_cents} cents "
         f"(balance {balance.balance_cents} cents)."
     )
-
-
-def _card_option(uid: str) -> str:
-    try:
-        return normalize_uid(uid)
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--card") from None
 
 
 def _read_pin(from_stdin: bool) -> str:
@@ -128,15 +117,13 @@ def pin_set(card_uid: str, pin_stdin: bool) -> None:
     """Set a member's PIN (4-8 digits), making them a treasurer who may pay out cash."""
     uid = _card_option(card_uid)
     pin = _read_pin(pin_stdin)
-    settings = get_settings()
 
-    async def go() -> int:
-        async with database(settings) as db:
-            member_id = await cards.member_of(db, uid)
-            await pins.set_pin(db, member_id, pin)
-            return member_id
+    async def work(db: AsyncSession) -> int:
+        member_id = await cards.member_of(db, uid)
+        await pins.set_pin(db, member_id, pin)
+        return member_id
 
-    member_id = run(go())
+    member_id = in_database(work)
     click.echo(f"PIN set for member {member_id}; failures and any lock cleared.")
 
 
@@ -145,13 +132,11 @@ def pin_set(card_uid: str, pin_stdin: bool) -> None:
 def pin_clear(card_uid: str) -> None:
     """Remove a member's PIN: they can no longer pay out cash."""
     uid = _card_option(card_uid)
-    settings = get_settings()
 
-    async def go() -> int:
-        async with database(settings) as db:
-            member_id = await cards.member_of(db, uid)
-            await pins.clear_pin(db, member_id)
-            return member_id
+    async def work(db: AsyncSession) -> int:
+        member_id = await cards.member_of(db, uid)
+        await pins.clear_pin(db, member_id)
+        return member_id
 
-    member_id = run(go())
+    member_id = in_database(work)
     click.echo(f"PIN cleared for member {member_id}.")

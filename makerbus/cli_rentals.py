@@ -1,15 +1,15 @@
-"""`makerbus rental ...` (until the web side manages it)."""
+"""`makerbus rental add|list|deactivate|permit|revoke`: rental items and who may rent, from the
+shell (the admin web pages manage them too)."""
 
 from __future__ import annotations
 
 import click
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import cards, rentals
 from core.cards import normalize_uid
 from core.clock import SystemClock, rfc3339
-from core.settings import get_settings
-from makerbus.cli_common import TEXT_LINE, TEXT_LINES, echo_json, run
-from makerbus.context import database
+from makerbus.cli_common import ACTOR, TEXT_LINE, TEXT_LINES, echo_json, in_database
 
 
 @click.group()
@@ -25,15 +25,11 @@ def rental() -> None:
 @click.option("--description", type=TEXT_LINES, help="More about the item (shown by stations).")
 def add(tid: str, name: str, description: str | None) -> None:
     """Register an item by its UHF tag id (hex; stored upper case)."""
-    settings = get_settings()
-
-    async def go() -> rentals.ItemStatus:
-        async with database(settings) as db:
-            return await rentals.add_item(
-                db, tid=tid, name=name, description=description, now=SystemClock().now()
-            )
-
-    item = run(go())
+    item = in_database(
+        lambda db: rentals.add_item(
+            db, tid=tid, name=name, description=description, now=SystemClock().now()
+        )
+    )
     click.echo(f"Item {item.tid} added: {item.name} (id {item.item_id}).")
 
 
@@ -55,13 +51,7 @@ def _row(item: rentals.ItemRecord) -> dict[str, object]:
 @click.option("--json", "as_json", is_flag=True)
 def list_(as_json: bool) -> None:
     """Every item, and who has it since when."""
-    settings = get_settings()
-
-    async def go() -> list[rentals.ItemRecord]:
-        async with database(settings) as db:
-            return await rentals.listing(db)
-
-    rows = [_row(listed) for listed in run(go())]
+    rows = [_row(item) for item in in_database(rentals.listing)]
     if as_json:
         echo_json(rows)
         return
@@ -75,13 +65,7 @@ def list_(as_json: bool) -> None:
 @click.argument("tid")
 def deactivate(tid: str) -> None:
     """Take an item out of service (an item that is out can still be returned)."""
-    settings = get_settings()
-
-    async def go() -> rentals.ItemStatus:
-        async with database(settings) as db:
-            return await rentals.deactivate(db, tid)
-
-    item = run(go())
+    item = in_database(lambda db: rentals.deactivate(db, tid))
     still_out = " It is out: it can still be returned." if item.out else ""
     click.echo(f"Item {item.tid} deactivated.{still_out}")
 
@@ -90,29 +74,25 @@ def deactivate(tid: str) -> None:
 @click.option("--card", "card_uid", required=True, help="The member's card UID.")
 def permit(card_uid: str) -> None:
     """Let the card's member rent items."""
-    settings = get_settings()
 
-    async def go() -> int:
-        async with database(settings) as db:
-            member_id = await cards.member_of(db, normalize_uid(card_uid))
-            await rentals.permit(db, member_id, actor="cli", now=SystemClock().now())
-            return member_id
+    async def work(db: AsyncSession) -> int:
+        member_id = await cards.member_of(db, normalize_uid(card_uid))
+        await rentals.permit(db, member_id, actor=ACTOR, now=SystemClock().now())
+        return member_id
 
-    click.echo(f"Member {run(go())} may rent items.")
+    click.echo(f"Member {in_database(work)} may rent items.")
 
 
 @rental.command()
 @click.option("--card", "card_uid", required=True, help="The member's card UID.")
 def revoke(card_uid: str) -> None:
     """Stop the card's member renting (items they have stay out until returned)."""
-    settings = get_settings()
 
-    async def go() -> tuple[int, bool]:
-        async with database(settings) as db:
-            member_id = await cards.member_of(db, normalize_uid(card_uid))
-            return member_id, await rentals.revoke(db, member_id)
+    async def work(db: AsyncSession) -> tuple[int, bool]:
+        member_id = await cards.member_of(db, normalize_uid(card_uid))
+        return member_id, await rentals.revoke(db, member_id)
 
-    member_id, had = run(go())
+    member_id, had = in_database(work)
     if had:
         click.echo(f"Member {member_id} may no longer rent items.")
     else:

@@ -1,10 +1,9 @@
-"""`makerbus migrate`, `makerbus handlers` and `makerbus dev`."""
+"""The commands that run makerbus: `migrate`, `handlers`, `api`, `dev` and `simulate`."""
 
 from __future__ import annotations
 
 import asyncio
 import importlib.util
-import signal
 import sys
 
 import click
@@ -13,11 +12,10 @@ from sqlalchemy.exc import OperationalError
 
 from core import migrations
 from core.billing import Tariff
-from core.clock import SystemClock
-from core.db import async_session_factory, make_async_engine
 from core.logs import configure
-from core.settings import MAX_SLOTS, Settings, get_settings
-from handlers.service import HandlerService
+from core.settings import MAX_SLOTS, get_settings
+from makerbus.dev import run_dev
+from makerbus.serving import serve_handlers
 from makerbus.workers import plan, supervise
 
 
@@ -30,20 +28,6 @@ def migrate() -> None:
     except OperationalError as error:
         raise click.ClickException(f"cannot reach the database: {error.orig}") from None
     click.echo("Database is at the newest revision.")
-
-
-async def serve_handlers(settings: Settings) -> None:
-    """Run the handler service until SIGTERM or SIGINT, then drain and stop."""
-    settings.require_secrets("broker_handler_password")
-    engine = make_async_engine(settings.database_url)
-    service = HandlerService(settings, async_session_factory(engine), SystemClock())
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, service.stop)
-    try:
-        await service.run()
-    finally:
-        await engine.dispose()
 
 
 def _serve_metrics(port: int) -> None:
@@ -107,8 +91,6 @@ def handlers(processes: int, slot: int | None) -> None:
 def dev(port: int, api_port: int, login_port: int) -> None:
     """Everything on one machine: mosquitto child, SQLite, migrations, handlers, the API with a
     local login provider, demo data."""
-    from makerbus.dev import run_dev
-
     run_dev(port, api_port, login_port)
 
 

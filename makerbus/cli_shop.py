@@ -1,9 +1,7 @@
-"""`makerbus product ...` (until the web side manages it)."""
+"""`makerbus product add|alias|restock|stocktake|deactivate|list`: the shop from the shell
+(the admin web pages and product managers' tokens do the same)."""
 
 from __future__ import annotations
-
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,12 +10,7 @@ from core import products, stock
 from core.clock import SystemClock
 from core.origin import Origin
 from core.products import ProductInfo
-from core.settings import get_settings
-from makerbus.cli_common import TEXT_LINE, echo_json, run
-from makerbus.context import database
-
-ACTOR = "cli"
-T = TypeVar("T")
+from makerbus.cli_common import ACTOR, TEXT_LINE, echo_json, in_database
 
 
 def _ean(_ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -25,17 +18,6 @@ def _ean(_ctx: click.Context, param: click.Parameter, value: str) -> str:
         return products.check_ean(value)
     except ValueError as error:
         raise click.BadParameter(str(error), param=param) from None
-
-
-def _in_database(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run `work` in one committed transaction, failing with one clear line."""
-    settings = get_settings()
-
-    async def go() -> T:
-        async with database(settings) as db:
-            return await work(db)
-
-    return run(go())
 
 
 def _origin() -> Origin:
@@ -85,7 +67,7 @@ def add(
             await stock.restock(db, ean, initial, _origin(), reason="initial stock")
         return await products.find(db, ean)
 
-    click.echo(f"Added {_describe(_in_database(work))}.")
+    click.echo(f"Added {_describe(in_database(work))}.")
 
 
 @product.command()
@@ -93,7 +75,7 @@ def add(
 @click.argument("alias_ean", callback=_ean)
 def alias(ean: str, alias_ean: str) -> None:
     """Let ALIAS_EAN name the product EAN names."""
-    found = _in_database(lambda db: products.add_alias(db, ean, alias_ean))
+    found = in_database(lambda db: products.add_alias(db, ean, alias_ean))
     click.echo(f"{alias_ean} now names {found.ean} {found.name!r}.")
 
 
@@ -103,7 +85,7 @@ def alias(ean: str, alias_ean: str) -> None:
 @click.option("--reason", type=TEXT_LINE)
 def restock(ean: str, qty: int, reason: str | None) -> None:
     """Add QTY units that arrived."""
-    change = _in_database(lambda db: stock.restock(db, ean, qty, _origin(), reason=reason))
+    change = in_database(lambda db: stock.restock(db, ean, qty, _origin(), reason=reason))
     click.echo(f"{ean}: +{change.delta}, stock {change.stock_after}.")
 
 
@@ -113,7 +95,7 @@ def restock(ean: str, qty: int, reason: str | None) -> None:
 @click.option("--reason", type=TEXT_LINE)
 def stocktake(ean: str, count: int, reason: str | None) -> None:
     """Set the stock to the COUNT found on the shelf."""
-    change = _in_database(lambda db: stock.stocktake(db, ean, count, _origin(), reason=reason))
+    change = in_database(lambda db: stock.stocktake(db, ean, count, _origin(), reason=reason))
     click.echo(f"{ean}: counted {change.stock_after} ({change.delta:+d}).")
 
 
@@ -121,7 +103,7 @@ def stocktake(ean: str, count: int, reason: str | None) -> None:
 @click.argument("ean", callback=_ean)
 def deactivate(ean: str) -> None:
     """Take a product off sale (terminals answer product_inactive)."""
-    found = _in_database(lambda db: products.set_active(db, ean, active=False))
+    found = in_database(lambda db: products.set_active(db, ean, active=False))
     click.echo(f"Deactivated {_describe(found)}.")
 
 
@@ -133,7 +115,7 @@ def list_products(as_json: bool) -> None:
     async def work(db: AsyncSession) -> list[tuple[ProductInfo, list[str]]]:
         return [(p, await products.aliases(db, p.product_id)) for p in await products.list_all(db)]
 
-    listed = _in_database(work)
+    listed = in_database(work)
     if as_json:
         echo_json(
             [

@@ -5,12 +5,9 @@ from __future__ import annotations
 import click
 
 from core import api_tokens
-from core.api_tokens import TokenInfo
 from core.clock import SystemClock
 from core.models import API_TOKEN_ROLES
-from core.settings import get_settings
-from makerbus.cli_common import TEXT_LINE, echo_json, run
-from makerbus.context import database
+from makerbus.cli_common import TEXT_LINE, echo_json, in_database
 
 
 @click.group()
@@ -24,13 +21,9 @@ def token() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def create(name: str, role: str, as_json: bool) -> None:
     """Create a token; it is printed once and cannot be shown again."""
-    settings = get_settings()
-
-    async def go() -> tuple[TokenInfo, str]:
-        async with database(settings) as db:
-            return await api_tokens.create(db, name=name, role=role, now=SystemClock().now())
-
-    info, secret = run(go())
+    info, secret = in_database(
+        lambda db: api_tokens.create(db, name=name, role=role, now=SystemClock().now())
+    )
     if as_json:
         echo_json({"name": info.name, "role": info.role, "token": secret})
         return
@@ -42,13 +35,6 @@ def create(name: str, role: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def list_tokens(as_json: bool) -> None:
     """Every token by name, with its role, last use and whether it was revoked (never the token)."""
-    settings = get_settings()
-
-    async def go() -> list[TokenInfo]:
-        async with database(settings) as db:
-            return await api_tokens.listing(db)
-
-    tokens = run(go())
     rows = [
         {
             "name": info.name,
@@ -57,7 +43,7 @@ def list_tokens(as_json: bool) -> None:
             "last_used_at": info.last_used_at.isoformat() if info.last_used_at else None,
             "revoked_at": info.revoked_at.isoformat() if info.revoked_at else None,
         }
-        for info in tokens
+        for info in in_database(api_tokens.listing)
     ]
     if as_json:
         echo_json(rows)
@@ -71,11 +57,5 @@ def list_tokens(as_json: bool) -> None:
 @click.argument("name")
 def revoke(name: str) -> None:
     """Revoke a token: requests carrying it are refused from now on."""
-    settings = get_settings()
-
-    async def go() -> None:
-        async with database(settings) as db:
-            await api_tokens.revoke(db, name, now=SystemClock().now())
-
-    run(go())
+    in_database(lambda db: api_tokens.revoke(db, name, now=SystemClock().now()))
     click.echo(f"revoked {name}")

@@ -1,6 +1,7 @@
 """Opening the database for one CLI command; the service accounts from the settings.
 
-The broker admin connection is `broker.provisioning.open_device_broker` (the web side uses it too).
+Commands run their work through `makerbus.cli_common.in_database` / `with_broker`; the broker
+admin connection is `broker.provisioning.open_device_broker` (the web side uses it too).
 """
 
 from __future__ import annotations

@@ -12,16 +12,26 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker import provisioning
 from broker.provisioning import DeviceBroker
-from core import cards, cash_boxes, machines, members, pins, products, rentals, stock
+from core import (
+    cards,
+    cash_boxes,
+    devices,
+    ledger,
+    machines,
+    members,
+    pins,
+    products,
+    rentals,
+    stock,
+)
 from core.billing import Tariff, TariffOverride
 from core.clock import SystemClock
+from core.errors import UnknownCard, UnknownItem, UnknownProduct
 from core.formats import DeviceKind
-from core.models import Card, Device, Member, ProductCode, RentalItem
 from core.origin import Origin
 
 DEVICES = (
@@ -72,7 +82,7 @@ async def _devices(
     db: AsyncSession, broker: DeviceBroker, known: dict[str, dict[str, Any]]
 ) -> list[dict[str, Any]]:
     now = SystemClock().now()
-    existing = set((await db.scalars(select(Device.slug))).all())
+    existing = {device.slug for device in await devices.list_all(db)}
     listed = []
     for slug, kind, name in DEVICES:
         if slug in existing and slug in known:
@@ -93,24 +103,21 @@ async def _members(db: AsyncSession) -> list[dict[str, Any]]:
     now = SystemClock().now()
     listed = []
     for name, uid, opening, subject in MEMBERS:
-        if await db.scalar(select(Card.id).where(Card.uid == uid)) is None:
+        try:
+            member_id = await cards.member_of(db, uid)
+        except UnknownCard:
             created = await members.add_member(
                 db, name=name, card_uid=uid, opening_balance_cents=opening, now=now, actor="demo"
             )
-            await members.link_login(db, created.member_id, subject)
-        row = (
-            await db.execute(
-                select(Member.id, Member.balance_cents)
-                .join(Card, Card.member_id == Member.id)
-                .where(Card.uid == uid)
-            )
-        ).one()
+            member_id = created.member_id
+            await members.link_login(db, member_id, subject)
+        balance = await ledger.balance_of(db, member_id)
         listed.append(
             {
-                "member_id": row.id,
+                "member_id": member_id,
                 "name": name,
                 "card": uid,
-                "balance_cents": row.balance_cents,
+                "balance_cents": balance.balance_cents,
                 "login": subject,
             }
         )
@@ -163,7 +170,9 @@ async def _shop(db: AsyncSession) -> list[dict[str, Any]]:
     now = SystemClock().now()
     listed = []
     for ean, name, price, category, stock_count, alias in PRODUCTS:
-        if await db.scalar(select(ProductCode.ean).where(ProductCode.ean == ean)) is None:
+        try:
+            await products.find(db, ean)
+        except UnknownProduct:
             await products.create(
                 db, ean=ean, name=name, price_cents=price, now=now, category=category
             )
@@ -182,7 +191,7 @@ async def _bank(db: AsyncSession) -> dict[str, Any]:
         await cash_boxes.create(db, slug=slug, name=name, now=SystemClock().now())
     card, pin = TREASURER
     member_id = await cards.member_of(db, card)
-    if await db.scalar(select(Member.pin_hash).where(Member.id == member_id)) is None:
+    if not (await members.detail(db, member_id, now=SystemClock().now())).has_pin:
         await pins.set_pin(db, member_id, pin)
     return {"cash_box": slug, "treasurer": {"card": card, "pin": pin}}
 
@@ -190,7 +199,9 @@ async def _bank(db: AsyncSession) -> dict[str, Any]:
 async def _rentals(db: AsyncSession) -> list[dict[str, Any]]:
     now = SystemClock().now()
     for tid, name in RENTAL_ITEMS:
-        if await db.scalar(select(RentalItem.id).where(RentalItem.tid == tid)) is None:
+        try:
+            await rentals.item(db, tid)
+        except UnknownItem:
             await rentals.add_item(db, tid=tid, name=name, description=None, now=now)
     for card in RENTERS:
         await rentals.permit(db, await cards.member_of(db, card), actor="demo", now=now)
@@ -201,12 +212,12 @@ async def ensure(
     db: AsyncSession, broker: DeviceBroker, known: dict[str, dict[str, Any]]
 ) -> dict[str, Any]:
     """Create what is missing and describe all of it."""
-    devices = await _devices(db, broker, known)
+    provisioned = await _devices(db, broker, known)
     people = await _members(db)
     tariffs, grants = await _machines(db)
     return {
         "broker": {"host": broker.device_host, "port": broker.device_port},
-        "devices": devices,
+        "devices": provisioned,
         "members": people,
         "tariffs": tariffs,
         "authorizations": grants,

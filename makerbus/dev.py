@@ -1,9 +1,10 @@
 """`makerbus dev`: the whole stack on one machine, with demo data to play with.
 
 A child mosquitto on a loopback port (never the system broker's 1883), SQLite under `var/`,
-migrations, the broker reconciled with the database, demo devices and members, the handler
-service. `var/demo.json` lists what the demo created, credentials included, for scripts.
-Ctrl-C stops everything.
+migrations, a local login provider, the API as a child process, the broker reconciled with the
+database, the demo data (`makerbus.demo`), then the handler service in this process.
+`var/demo.json` lists what the demo created, credentials included, for scripts, and
+`var/devices/` holds one credentials file per demo device. Ctrl-C stops everything.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ from core.logs import configure
 from core.migrations import upgrade
 from core.settings import Environment, Settings
 from makerbus import demo
-from makerbus.cli_services import serve_handlers
 from makerbus.context import accounts_from, database
 from makerbus.login_provider import LocalLoginProvider
+from makerbus.serving import serve_handlers
 
 VAR = Path("var")
 DEMO_FILE = VAR / "demo.json"

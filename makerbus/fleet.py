@@ -1,4 +1,6 @@
-"""Provisioning a fleet of simulated machines with members and cards (simulate, the benchmark).
+"""Provisioning a simulated fleet (`makerbus simulate`, the benchmark): machines with members
+and cards, and the checkouts, Bankomats and rental stations with the products, cash box and
+rental items they need.
 
 Re-running with the same prefix reuses what exists: devices get new passwords (makerbus keeps
 none), members keep their cards and are topped up to the requested balance.
@@ -9,16 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker import provisioning
 from broker.provisioning import Credentials, DeviceBroker
-from core import cash_boxes, devices, ledger, machines, members, products, rentals, stock
+from core import cards, cash_boxes, devices, ledger, machines, members, products, rentals, stock
 from core.billing import Tariff, TariffOverride
-from core.errors import UnknownItem, UnknownProduct, UnknownTarget
+from core.errors import NotFound, UnknownCard, UnknownItem, UnknownProduct, UnknownTarget
 from core.formats import DeviceKind
-from core.models import Card, Member, RentalItem, RentalPermission
 from core.origin import Origin
 
 
@@ -37,8 +37,9 @@ def card_of(prefix_code: int, index: int) -> str:
 async def _member(
     db: AsyncSession, card: str, *, name: str, balance_cents: int, now: datetime
 ) -> int:
-    found = await db.scalar(select(Card.member_id).where(Card.uid == card))
-    if found is None:
+    try:
+        found = await cards.member_of(db, card)
+    except UnknownCard:
         created = await members.add_member(
             db,
             name=name,
@@ -48,8 +49,10 @@ async def _member(
             actor="fleet",
         )
         return created.member_id
-    balance = await db.scalar(select(Member.balance_cents).where(Member.id == found)) or 0
+    balance = (await ledger.balance_of(db, found)).balance_cents
     if balance < balance_cents:
+        # Posted directly, not as an admin's members.correct_balance: the benchmark's members
+        # hold far more than the bound on what an admin may type.
         await ledger.post(
             db,
             found,
@@ -201,7 +204,9 @@ async def _cash_box(db: AsyncSession, slug: str, *, now: datetime) -> str:
 
 async def _item(db: AsyncSession, tid: str, *, name: str, now: datetime) -> bool | None:
     """Register the item unless it is; whether it is out (None: taken out of service)."""
-    if await db.scalar(select(RentalItem.id).where(RentalItem.tid == tid)) is None:
+    try:
+        await rentals.item(db, tid)
+    except UnknownItem:
         await rentals.add_item(db, tid=tid, name=name, description="simulated", now=now)
         return False
     try:
@@ -233,7 +238,9 @@ async def provision_shop(
         member_ids.append(await _member(db, card, name=name, balance_cents=balance_cents, now=now))
     renters = max(1, member_count // 2)
     for member_id in member_ids[:renters]:
-        if await db.get(RentalPermission, member_id) is None:
+        try:
+            await rentals.permission(db, member_id)
+        except NotFound:
             await rentals.permit(db, member_id, actor="fleet", now=now)
     eans = [ean_of(prefix_code, index) for index in range(PRODUCT_COUNT if checkouts else 0)]
     for index, ean in enumerate(eans):
