@@ -11,17 +11,16 @@ import json
 import subprocess
 import sys
 import urllib.request
-from types import TracebackType
 from typing import Any
 
-from broker.launcher import stop_child, wait_for_port
+from broker.launcher import LocalProcess, stop_child, wait_for_port
 
 
 class LoginProviderError(RuntimeError):
     pass
 
 
-class LocalLoginProvider:
+class LocalLoginProvider(LocalProcess):
     def __init__(self, port: int, host: str = "127.0.0.1") -> None:
         self.host = host
         self.port = port
@@ -74,15 +73,3 @@ class LocalLoginProvider:
             return
         stop_child(self._process)
         self._process = None
-
-    def __enter__(self) -> LocalLoginProvider:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -26,7 +26,8 @@ REFUSED = "retained requests are not accepted: publish requests with retain=0"
 def retained_copies(stack: Stack, topic_filter: str) -> list[tuple[str, bytes]]:
     """What a new subscriber (the monitor account) receives as retained on `topic_filter`."""
     received: list[tuple[str, bytes]] = []
-    fenced = threading.Event()
+    acknowledged: set[int] = set()
+    suback = threading.Condition()
     login = monitor_login(stack.settings)
     subscriber = mqtt.Client(
         CallbackAPIVersion.VERSION2, client_id=login.client_id, protocol=mqtt.MQTTv5
@@ -37,9 +38,11 @@ def retained_copies(stack: Stack, topic_filter: str) -> list[tuple[str, bytes]]:
         if message.retain:
             received.append((message.topic, bytes(message.payload)))
 
+    # A SUBACK may arrive before `subscribe` has returned its message id to this thread.
     def on_subscribe(client: mqtt.Client, userdata: Any, mid: int, *rest: Any) -> None:
-        if mid == fence_mid:
-            fenced.set()
+        with suback:
+            acknowledged.add(mid)
+            suback.notify_all()
 
     subscriber.on_message = on_message
     subscriber.on_subscribe = on_subscribe
@@ -50,7 +53,9 @@ def retained_copies(stack: Stack, topic_filter: str) -> list[tuple[str, bytes]]:
         # The broker sends a subscription's retained messages right after its SUBACK, on the
         # same connection: once a second subscription is acknowledged, they are all here.
         _, fence_mid = subscriber.subscribe("mkr/v1/fence/status", qos=1)
-        assert fenced.wait(10), "no SUBACK for the fence subscription"
+        with suback:
+            fenced = suback.wait_for(lambda: fence_mid in acknowledged, timeout=10)
+        assert fenced, "no SUBACK for the fence subscription"
     finally:
         subscriber.disconnect()
         subscriber.loop_stop()
