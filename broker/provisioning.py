@@ -150,6 +150,17 @@ async def rotate(
     return broker.credentials(slug, password)
 
 
+async def ensure(
+    db: AsyncSession, broker: DeviceBroker, *, slug: str, kind: DeviceKind, name: str, now: datetime
+) -> Credentials:
+    """Credentials for the device `slug`: added if it is new, else given a new password (makerbus
+    keeps none to hand out again). For fleets made again and again, such as the simulator's."""
+    if await devices.find(db, slug) is None:
+        _, credentials = await add(db, broker, slug=slug, kind=kind, name=name, now=now)
+        return credentials
+    return await rotate(db, broker, slug, now=now)
+
+
 async def set_enabled(
     db: AsyncSession, broker: DeviceBroker, slug: str, *, enabled: bool
 ) -> DeviceRef:

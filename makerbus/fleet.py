@@ -14,8 +14,8 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker import provisioning
-from broker.provisioning import Credentials, DeviceBroker
-from core import cards, cash_boxes, devices, ledger, machines, members, products, rentals, stock
+from broker.provisioning import DeviceBroker
+from core import cards, cash_boxes, ledger, machines, members, products, rentals, stock
 from core.billing import Tariff, TariffOverride
 from core.errors import NotFound, UnknownCard, UnknownItem, UnknownProduct, UnknownTarget
 from core.formats import DeviceKind
@@ -63,24 +63,6 @@ async def _member(
     return found
 
 
-async def _device(
-    db: AsyncSession,
-    broker: DeviceBroker,
-    slug: str,
-    kind: DeviceKind,
-    name: str,
-    *,
-    now: datetime,
-) -> Credentials:
-    """Add the device, or give the existing one a new password (makerbus keeps none)."""
-    if await devices.find(db, slug) is None:
-        _, credentials = await provisioning.add(
-            db, broker, slug=slug, kind=kind, name=name, now=now
-        )
-        return credentials
-    return await provisioning.rotate(db, broker, slug, now=now)
-
-
 async def provision_fleet(
     db: AsyncSession,
     broker: DeviceBroker,
@@ -107,8 +89,8 @@ async def provision_fleet(
     fleet = []
     for index in range(machine_count):
         slug = f"{prefix}-{index}"
-        credentials = await _device(
-            db, broker, slug, DeviceKind.MACHINE, f"Simulated {index}", now=now
+        credentials = await provisioning.ensure(
+            db, broker, slug=slug, kind=DeviceKind.MACHINE, name=f"Simulated {index}", now=now
         )
         device_id = await machines.machine_id(db, slug)
         await machines.set_tariff(db, device_id, tariff, now=now, actor="fleet")
@@ -174,7 +156,9 @@ async def _devices(
     for index in range(count):
         name = f"Simulated {kind.value} {index}"
         slug = f"{prefix}-{kind.value}-{index}"
-        credentials = await _device(db, broker, slug, kind, name, now=now)
+        credentials = await provisioning.ensure(
+            db, broker, slug=slug, kind=kind, name=name, now=now
+        )
         made.append(FleetDevice(slug, credentials.password))
     return made
 
