@@ -3,8 +3,10 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+VENDOR := api/web/static/vendor
+ASSETS := $(VENDOR)/.installed
 
-.PHONY: dev test test-fast lint bench migrate revision schemas mosquitto chromium clean
+.PHONY: dev test test-fast lint bench migrate revision schemas mosquitto chromium assets clean
 
 $(STAMP): pyproject.toml constraints.txt hardware_clients/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,17 +33,26 @@ endef
 mosquitto:
 	$(call debian_package,mosquitto,! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ],The mosquitto broker)
 
+# The pages' front-end libraries, by the versions package-lock.json pins, served by the app.
+assets: $(ASSETS)
+$(ASSETS): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/uplot/dist/uPlot.iife.min.js \
+	   node_modules/uplot/dist/uPlot.min.css node_modules/@picocss/pico/css/pico.min.css $(VENDOR)/
+	touch $@
+
 # The page tests drive Debian's Chromium through Playwright (never `playwright install`).
 chromium:
 	$(call debian_package,chromium,[ ! -x /usr/bin/chromium ],The browser for the page tests)
 
-dev: $(STAMP) mosquitto
+dev: $(STAMP) $(ASSETS) mosquitto
 	MAKERBUS_ENV=dev $(BIN)/makerbus dev
 
-test: $(STAMP) mosquitto chromium
+test: $(STAMP) $(ASSETS) mosquitto chromium
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP) mosquitto chromium
+test-fast: $(STAMP) $(ASSETS) mosquitto chromium
 	$(BIN)/python -m pytest -m "not mqtt and not slow and not postgres"
 
 lint: $(STAMP)
@@ -61,7 +72,7 @@ schemas: $(STAMP)
 	$(BIN)/python -m broker.schemas hardware_clients/schemas
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules $(VENDOR) .mypy_cache .ruff_cache .pytest_cache .hypothesis
 
 bench: $(STAMP) mosquitto
 	$(BIN)/python -m bench.run

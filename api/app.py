@@ -14,6 +14,15 @@ from api.access import AccessLog
 from api.admin import cash_boxes, devices, machines, member_lookup, members, products, rentals
 from api.login import LOGIN_STATE_MAX_AGE_S, make_oauth
 from api.session_tokens import LOGIN_STATE_COOKIE, SessionSigner, cookie_name, derive_key
+from api.web import member as member_pages
+from api.web import public, site
+from api.web.admin import cash_boxes as cash_box_pages
+from api.web.admin import dashboard
+from api.web.admin import devices as device_pages
+from api.web.admin import machines as machine_pages
+from api.web.admin import members as member_admin_pages
+from api.web.admin import products as product_pages
+from api.web.admin import rentals as rental_pages
 from core.clock import Clock, SystemClock
 from core.db import async_session_factory, make_async_engine
 from core.settings import WEB_SECRET_FIELDS, Settings
@@ -32,6 +41,16 @@ ROUTERS = (
     products.router,
     cash_boxes.router,
     rentals.router,
+    site.router,
+    public.router,
+    member_pages.router,
+    dashboard.router,
+    device_pages.router,
+    machine_pages.router,
+    member_admin_pages.router,
+    product_pages.router,
+    cash_box_pages.router,
+    rental_pages.router,
 )
 
 
@@ -72,6 +91,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     )
     app.add_middleware(AccessLog)
     errors.install(app)
+    site.install(app)
     docs.install(app, openapi_url=OPENAPI_URL)
     for router in ROUTERS:
         app.include_router(router)

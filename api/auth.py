@@ -42,7 +42,9 @@ from core.settings import Settings
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 TOKEN_SUBJECT_PREFIX = "token:"  # noqa: S105 - a label, not a secret
 
-_bearer = HTTPBearer(auto_error=False, description="A session token or an API token (mbt_…).")
+bearer_credentials = HTTPBearer(
+    auto_error=False, description="A session token or an API token (mbt_…)."
+)
 
 
 def session_cookie(request: Request, settings: SettingsDep) -> str | None:
@@ -134,7 +136,7 @@ async def optional_principal(
     settings: SettingsDep,
     clock: ClockDep,
     signer: SignerDep,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_credentials)],
     cookie: Annotated[str | None, Depends(session_cookie)],
 ) -> Principal | None:
     """The caller, or None when the request carries no credentials at all."""
@@ -155,7 +157,7 @@ async def lenient_principal(
     settings: SettingsDep,
     clock: ClockDep,
     signer: SignerDep,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_credentials)],
     cookie: Annotated[str | None, Depends(session_cookie)],
 ) -> Principal | None:
     """For pages: None also when the session expired or was logged out, so a phone with

@@ -28,7 +28,7 @@ from api.login_pages import (
     PROVIDER_UNREACHABLE,
     refused,
 )
-from api.pages import Message
+from api.pages import Message, prefers_html
 from api.session_tokens import SESSION_COOKIE, Role, cookie_name
 from core import logins, machines, web_sessions
 from core.settings import Settings
@@ -225,9 +225,10 @@ async def me(principal: PrincipalDep, db: DbDep) -> Me:
 
 @router.post("/logout", status_code=204)
 async def logout(
-    principal: PrincipalDep, db: DbDep, settings: SettingsDep, clock: ClockDep
+    request: Request, principal: PrincipalDep, db: DbDep, settings: SettingsDep, clock: ClockDep
 ) -> Response:
-    """End this session: the cookie is cleared and the token is refused from now on."""
+    """End this session: the cookie is cleared and the token is refused from now on. A
+    browser's logout form is sent on to the start page (303)."""
     if principal.session is None:
         raise HTTPException(
             400, "an API token is not logged out but revoked: makerbus token revoke"
@@ -236,7 +237,11 @@ async def logout(
     await web_sessions.revoke(
         db, principal.session.session_id, expires_at=principal.session.expires_at
     )
-    response = Response(status_code=204)
+    response = (
+        RedirectResponse("/", status_code=303)
+        if prefers_html(request)
+        else Response(status_code=204)
+    )
     response.delete_cookie(
         cookie_name(SESSION_COOKIE, secure=not settings.is_dev),
         path="/",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Delete, Select, delete, select
+from sqlalchemy import Delete, Select, delete, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -112,6 +112,11 @@ async def managed_machine_id(db: AsyncSession, slug: str, subject: str) -> int |
             MachineAdmin.oidc_subject == subject,
         )
     )
+
+
+async def manages_any(db: AsyncSession, subject: str) -> bool:
+    """Whether `subject` is a sub-admin of at least one machine."""
+    return bool(await db.scalar(select(exists().where(MachineAdmin.oidc_subject == subject))))
 
 
 async def manages(db: AsyncSession, device_id: int, subject: str) -> bool:

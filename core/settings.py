@@ -11,8 +11,9 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-not-a-secret"  # noqa: S105 - the published default, refused outside dev
@@ -91,10 +92,26 @@ class Settings(BaseSettings):
     heartbeat_period_s: int = Field(default=30, ge=5, le=600)
     sweep_interval_s: float = Field(default=5.0, gt=0, le=60)
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    space_name: str = Field(default="Makerspace", min_length=1, max_length=80)
+    timezone: str = "Europe/Berlin"
     idempotency_retention_days: int = Field(default=7, ge=7)
     metrics_port: Port = 9100
     log_level: str = "INFO"
     log_format: str = Field(default="json", pattern=r"^(json|console)$")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}, e.g. Europe/Berlin") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The space's local time zone: pages show times in it, a day and a month are its."""
+        return ZoneInfo(self.timezone)
 
     @property
     def is_dev(self) -> bool:

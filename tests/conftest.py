@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from broker.launcher import free_port
 from core.clock import FrozenClock
 from core.db import make_async_engine
 from core.migrations import upgrade
 from core.settings import Settings
+from makerbus.login_provider import LocalLoginProvider
 from tests.chromium import CHROMIUM, Chromium, chromium_required
 from tests.databases import fresh_postgres, fresh_sqlite, postgres_reachable, postgres_required
 from tests.factories import T0
@@ -84,3 +86,10 @@ def chromium() -> Iterator[Chromium]:
     browser = Chromium()
     yield browser
     browser.close()
+
+
+@pytest.fixture(scope="session")
+def login_provider() -> Iterator[LocalLoginProvider]:
+    """The real OIDC provider process (`oidc-provider-mock`) on loopback."""
+    with LocalLoginProvider(free_port()) as provider:
+        yield provider

@@ -3,14 +3,11 @@ a real OIDC provider process (`oidc-provider-mock`) on loopback."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +23,7 @@ from makerbus.context import accounts_from
 from makerbus.login_provider import LocalLoginProvider
 from tests.api.browser import Browser
 from tests.factories import make_member, unique_slug
+from tests.live_server import LiveApp, serving
 from tests.secrets_for_tests import production_settings
 
 ORIGIN = "https://testserver"
@@ -42,12 +40,6 @@ def broker_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     init_local(directory, port, accounts_from(production_settings(mqtt_port=port)))
     with LocalBroker(directory, port):
         yield port
-
-
-@pytest.fixture(scope="session")
-def login_provider() -> Iterator[LocalLoginProvider]:
-    with LocalLoginProvider(free_port()) as provider:
-        yield provider
 
 
 @pytest.fixture
@@ -88,31 +80,11 @@ async def committed_db(settings: Settings) -> AsyncIterator[AsyncSession]:
     await engine.dispose()
 
 
-@dataclass(frozen=True)
-class LiveApp:
-    """The app served over HTTP on loopback, for a real browser."""
-
-    url: str
-    app: FastAPI
-
-
 @pytest.fixture
 async def live_app(api_settings: Settings) -> AsyncIterator[LiveApp]:
     """The app on a loopback port (served by this test's event loop), in production mode."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    app = create_app(api_settings.model_copy(update={"public_url": url}))
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        if serving.done():
-            serving.result()  # raises why it stopped
-            raise RuntimeError("uvicorn stopped before it started")
-        await asyncio.sleep(0.01)
-    yield LiveApp(url, app)
-    server.should_exit = True
-    await serving
+    async with serving(api_settings) as live:
+        yield live
 
 
 SessionFor = Callable[..., Headers]

@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.members import NewMember
 from makerbus.login_provider import LocalLoginProvider
 from tests.api.cards import card_with_token, subject_of
-from tests.api.conftest import LiveApp
 from tests.api.foreign_site import ForeignSite
 from tests.chromium import PHONE, Chromium, accessibility_problems, fits_the_width, open_after_login
 from tests.factories import unique_slug
+from tests.live_server import LiveApp
 
 
 @pytest.fixture(scope="module")

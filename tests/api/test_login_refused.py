@@ -14,8 +14,9 @@ from broker.launcher import free_port
 from core.settings import Settings
 from makerbus.login_provider import LocalLoginProvider
 from tests.api.cards import card_with_token
-from tests.api.conftest import ORIGIN, LiveApp
+from tests.api.conftest import ORIGIN
 from tests.chromium import PHONE, Chromium, accessibility_problems, fits_the_width
+from tests.live_server import LiveApp
 
 GERMAN = {"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"}
 JSON = {"Accept": "application/json"}

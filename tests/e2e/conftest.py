@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from core.migrations import upgrade
+from makerbus.login_provider import LocalLoginProvider
 from tests.databases import postgres_required
 from tests.e2e.private_postgres import PrivatePostgres, postgres_bin, private_postgres
 from tests.e2e.stack import Stack
+from tests.live_server import LiveApp, serving
+from tests.secrets_for_tests import TEST_SECRETS
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -73,3 +76,19 @@ def stack_on_own_postgres(_stack_on_own_postgres: Stack, own_postgres: PrivatePo
     if not own_postgres.running():  # a test before this one failed during its outage
         own_postgres.start()
     return _stack_on_own_postgres
+
+
+@pytest.fixture
+async def stack_app(stack: Stack, login_provider: LocalLoginProvider) -> AsyncIterator[LiveApp]:
+    """The web app on the session's stack (its database and broker, its handler service
+    answering devices), logging in at the real provider: for journeys through pages and
+    devices at once."""
+    settings = stack.settings.model_copy(
+        update={
+            "session_secret": TEST_SECRETS["session_secret"],
+            "oidc_client_secret": TEST_SECRETS["oidc_client_secret"],
+            "oidc_discovery_url": login_provider.discovery_url,
+        }
+    )
+    async with serving(settings) as live:
+        yield live
