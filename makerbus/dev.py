@@ -125,8 +125,9 @@ def _print_summary(settings: Settings, described: dict[str, Any]) -> None:
             f"    member    {entry['name']:<14} card {entry['card']} "
             f"balance {entry['balance_cents']} cents, login {entry['login']}"
         )
+    click.echo(f"  pages     {settings.public_url}/ (English or German, as the browser asks)")
     click.echo(
-        f"  web       {settings.public_url}/api/docs (API docs; the OpenAPI document is "
+        f"  api docs  {settings.public_url}/api/docs (the OpenAPI document is "
         f"{settings.public_url}/api/openapi.json)"
     )
     click.echo(

@@ -1,5 +1,5 @@
 """What every page must be, checked in Chromium: no serious or critical axe-core finding, no
-console error, nothing wider than a phone; and a phone-width screenshot of it kept as a test
+console error, nothing loaded from another origin, nothing wider than a phone; and a phone-width screenshot of it kept as a test
 artifact (`test-artifacts/pages/`, not committed) for people to look at."""
 
 from __future__ import annotations
@@ -58,6 +58,13 @@ def page_problems(page: Page, watch: ConsoleWatch, name: str) -> list[str]:
         f"axe: {violation['id']} ({violation['impact']}): {violation['help']}"
         for violation in Axe().run(page).response["violations"]
         if violation["impact"] in SEVERE
+    ]
+    problems += [
+        f"loaded from another origin: {url}"
+        for url in page.evaluate(
+            "performance.getEntriesByType('resource').map(entry => entry.name)"
+            ".filter(url => new URL(url).origin !== location.origin)"
+        )
     ]
     if not page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"):
         problems.append("wider than a phone (390 px): the page scrolls sideways")

@@ -3,6 +3,7 @@ switch, an unknown address as a page."""
 
 from __future__ import annotations
 
+import httpx
 from playwright.sync_api import Page
 
 from tests.chromium import Chromium
@@ -61,3 +62,15 @@ async def test_an_unknown_address_is_a_page_with_a_way_back(
     status, heading, problems = await chromium.run(open_nowhere)
     assert (status, heading) == (404, "Page not found")
     assert problems == []
+
+
+async def test_pages_allow_scripts_and_styles_from_this_site_only(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/", headers={"Accept": "text/html"})
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy
+    assert "style-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy
+    assert response.headers["cache-control"] == "no-store"
