@@ -1,4 +1,4 @@
-"""The texts the pages say, as gettext finds them in the templates and in `api.web`'s code."""
+"""The texts the pages say, as gettext finds them in the templates and in `api`'s code."""
 
 from __future__ import annotations
 
@@ -6,18 +6,18 @@ from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
 
-import api.web
+import api
 
-WEB = Path(api.web.__file__).parent
-METHODS = [("templates/**.html", "jinja2"), ("**.py", "python")]
-OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "false"}}
+API = Path(api.__file__).parent
+METHODS = [("web/templates/**.html", "jinja2"), ("**.py", "python")]
+OPTIONS = {"web/templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "false"}}
 
 
 def source_messages() -> dict[str, str]:
     """Every English text, with where it first appears."""
     found: dict[str, str] = {}
     for filename, line, message, _comments, _context in extract_from_dir(
-        WEB, METHODS, options_map=OPTIONS, keywords={"_": None, "gettext": None, "ngettext": (1, 2)}
+        API, METHODS, options_map=OPTIONS, keywords={"_": None, "gettext": None, "ngettext": (1, 2)}
     ):
         texts = message if isinstance(message, tuple) else (message,)
         for text in texts:
