@@ -3,24 +3,27 @@
 GET shows a confirmation page (after the login, if need be) and changes nothing: a GET can be
 triggered by any other site through a top-level navigation, which carries our Lax cookie, and
 would otherwise let someone link their card to a victim's login. The POST its form sends links
-the card; it is refused cross-site like every unsafe request (`api.auth`). Pages are small,
-self-contained HTML in English or German (from Accept-Language); a client whose Accept header
-prefers `application/json` gets `{"detail", "error"}` JSON with the same status instead.
+the card; it is refused cross-site like every unsafe request (`api.auth`). Pages are in the
+layout, in the person's language; a client whose Accept header prefers `application/json` gets
+`{"detail", "error"}` JSON with the same status instead (`api.web.messages`).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from html import escape
+from dataclasses import replace
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.auth import ClockDep, LenientPrincipalDep
+from api.auth import ClockDep
 from api.deps import DbDep
-from api.pages import Message, Text, answer, language_of, link
+from api.pages import Message
+from api.pages import untranslated as _
+from api.web.messages import Action, answer
+from api.web.viewer import ViewerDep
 from core import link_tokens, self_service
 from core.errors import CardBlocked, CardLinked, DomainError
 from core.link_tokens import LinkTokenExpired, LinkTokenUsed, SubjectLinked, UnknownLinkToken
@@ -32,119 +35,87 @@ router = APIRouter(tags=["card link"])
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
 
 
-ASK_AGAIN_EN = "Ask the terminal for a new link."
-ASK_AGAIN_DE = "Lass dir am Terminal einen neuen Link geben."
+ASK_AGAIN = _("Ask the terminal for a new link.")
 CONFIRM = Message(
     200,
     None,
-    Text(
-        "Link this card",
-        "Link this card to your login ({name})? Then you can see your balance here.",
-    ),
-    Text(
-        "Karte verknüpfen",
-        "Diese Karte mit deinem Login ({name}) verknüpfen? Dann siehst du hier dein Guthaben.",
-    ),
+    _("Link this card"),
+    (_("Link this card to your login ({name})? Then you can see your balance here."),),
 )
 LINKED = Message(
     200,
     None,
-    Text("Card linked", "Your card is linked to your login: you can now see your balance."),
-    Text(
-        "Karte verknüpft",
-        "Deine Karte ist mit deinem Login verknüpft: jetzt siehst du dein Guthaben.",
-    ),
+    _("Card linked"),
+    (_("Your card is linked to your login: you can now see your balance."),),
 )
 UNUSABLE = Message(
     410,
     "link_unusable",
-    Text(
-        "Link not usable",
-        "This link cannot be used: it was used already, has expired or is mistyped. "
-        f"{ASK_AGAIN_EN}",
-    ),
-    Text(
-        "Link ungültig",
-        "Dieser Link ist nicht nutzbar: schon benutzt, abgelaufen oder unvollständig. "
-        f"{ASK_AGAIN_DE}",
+    _("Link not usable"),
+    (
+        _("This link cannot be used: it was used already, has expired or is mistyped."),
+        ASK_AGAIN,
     ),
 )
 NOT_LOGGED_IN = Message(
     401,
     "not_logged_in",
-    Text("Please log in", "Log in first, then confirm the link again."),
-    Text("Bitte anmelden", "Melde dich zuerst an und bestätige den Link dann noch einmal."),
+    _("Please log in"),
+    (_("Log in first, then confirm the link again."),),
 )
 API_TOKEN = Message(
     403,
     "api_token",
-    Text("Not with an API token", "An API token cannot link cards: open the link and log in."),
-    Text(
-        "Nicht mit einem API-Token",
-        "Ein API-Token kann keine Karten verknüpfen: öffne den Link und melde dich an.",
-    ),
+    _("Not with an API token"),
+    (_("An API token cannot link cards: open the link and log in."),),
 )
 REFUSALS: dict[type[DomainError], Message] = {
     UnknownLinkToken: Message(
-        404,
-        "unknown_link_token",
-        Text("Unknown link", f"This link is not valid. {ASK_AGAIN_EN}"),
-        Text("Unbekannter Link", f"Dieser Link ist nicht gültig. {ASK_AGAIN_DE}"),
+        404, "unknown_link_token", _("Unknown link"), (_("This link is not valid."), ASK_AGAIN)
     ),
     LinkTokenUsed: Message(
         410,
         "link_token_used",
-        Text("Link used already", f"Each link works once, and this one has. {ASK_AGAIN_EN}"),
-        Text(
-            "Link schon benutzt",
-            f"Jeder Link funktioniert einmal, dieser schon. {ASK_AGAIN_DE}",
-        ),
+        _("Link used already"),
+        (_("Each link works once, and this one has."), ASK_AGAIN),
     ),
     LinkTokenExpired: Message(
         410,
         "link_token_expired",
-        Text("Link expired", f"A link is valid for 15 minutes. {ASK_AGAIN_EN}"),
-        Text("Link abgelaufen", f"Ein Link gilt 15 Minuten. {ASK_AGAIN_DE}"),
+        _("Link expired"),
+        (_("A link is valid for 15 minutes."), ASK_AGAIN),
     ),
     CardBlocked: Message(
         409,
         "card_blocked",
-        Text("Card blocked", "This card is blocked. An admin can unblock it."),
-        Text("Karte gesperrt", "Diese Karte ist gesperrt. Ein Admin kann sie entsperren."),
+        _("Card blocked"),
+        (_("This card is blocked. An admin can unblock it."),),
     ),
     CardLinked: Message(
         409,
         "card_linked",
-        Text(
-            "Already linked",
-            "The account of this card is linked to a login already; if it is yours, you are "
-            "all set. Otherwise ask an admin.",
-        ),
-        Text(
-            "Schon verknüpft",
-            "Das Konto dieser Karte ist schon mit einem Login verknüpft; ist es deiner, ist "
-            "alles erledigt. Sonst frag einen Admin.",
+        _("Already linked"),
+        (
+            _(
+                "The account of this card is linked to a login already; if it is yours, you "
+                "are all set. Otherwise ask an admin."
+            ),
         ),
     ),
     SubjectLinked: Message(
         409,
         "subject_linked",
-        Text(
-            "Login linked to another account",
-            "Your login is linked to another member account already, and a login belongs to "
-            "one account. An admin can move this card to your account.",
-        ),
-        Text(
-            "Login gehört zu einem anderen Konto",
-            "Dein Login ist schon mit einem anderen Mitgliedskonto verknüpft, und ein Login "
-            "gehört zu einem Konto. Ein Admin kann diese Karte zu deinem Konto verschieben.",
+        _("Login linked to another account"),
+        (
+            _(
+                "Your login is linked to another member account already, and a login belongs "
+                "to one account. An admin can move this card to your account."
+            ),
         ),
     ),
 }
-
-BUTTON = {"en": "Link this card to my login", "de": "Karte mit meinem Login verknüpfen"}
-HOME = {"en": "To your account", "de": "Zu deinem Konto"}
-LOG_IN = {"en": "Log in", "de": "Anmelden"}
+# `/` sends a member on to their own page.
+TO_ACCOUNT = Action("/", _("To your account"))
 
 
 def _refusal(error: Exception) -> Message:
@@ -170,26 +141,30 @@ _PAGE_RESPONSES: dict[int | str, dict[str, object]] = {
     responses={302: {"description": "Not logged in: to the login and back"}, **_PAGE_RESPONSES},
 )
 async def link_page(
-    token: str, request: Request, visitor: LenientPrincipalDep, db: DbDep, clock: ClockDep
+    token: str, request: Request, viewer: ViewerDep, db: DbDep, clock: ClockDep
 ) -> Response:
     """The page a terminal's QR code opens: after the login, it asks to confirm linking the
     card to this login. It links nothing and does not use the token up; confirming POSTs to
     the same address. An unusable token (used, expired, unknown) is said at once as 410."""
     path = _link_path(token)
+    visitor = viewer.principal
     if visitor is None:
         return RedirectResponse(f"/auth/login?{urlencode({'next': path})}", status_code=302)
     if visitor.is_token:
-        return answer(request, API_TOKEN)
+        return answer(request, viewer, API_TOKEN)
     usable = _TOKEN.fullmatch(token) is not None and await self_service.link_token_usable(
         db, token, now=clock.now()
     )
     if not usable:
-        return answer(request, UNUSABLE)
-    form = (
-        f'<form method="post" action="{escape(path)}">'
-        f"<button type=submit>{escape(BUTTON[language_of(request)])}</button></form>"
+        return answer(request, viewer, UNUSABLE)
+    return answer(
+        request,
+        viewer,
+        CONFIRM,
+        name=visitor.name or visitor.subject,
+        template="card_link/confirm.html",
+        context={"action": path},
     )
-    return answer(request, CONFIRM, action_html=form, name=visitor.name or visitor.subject)
 
 
 @router.post(
@@ -198,7 +173,7 @@ async def link_page(
     responses={401: {"description": "Not logged in"}, **_PAGE_RESPONSES},
 )
 async def link_card(
-    token: str, request: Request, visitor: LenientPrincipalDep, db: DbDep, clock: ClockDep
+    token: str, request: Request, viewer: ViewerDep, db: DbDep, clock: ClockDep
 ) -> Response:
     """Link the token's card to this login (no body: the token is the path). From then on the
     login is the card's member: `/api/v1/me` shows their balance. A token links once; it is
@@ -206,10 +181,11 @@ async def link_card(
     the card's member has a login already (409) or this login belongs to another member (409:
     an admin can move the card). A refusal does not use the token up."""
     path = _link_path(token)
+    visitor = viewer.principal
     if visitor is None:
-        return answer(request, NOT_LOGGED_IN, action_html=link(path, LOG_IN[language_of(request)]))
+        return answer(request, viewer, NOT_LOGGED_IN, actions=[Action(path, _("Log in"))])
     if visitor.is_token:
-        return answer(request, API_TOKEN)
+        return answer(request, viewer, API_TOKEN)
     try:
         if _TOKEN.fullmatch(token) is None:
             raise UnknownLinkToken("this link is not valid")
@@ -221,6 +197,7 @@ async def link_card(
             )
     except tuple(REFUSALS) as refused:
         log.info("card link refused", extra={"error": refused.code})
-        return answer(request, _refusal(refused))
+        return answer(request, viewer, _refusal(refused))
     log.info("card linked", extra={"member_id": member_id, "subject": visitor.subject})
-    return answer(request, LINKED, action_html=link("/", HOME[language_of(request)]))
+    linked = replace(viewer, member_id=member_id)  # the layout's menu shows the account now
+    return answer(request, linked, LINKED, actions=[TO_ACCOUNT])

@@ -16,7 +16,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
-from api.pages import START_PAGE, Message, Text, as_json, as_page, language_of, link, prefers_html
+from api.pages import Message, prefers_html
+from api.pages import untranslated as _
+from api.web.messages import TO_START, anonymous_viewer, as_json, as_page
 from core.errors import DomainError
 
 
@@ -42,24 +44,21 @@ async def _invalid_request(_: Request, error: Exception) -> JSONResponse:
 SERVER_ERROR = Message(
     500,
     "internal_error",
-    Text(
-        "Something went wrong",
-        "Something went wrong on our side, and nothing was saved. Please try again; if it "
-        "keeps failing, tell an admin.",
-    ),
-    Text(
-        "Etwas ist schiefgegangen",
-        "Bei uns ist etwas schiefgegangen, und nichts wurde gespeichert. Versuch es bitte noch "
-        "einmal; klappt es weiter nicht, sag einem Admin Bescheid.",
+    _("Something went wrong"),
+    (
+        _(
+            "Something went wrong on our side, and nothing was saved. Please try again; if it "
+            "keeps failing, tell an admin."
+        ),
     ),
 )
 
 
-async def _server_error(request: Request, _: Exception) -> Response:
-    """Starlette raises the error on after this answer, so the server logs its traceback."""
+async def _server_error(request: Request, _error: Exception) -> Response:
+    """Starlette raises the error on after this answer, so the server logs its traceback.
+    The page asks nothing of the database, which may be what failed."""
     if prefers_html(request):
-        action = link("/", START_PAGE[language_of(request)])
-        return as_page(request, SERVER_ERROR, action_html=action)
+        return as_page(request, anonymous_viewer(request), SERVER_ERROR, actions=[TO_START])
     return as_json(SERVER_ERROR)
 
 

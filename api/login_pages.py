@@ -13,72 +13,61 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import Response
 
-from api.pages import START_PAGE, Message, Text, answer, language_of, link
+from api.pages import Message
+from api.pages import untranslated as _
+from api.web.messages import TO_START, Action, anonymous_viewer, answer
 
-TRY_AGAIN_EN = "Please try again."
-TRY_AGAIN_DE = "Versuch es bitte noch einmal."
 LOGIN_FAILED = Message(
     400,
     "login_failed",
-    Text(
-        "Login failed",
-        "The login could not be completed: it may have taken too long, been started in "
-        f"another window, or the login service's answer could not be checked. {TRY_AGAIN_EN}",
-    ),
-    Text(
-        "Anmeldung fehlgeschlagen",
-        "Die Anmeldung ließ sich nicht abschließen: Sie hat vielleicht zu lange gedauert, "
-        "wurde in einem anderen Fenster begonnen, oder die Antwort des Anmeldedienstes "
-        f"ließ sich nicht prüfen. {TRY_AGAIN_DE}",
+    _("Login failed"),
+    (
+        _(
+            "The login could not be completed: it may have taken too long, been started in "
+            "another window, or the login service's answer could not be checked."
+        ),
+        _("Please try again."),
     ),
 )
 LOGIN_DENIED = Message(
     400,
     "login_denied",
-    Text(
-        "Not logged in",
-        "The login service did not log you in: the login was cancelled or refused. If you "
-        "should have access, ask an admin.",
-    ),
-    Text(
-        "Nicht angemeldet",
-        "Der Anmeldedienst hat dich nicht angemeldet: Die Anmeldung wurde abgebrochen oder "
-        "abgelehnt. Solltest du Zugang haben, frag einen Admin.",
+    _("Not logged in"),
+    (
+        _(
+            "The login service did not log you in: the login was cancelled or refused. If you "
+            "should have access, ask an admin."
+        ),
     ),
 )
 PROVIDER_UNREACHABLE = Message(
     502,
     "login_provider_unreachable",
-    Text(
-        "Login unavailable",
-        "The login service cannot be reached right now. Please try again in a few minutes.",
-    ),
-    Text(
-        "Anmeldung nicht erreichbar",
-        "Der Anmeldedienst ist gerade nicht erreichbar. Versuch es bitte in ein paar "
-        "Minuten noch einmal.",
-    ),
+    _("Login unavailable"),
+    (_("The login service cannot be reached right now. Please try again in a few minutes."),),
 )
 NOT_CONFIGURED = Message(
     503,
     "login_not_configured",
-    Text(
-        "Login not set up",
-        "Logging in is not set up on this server yet (MAKERBUS_OIDC_DISCOVERY_URL). Tell an admin.",
-    ),
-    Text(
-        "Anmeldung nicht eingerichtet",
-        "Die Anmeldung ist auf diesem Server noch nicht eingerichtet "
-        "(MAKERBUS_OIDC_DISCOVERY_URL). Sag einem Admin Bescheid.",
+    _("Login not set up"),
+    (
+        _(
+            "Logging in is not set up on this server yet (MAKERBUS_OIDC_DISCOVERY_URL). "
+            "Tell an admin."
+        ),
     ),
 )
-START_AGAIN = {"en": "Log in again", "de": "Neu anmelden"}
 
 
 def refused(request: Request, message: Message, next_path: str) -> Response:
     """The failed login as a page whose first link starts the login again towards
     `next_path` (a path checked by `safe_next`)."""
-    language = language_of(request)
     again = "/auth/login" if next_path == "/" else f"/auth/login?{urlencode({'next': next_path})}"
-    actions = link(again, START_AGAIN[language]) + link("/", START_PAGE[language])
-    return answer(request, message, action_html=actions)
+    actions = [Action(again, _("Log in again")), TO_START]
+    return answer(_without_query(request), anonymous_viewer(request), message, actions=actions)
+
+
+def _without_query(request: Request) -> Request:
+    """The callback's query holds the provider's code and words: the page's language switch,
+    which links back to the page's address, must not repeat them."""
+    return Request({**request.scope, "query_string": b""}, request.receive)

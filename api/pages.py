@@ -1,66 +1,36 @@
-"""Small server-rendered pages for people: the card link, a failed login, a server error.
+"""What the small pages for people say (the card link, a failed login, a server error), and
+how a request chooses between a page and JSON.
 
-English or German (from Accept-Language); no scripts, no other origins, no framing. A client
-whose Accept header prefers `application/json` gets `{"detail", "error"}` JSON with the same
-status instead of a page.
+A `Message` holds English texts that are gettext message ids: `api.web.messages` renders it in
+the person's language, or as `{"detail", "error"}` JSON (in English) with the same status for a
+client whose Accept header prefers `application/json`.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from dataclasses import dataclass
-from html import escape
 from typing import Literal
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 Language = Literal["en", "de"]
 
 
-@dataclass(frozen=True)
-class Text:
-    title: str
-    body: str
+def untranslated(text: str) -> str:
+    """Marks `text` for the German catalogue (import it as `_`); a page translates it when
+    it is rendered, and JSON says it in English."""
+    return text
 
 
 @dataclass(frozen=True)
 class Message:
-    """What a page says, in both languages."""
+    """A page's status, its code for programs (`error`), its title and its paragraphs, which
+    may hold `{name}`."""
 
     status: int
     error: str | None
-    en: Text
-    de: Text
-
-    def text(self, language: Language) -> Text:
-        return self.de if language == "de" else self.en
-
-
-_STYLE = (
-    "body{font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem;"
-    "line-height:1.5}button,a.button{display:block;box-sizing:border-box;width:100%;"
-    "font-size:1.1rem;padding:.8rem;text-align:center}"
-)
-_STYLE_HASH = base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
-# No scripts, no other origins, no framing (a framed confirm button could be clickjacked).
-# `same-origin`: a page's address may hold a secret (`/link/<token>`), so no other site is
-# told where the person came from, while our own forms carry a real `Origin` for the
-# cross-site check (under `no-referrer`, browsers send `Origin: null` even to us).
-PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-    "Vary": "Accept, Accept-Language, Cookie",
-}
-
-
-START_PAGE = {"en": "To the start page", "de": "Zur Startseite"}
+    title: str
+    paragraphs: tuple[str, ...]
 
 
 def _ranges(header: str) -> list[tuple[str, float]]:
@@ -121,47 +91,3 @@ def language_of(request: Request) -> Language:
         if quality > 0 and primary in ("de", "en"):
             return "de" if primary == "de" else "en"
     return "en"
-
-
-def link(href: str, label: str) -> str:
-    return f'<p><a class="button" href="{escape(href)}">{escape(label)}</a></p>'
-
-
-def page(language: Language, text: Text, action_html: str, status: int) -> HTMLResponse:
-    html = (
-        f'<!doctype html><html lang="{language}"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(text.title)} · makerbus</title><style>{_STYLE}</style></head>"
-        f"<body><main><h1>{escape(text.title)}</h1><p>{escape(text.body)}</p>{action_html}"
-        "</main></body></html>"
-    )
-    return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
-
-
-def as_json(message: Message, *, name: str = "") -> JSONResponse:
-    body = {"detail": message.en.body.format(name=name)}
-    if message.error is not None:
-        body["error"] = message.error
-    return JSONResponse(body, status_code=message.status, headers={"Vary": "Accept"})
-
-
-def as_page(
-    request: Request, message: Message, *, action_html: str = "", name: str = ""
-) -> Response:
-    language = language_of(request)
-    text = message.text(language)
-    return page(
-        language,
-        Text(text.title, text.body.format(name=name)),
-        action_html,
-        message.status,
-    )
-
-
-def answer(
-    request: Request, message: Message, *, action_html: str = "", name: str = ""
-) -> Response:
-    """The message as a page, or as JSON for a client that prefers it."""
-    if prefers_json(request):
-        return as_json(message, name=name)
-    return as_page(request, message, action_html=action_html, name=name)

@@ -216,7 +216,7 @@ async def test_the_confirm_page_escapes_the_name_speaks_german_and_cannot_be_fra
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     assert "<script>" not in page.text
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page.text
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page.text
     assert 'lang="de"' in page.text
     assert "Karte mit meinem Login verknüpfen" in page.text
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]

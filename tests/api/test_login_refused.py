@@ -53,8 +53,8 @@ async def test_a_denied_login_is_a_german_page_with_a_way_to_start_again(
     assert page.headers["content-security-policy"].startswith("default-src 'none'")
     assert '<html lang="de">' in page.text
     assert "Nicht angemeldet" in page.text
-    assert '<a class="button" href="/auth/login?next=%2Flink%2Fabc">Neu anmelden</a>' in page.text
-    assert '<a class="button" href="/">Zur Startseite</a>' in page.text
+    assert '<a href="/auth/login?next=%2Flink%2Fabc" role="button">Neu anmelden</a>' in page.text
+    assert '<a href="/" role="button" class="secondary">Zur Startseite</a>' in page.text
 
 
 async def test_an_api_client_asking_for_json_is_told_in_json(client: httpx.AsyncClient) -> None:
@@ -131,7 +131,7 @@ async def test_a_login_denied_in_a_german_browser_says_so_in_german_and_leads_ba
             "fits": fits_the_width(page),
             "problems": accessibility_problems(page),
         }
-        page.get_by_role("link", name="Neu anmelden").click()
+        page.get_by_role("button", name="Neu anmelden").click()
         page.wait_for_load_state()
         return {**seen, "then": page.url}
 
