@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -48,41 +48,38 @@ def as_json(message: Message, *, name: str = "") -> JSONResponse:
     return JSONResponse(body, status_code=message.status, headers={"Vary": "Accept"})
 
 
+class PageParts(TypedDict, total=False):
+    """What a message page may add: links to go on (`actions`), the `{name}` in its text,
+    a template extending the message page, and what that template needs."""
+
+    actions: Sequence[Action]
+    name: str
+    template: str
+    context: dict[str, Any]
+
+
 def as_page(
-    request: Request,
-    viewer: Viewer,
-    message: Message,
-    *,
-    actions: Sequence[Action] = (),
-    name: str = "",
-    template: str = MESSAGE_PAGE,
-    context: dict[str, Any] | None = None,
+    request: Request, viewer: Viewer, message: Message, **parts: Unpack[PageParts]
 ) -> HTMLResponse:
-    """`message` in `template` (the message page or one extending it), translated."""
+    """`message` translated, in the message page or a template extending it."""
     _ = gettext_for(viewer.language)
+    name = parts.get("name", "")
     said = {
         "title": _(message.title),
         "paragraphs": [_(paragraph).format(name=name) for paragraph in message.paragraphs],
-        "actions": [(action.href, _(action.label)) for action in actions],
+        "actions": [(action.href, _(action.label)) for action in parts.get("actions", ())],
+        **parts.get("context", {}),
     }
-    page = render(request, viewer, template, {**said, **(context or {})}, status=message.status)
+    template = parts.get("template", MESSAGE_PAGE)
+    page = render(request, viewer, template, said, status=message.status)
     page.headers["Vary"] = VARY
     return page
 
 
 def answer(
-    request: Request,
-    viewer: Viewer,
-    message: Message,
-    *,
-    actions: Sequence[Action] = (),
-    name: str = "",
-    template: str = MESSAGE_PAGE,
-    context: dict[str, Any] | None = None,
+    request: Request, viewer: Viewer, message: Message, **parts: Unpack[PageParts]
 ) -> Response:
     """The message as a page, or as JSON for a client that prefers it."""
     if prefers_json(request):
-        return as_json(message, name=name)
-    return as_page(
-        request, viewer, message, actions=actions, name=name, template=template, context=context
-    )
+        return as_json(message, name=parts.get("name", ""))
+    return as_page(request, viewer, message, **parts)
