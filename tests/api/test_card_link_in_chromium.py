@@ -15,9 +15,10 @@ from core.members import NewMember
 from makerbus.login_provider import LocalLoginProvider
 from tests.api.cards import card_with_token, subject_of
 from tests.api.foreign_site import ForeignSite
-from tests.chromium import PHONE, Chromium, accessibility_problems, fits_the_width, open_after_login
+from tests.chromium import PHONE, Chromium, accessibility_problems, open_after_login
 from tests.factories import unique_slug
 from tests.live_server import LiveApp
+from tests.page_checks import page_problems, watched
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +55,10 @@ async def test_a_phone_logs_in_and_links_its_card(
 ) -> None:
     def link_the_card(page: Page) -> dict[str, object]:
         open_after_login(page, card.link_url, ada)
+        watch = watched(page)  # the provider's own page is not ours to check
         asked = {
             "question": page.inner_text("main"),
-            "fits": fits_the_width(page),
+            "page problems": page_problems(page, watch, "card-link-confirm-en"),
             "problems": accessibility_problems(page),
         }
         with page.expect_response(lambda answer: answer.request.method == "POST") as posted:
@@ -67,13 +69,14 @@ async def test_a_phone_logs_in_and_links_its_card(
             "status": posted.value.status,
             "origin": posted.value.request.header_value("origin"),
             "page": page.inner_text("body"),
+            "page problems then": page_problems(page, watch, "card-link-linked-en"),
             "problems then": accessibility_problems(page),
         }
 
     seen = await chromium.run(link_the_card, viewport=PHONE)
 
     assert "Ada Lovelace" in str(seen["question"])
-    assert seen["fits"] is True
+    assert seen["page problems"] == seen["page problems then"] == []
     assert seen["problems"] == seen["problems then"] == []
     assert (seen["status"], seen["origin"]) == (200, live_app.url)
     assert "Card linked" in str(seen["page"])
