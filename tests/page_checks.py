@@ -1,6 +1,7 @@
 """What every page must be, checked in Chromium: no serious or critical axe-core finding, no
-console error, nothing loaded from another origin, nothing wider than a phone; and a phone-width screenshot of it kept as a test
-artifact (`test-artifacts/pages/`, not committed) for people to look at."""
+console error, nothing loaded from another origin, nothing wider than a phone; and a
+phone-width screenshot of it kept as a test artifact (`test-artifacts/pages/`, not committed)
+for people to look at."""
 
 from __future__ import annotations
 

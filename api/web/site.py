@@ -17,7 +17,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.login import safe_next
 from api.pages import prefers_html
-from api.web.i18n import LANGUAGE_COOKIE, LANGUAGES, Formats, Language, language_for
+from api.web.i18n import LANGUAGE_COOKIE, LANGUAGES
+from api.web.messages import anonymous_viewer
 from api.web.render import render
 from api.web.viewer import (
     LoginRequired,
@@ -70,13 +71,6 @@ async def switch_language(
     return response
 
 
-def _anonymous(request: Request) -> Viewer:
-    """For a refusal that happened before the viewer was known."""
-    settings: Settings = request.app.state.settings
-    language: Language = language_for(request)
-    return Viewer(None, None, language, Formats(language, settings.currency, settings.zone), False)
-
-
 def _here(request: Request) -> str:
     query = request.url.query
     return request.url.path + (f"?{query}" if query else "")
@@ -84,20 +78,19 @@ def _here(request: Request) -> str:
 
 async def _refused(request: Request, error: Exception) -> Response:
     assert isinstance(error, PageRefusal)
-    viewer = error.args[0] if error.args and isinstance(error.args[0], Viewer) else None
+    known = error.args[0] if error.args and isinstance(error.args[0], Viewer) else None
+    viewer = known or anonymous_viewer(request)
     if isinstance(error, LoginRequired):
         if request.method == "GET":
             return RedirectResponse(login_url(_here(request)), status_code=303)
-        return render(request, _anonymous(request), "refused/login.html", status=401)
+        return render(request, viewer, "refused/login.html", status=401)
     if isinstance(error, NoMemberYet):
         return RedirectResponse("/welcome", status_code=303)
     if isinstance(error, PageNotFound):
-        return render(request, viewer or _anonymous(request), "refused/not_found.html", status=404)
+        return render(request, viewer, "refused/not_found.html", status=404)
     assert isinstance(error, NotForYou)
     context = {"login_again": login_url(_here(request))}
-    return render(
-        request, viewer or _anonymous(request), "refused/not_for_you.html", context, status=403
-    )
+    return render(request, viewer, "refused/not_for_you.html", context, status=403)
 
 
 async def _http_error(request: Request, error: Exception) -> Response:
@@ -108,7 +101,7 @@ async def _http_error(request: Request, error: Exception) -> Response:
         and not request.url.path.startswith("/api/")
         and prefers_html(request)
     ):
-        return render(request, _anonymous(request), "refused/not_found.html", status=404)
+        return render(request, anonymous_viewer(request), "refused/not_found.html", status=404)
     return await http_exception_handler(request, error)
 
 
