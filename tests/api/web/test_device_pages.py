@@ -5,6 +5,7 @@ broker that is down, and a member who is no admin."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from playwright.sync_api import Page
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,7 +49,7 @@ async def test_ada_sees_the_dashboard_and_the_devices_in_english_and_german(
             log_in(page, live_app.url, ada, "/admin")
             watch = watched(page)
             page.goto(live_app.url + "/admin")
-            dashboard = {
+            dashboard: dict[str, object] = {
                 "heading": _heading(page),
                 "box": page.get_by_role("row", name=re.compile("Drinks")).inner_text(),
                 "problems": page_problems(page, watch, f"admin-dashboard-{language}"),
@@ -74,12 +75,12 @@ async def test_a_device_is_provisioned_rotated_switched_and_removed_through_the_
     ada = person("Ada Lovelace", "admin")
     slug = unique_slug("lathe")
 
-    def manage(page: Page) -> dict[str, object]:
+    def manage(page: Page) -> dict[str, Any]:
         log_in(page, live_app.url, ada, "/admin/devices")
         watch = watched(page)
         page.fill("#f-slug", "Lathe_1")
         _submit(page, "Anlegen")
-        seen: dict[str, object] = {
+        seen: dict[str, Any] = {
             "slug_error": page.inner_text("#e-slug"),
             "slug_invalid": page.get_attribute("#f-slug", "aria-invalid"),
         }
@@ -122,16 +123,16 @@ async def test_a_device_is_provisioned_rotated_switched_and_removed_through_the_
 
     seen = await chromium.run(manage, locale="de-DE")
 
-    assert seen["slug_error"].startswith("2 bis 40")  # type: ignore[attr-defined]
+    assert seen["slug_error"].startswith("2 bis 40")
     assert seen["slug_invalid"] == "true"
     assert seen["provisioned"] == "Gerät Drehbank angelegt"
     assert seen["username"] == slug
     assert seen["password_shown"] == 1
-    assert seen["listed"].split("\t")[:3] == ["Drehbank", slug, "Verleihstation"]  # type: ignore[attr-defined]
+    assert seen["listed"].split("\t")[:3] == ["Drehbank", slug, "Verleihstation"]
     assert seen["password_in_list"] is False
     assert seen["rotated"] is True
-    assert seen["disabled"][0] == f"Gerät {slug} deaktiviert."  # type: ignore[index]
-    assert "deaktiviert" in seen["disabled"][1]  # type: ignore[index]
+    assert seen["disabled"][0] == f"Gerät {slug} deaktiviert."
+    assert "deaktiviert" in seen["disabled"][1]
     assert seen["enabled"] == f"Gerät {slug} aktiviert."
     assert seen["confirm"] == "Drehbank entfernen?"
     assert seen["removed"] == f"Gerät {slug} entfernt."
