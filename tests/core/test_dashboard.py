@@ -9,10 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import checkout, dashboard, sessions
 from core.checkout import BasketItem
+from core.clock import FrozenClock
 from core.dashboard import Sales
 from core.origin import Origin
 from tests.core.test_products import make_product
-from tests.factories import T0, grant, make_machine, make_member
+from tests.core.test_sessions import _start as start_session
+from tests.factories import grant, make_machine, make_member
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # The clocks go forward that night: the local day is 23 hours long. No other test uses 2031.
@@ -60,23 +62,17 @@ async def test_a_day_without_purchases_sold_nothing(db: AsyncSession) -> None:
     assert sales == Sales(total_cents=0, count=0)
 
 
-async def test_an_open_session_is_running_and_an_ended_one_is_not(db: AsyncSession) -> None:
+async def test_an_open_session_is_running_and_an_ended_one_is_not(
+    db: AsyncSession, clock: FrozenClock
+) -> None:
     before = await dashboard.running_sessions(db)
     machine = await make_machine(db)
     member = await make_member(db, balance_cents=10_000)
     await grant(db, machine, member)
-    assert member.card_uid is not None
-    started = await sessions.start(
-        db,
-        device_id=machine.id,
-        card_uid=member.card_uid,
-        now=T0,
-        heartbeat_period=timedelta(seconds=30),
-        request_id=None,
-    )
+    started = await start_session(db, machine, member, clock)
     during = await dashboard.running_sessions(db)
 
-    await sessions.admin_end(db, session_id=started.session_id, now=T0, actor="test")
+    await sessions.admin_end(db, session_id=started.session_id, now=clock.now(), actor="test")
 
     assert during == before + 1
     assert await dashboard.running_sessions(db) == before

@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse
 
 from api import device_admin
 from api.auth import ClockDep
-from api.deps import DbDep, SettingsDep
+from api.deps import DbDep
 from api.device_status import StatusBoardDep
 from api.web.render import render
 from api.web.viewer import AdminViewerDep
@@ -21,12 +21,11 @@ async def dashboard_page(
     request: Request,
     viewer: AdminViewerDep,
     db: DbDep,
-    settings: SettingsDep,
     clock: ClockDep,
     board: StatusBoardDep,
 ) -> HTMLResponse:
     """Today's sales, the sessions running, the devices online, the money in the cash boxes."""
-    start, end = dashboard.day_around(clock.now(), settings.zone)
+    start, end = dashboard.day_around(clock.now(), viewer.formats.zone)
     devices = await device_admin.records(db, board)
     boxes = await cash_boxes.all_boxes(db)
     context = {

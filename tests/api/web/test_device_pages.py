@@ -13,12 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from broker.launcher import free_port
 from core import cash_boxes
 from core.cash_boxes import BoxEntryKind
+from core.clock import FrozenClock
 from core.members import link_login
 from core.origin import Origin
 from core.settings import Settings
 from tests.api.web.conftest import Person, log_in
 from tests.chromium import Chromium
-from tests.factories import T0, make_member, unique_slug
+from tests.core.test_sessions import _start as start_session
+from tests.factories import T0, grant, make_machine, make_member, unique_slug
 from tests.live_server import LiveApp, serving
 from tests.page_checks import LANGUAGE_LOCALES, page_problems, watched
 
@@ -170,6 +172,39 @@ async def test_with_the_broker_down_a_page_says_nothing_was_changed(
     assert "cannot be reached" in str(seen["why"])
     assert seen["listed"] is False
     assert seen["problems"] == []
+
+
+async def test_a_device_with_sessions_on_record_is_kept_and_the_page_says_why(
+    live_app: LiveApp, chromium: Chromium, person: Person, committed_db: AsyncSession
+) -> None:
+    ada = person("Ada Lovelace", "admin")
+    machine = await make_machine(committed_db)
+    member = await make_member(committed_db, balance_cents=10_000)
+    await grant(committed_db, machine, member)
+    await start_session(committed_db, machine, member, FrozenClock(T0))
+    await committed_db.commit()
+
+    def remove(page: Page) -> dict[str, object]:
+        log_in(page, live_app.url, ada, f"/admin/devices/{machine.slug}/remove")
+        watch = watched(page)
+        with page.expect_response(f"{live_app.url}/admin/devices/{machine.slug}/remove") as answer:
+            _submit(page, "Remove the device")
+        seen = {
+            "status": answer.value.status,
+            "why": page.inner_text("main p"),
+            "problems": page_problems(page, watch, "admin-device-kept-en"),
+        }
+        page.get_by_role("button", name="Back").click()
+        return seen | {"kept": _heading(page)}
+
+    seen = await chromium.run(remove)
+
+    assert seen == {
+        "status": 409,
+        "why": "This device has sessions on record, which keep it: disable it instead.",
+        "problems": [],
+        "kept": machine.name,
+    }
 
 
 async def test_a_member_who_is_no_admin_gets_the_not_for_you_page(
