@@ -200,29 +200,33 @@ async def rotate_password(slug: str, desk: DeskDep) -> HTMLResponse:
     return desk.credentials_page(device, credentials, new=False)
 
 
+async def _set_enabled(slug: str, desk: Desk, *, enabled: bool) -> Response:
+    if enabled:
+        done = desk._("Device %(slug)s enabled.", slug=slug)
+        conflict = desk._(
+            "The broker has no account for this device: rotate its password to give it one."
+        )
+    else:
+        done, conflict = desk._("Device %(slug)s disabled.", slug=slug), None
+    return await desk.change(
+        slug,
+        lambda: device_admin.set_enabled(desk.db, desk.settings, desk.board, slug, enabled=enabled),
+        done=done,
+        after=_page_of(slug),
+        conflict=conflict,
+    )
+
+
 @router.post(LIST + "/{slug}/disable")
 async def disable_device(slug: str, desk: DeskDep) -> Response:
     """Drop the device's connection and refuse it until enabled."""
-    return await desk.change(
-        slug,
-        lambda: device_admin.set_enabled(desk.db, desk.settings, desk.board, slug, enabled=False),
-        done=desk._("Device %(slug)s disabled.", slug=slug),
-        after=_page_of(slug),
-    )
+    return await _set_enabled(slug, desk, enabled=False)
 
 
 @router.post(LIST + "/{slug}/enable")
 async def enable_device(slug: str, desk: DeskDep) -> Response:
     """Let the device connect again with its current password."""
-    return await desk.change(
-        slug,
-        lambda: device_admin.set_enabled(desk.db, desk.settings, desk.board, slug, enabled=True),
-        done=desk._("Device %(slug)s enabled.", slug=slug),
-        after=_page_of(slug),
-        conflict=desk._(
-            "The broker has no account for this device: rotate its password to give it one."
-        ),
-    )
+    return await _set_enabled(slug, desk, enabled=True)
 
 
 @router.get(LIST + "/{slug}/remove")
