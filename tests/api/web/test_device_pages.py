@@ -174,7 +174,7 @@ async def test_with_the_broker_down_a_page_says_nothing_was_changed(
     assert seen["problems"] == []
 
 
-async def test_a_device_with_sessions_on_record_is_kept_and_the_page_says_why(
+async def test_a_device_kept_by_its_sessions_and_an_unknown_one_are_pages(
     live_app: LiveApp, chromium: Chromium, person: Person, committed_db: AsyncSession
 ) -> None:
     ada = person("Ada Lovelace", "admin")
@@ -195,7 +195,10 @@ async def test_a_device_with_sessions_on_record_is_kept_and_the_page_says_why(
             "problems": page_problems(page, watch, "admin-device-kept-en"),
         }
         page.get_by_role("button", name="Back").click()
-        return seen | {"kept": _heading(page)}
+        seen["kept"] = _heading(page)
+        unknown = page.goto(f"{live_app.url}/admin/devices/{unique_slug('nothing')}")
+        assert unknown is not None
+        return seen | {"unknown": (unknown.status, _heading(page))}
 
     seen = await chromium.run(remove)
 
@@ -204,6 +207,7 @@ async def test_a_device_with_sessions_on_record_is_kept_and_the_page_says_why(
         "why": "This device has sessions on record, which keep it: disable it instead.",
         "problems": [],
         "kept": machine.name,
+        "unknown": (404, "Page not found"),
     }
 
 
