@@ -16,7 +16,7 @@ from tests.factories import unique_slug
 from tests.live_server import LiveApp
 
 WAIT_S = 10.0
-CONNECTION = "main dl dd:nth-of-type(3)"  # on the device page
+CONNECTION = "#d-connection"  # on the device page
 
 
 def _credentials_on(page: Page) -> Credentials:

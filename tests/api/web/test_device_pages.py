@@ -101,6 +101,7 @@ async def test_a_device_is_provisioned_rotated_switched_and_removed_through_the_
         seen |= {
             "listed": page.get_by_role("row", name=re.compile(slug)).inner_text(),
             "password_in_list": password in page.content(),
+            "list_problems": page_problems(page, watch, "admin-devices-listed-de"),
         }
         page.goto(f"{live_app.url}/admin/devices/{slug}")
         seen["detail_problems"] = page_problems(page, watch, "admin-device-de")
@@ -139,7 +140,12 @@ async def test_a_device_is_provisioned_rotated_switched_and_removed_through_the_
     assert seen["confirm"] == "Drehbank entfernen?"
     assert seen["removed"] == f"Gerät {slug} entfernt."
     assert seen["still_listed"] is False
-    for problems in ("provisioned_problems", "detail_problems", "confirm_problems"):
+    for problems in (
+        "provisioned_problems",
+        "list_problems",
+        "detail_problems",
+        "confirm_problems",
+    ):
         assert seen[problems] == [], problems
 
 
