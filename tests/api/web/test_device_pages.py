@@ -131,7 +131,14 @@ async def test_a_device_is_provisioned_rotated_switched_and_removed_through_the_
     assert seen["provisioned"] == "Gerät Drehbank angelegt"
     assert seen["username"] == slug
     assert seen["password_shown"] == 1
-    assert seen["listed"].split("\t")[:3] == ["Drehbank", slug, "Verleihstation"]
+    assert seen["listed"].split("\t")[:6] == [
+        "Drehbank",
+        "unbekannt",  # it never reported
+        "aktiviert",
+        "nie",
+        "Verleihstation",
+        slug,
+    ]
     assert seen["password_in_list"] is False
     assert seen["rotated"] is True
     assert seen["disabled"][0] == f"Gerät {slug} deaktiviert."
