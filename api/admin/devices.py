@@ -7,28 +7,23 @@ broker cannot be reached or refuses, the answer is 503/502 and the database is n
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated
 
-import aiomqtt
-from fastapi import APIRouter, Depends, HTTPException, Path, Response
+from fastapi import APIRouter, Depends, Path, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api import device_admin
 from api.auth import ClockDep, require_admin
 from api.deps import DbDep, SettingsDep
 from api.device_status import StatusBoard, StatusBoardDep
 from api.fields import ADMIN_ONLY, REQUEST, one_line, refusals
-from broker import provisioning
-from broker.dynsec import DynsecError
-from broker.provisioning import Credentials, DeviceBroker
+from broker.provisioning import Credentials
 from core import devices
-from core.errors import Conflict
 from core.formats import NAME_MAX, SLUG_PATTERN, DeviceKind
 from core.models import Device
-from core.settings import Settings, UnsafeSettingsError
+from core.settings import Settings
 
 router = APIRouter(
     prefix="/api/v1/admin/devices",
@@ -36,9 +31,6 @@ router = APIRouter(
     dependencies=[Depends(require_admin)],
     responses=ADMIN_ONLY,
 )
-
-# Connecting and each admin command: an admin waits for the answer, so fail soon.
-BROKER_TIMEOUT_S = 5.0
 
 SlugPath = Annotated[str, Path(pattern=SLUG_PATTERN, description="The device's slug.")]
 
@@ -109,7 +101,7 @@ class NewDevice(BaseModel):
 
 
 def _info(device: Device, board: StatusBoard) -> DeviceInfo:
-    return DeviceInfo.model_validate(devices.DeviceRecord.of(device, board.status_of(device.slug)))
+    return DeviceInfo.model_validate(device_admin.record_of(device, board))
 
 
 def _provisioned(
@@ -121,40 +113,10 @@ def _provisioned(
     )
 
 
-@asynccontextmanager
-async def _broker(settings: Settings, db: AsyncSession) -> AsyncIterator[DeviceBroker]:
-    """The broker's admin connection for one request (it waits for the registry lock).
-
-    A failure becomes an HTTP error that propagates, so the request's transaction rolls back.
-    """
-    try:
-        async with provisioning.open_device_broker(
-            settings, db, timeout_s=BROKER_TIMEOUT_S
-        ) as broker:
-            yield broker
-    except UnsafeSettingsError:
-        raise HTTPException(
-            503, "the API has no broker admin password (MAKERBUS_BROKER_ADMIN_PASSWORD)"
-        ) from None
-    except (aiomqtt.MqttError, TimeoutError) as error:
-        reason = str(error) or "no answer in time"
-        raise HTTPException(
-            503,
-            f"the broker cannot be reached or did not answer ({reason}); the device was not "
-            "changed: repeat the request when the broker is back",
-        ) from None
-    except DynsecError as error:
-        raise HTTPException(
-            502,
-            f"the broker refused {error.command}: {error.error}; the device was not changed "
-            "(`makerbus broker reconcile` makes the broker match the database)",
-        ) from None
-
-
 @router.get("")
 async def list_devices(db: DbDep, board: StatusBoardDep) -> list[DeviceInfo]:
     """Every device, by slug, with whether it is online and when it was last seen."""
-    return [_info(device, board) for device in await devices.list_all(db)]
+    return [DeviceInfo.model_validate(record) for record in await device_admin.records(db, board)]
 
 
 @router.get("/{slug}", responses=refusals(_UNKNOWN))
@@ -181,19 +143,10 @@ async def add_device(
     The answer holds the MQTT credentials, **shown only this once**: makerbus keeps no copy of
     the password. The device connects with `username` as both username and client id.
     """
-    if await devices.find(db, body.slug) is not None:
-        raise Conflict(f"device {body.slug} exists already")
-    async with _broker(settings, db) as broker:
-        _, credentials = await provisioning.add(
-            db,
-            broker,
-            slug=body.slug,
-            kind=body.kind,
-            name=body.name or body.slug,
-            now=clock.now(),
-        )
-    board.forget(body.slug)
-    return _provisioned(await devices.get_row(db, body.slug), board, credentials, response)
+    device, credentials = await device_admin.provision(
+        db, settings, board, slug=body.slug, kind=body.kind, name=body.name, now=clock.now()
+    )
+    return _provisioned(device, board, credentials, response)
 
 
 @router.post("/{slug}/rotate", responses=refusals(_UNKNOWN, _BROKER))
@@ -209,22 +162,14 @@ async def rotate_password(
 
     The broker drops the device's connection at once; only the new password lets it back in.
     """
-    await devices.get(db, slug)
-    async with _broker(settings, db) as broker:
-        credentials = await provisioning.rotate(db, broker, slug, now=clock.now())
-    board.went_offline(slug)
-    return _provisioned(await devices.get_row(db, slug), board, credentials, response)
+    device, credentials = await device_admin.rotate(db, settings, board, slug, now=clock.now())
+    return _provisioned(device, board, credentials, response)
 
 
 async def _set_enabled(
     slug: str, db: AsyncSession, settings: Settings, board: StatusBoard, *, enabled: bool
 ) -> DeviceInfo:
-    await devices.get(db, slug)
-    async with _broker(settings, db) as broker:
-        await provisioning.set_enabled(db, broker, slug, enabled=enabled)
-    if not enabled:
-        board.went_offline(slug)
-    return _info(await devices.get_row(db, slug), board)
+    return _info(await device_admin.set_enabled(db, settings, board, slug, enabled=enabled), board)
 
 
 @router.post("/{slug}/disable", responses=refusals(_UNKNOWN, _BROKER))
@@ -257,7 +202,4 @@ async def remove_device(
 
     A device with sessions on record keeps its row for their history: disable it instead.
     """
-    await devices.get(db, slug)
-    async with _broker(settings, db) as broker:
-        await provisioning.remove(db, broker, slug)
-    board.forget(slug)
+    await device_admin.remove(db, settings, board, slug)
