@@ -50,6 +50,8 @@ CardUid = Annotated[
     AfterValidator(normalize_uid),
 ]
 UID_HELP = "Hex, 4, 7 or 10 bytes, optionally separated by `:`, `-` or spaces."
+# What the members list is searched for: the list route's `q` and the search form of the pages.
+SearchText = Annotated[str, StringConstraints(max_length=NAME_MAX, pattern=PRINTABLE)]
 
 
 def _integral(value: object) -> object:
@@ -213,12 +215,8 @@ async def list_members(
     db: DbDep,
     paging: PagingDep,
     q: Annotated[
-        str | None,
-        Query(
-            max_length=NAME_MAX,
-            pattern=PRINTABLE,
-            description="Part of a name, e-mail address or card UID (case-insensitive).",
-        ),
+        SearchText | None,
+        Query(description="Part of a name, e-mail address or card UID (case-insensitive)."),
     ] = None,
 ) -> MemberPage:
     """Members, newest first, optionally only those matching `q`; paged by `before_id`."""

@@ -1,0 +1,264 @@
+"""The admin's member pages in Chromium: ada finds a member by name and by the end of a card
+UID, and on their page corrects the balance, sets the credit limit, adds, blocks and unblocks
+cards, sets and removes a PIN and links a login; every refusal shows beside its field, in the
+page's language, and changes nothing. Every page passes the page checks in English and German.
+
+Setup goes through `committed_db` and is committed before the browser runs; what the pages
+changed is read back the same way afterwards (an open transaction would hold SQLite's lock).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from playwright.sync_api import Page
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import members
+from core.members import MemberDetail, NewMember
+from tests.api.web.conftest import Person, log_in
+from tests.chromium import Chromium
+from tests.factories import T0, make_member, unique_slug, unique_uid
+from tests.live_server import LiveApp
+from tests.page_checks import LANGUAGE_LOCALES, page_problems, watched
+
+PIN = "80412593"
+NOT_A_PIN = "98765x"
+
+
+@dataclass(frozen=True)
+class Members:
+    grace: NewMember
+    grace_card: str
+    other: NewMember
+    other_card: str
+    other_login: str
+
+
+@pytest.fixture
+async def accounts(committed_db: AsyncSession) -> Members:
+    """Grace with 10 € and a card; another member with a card and a login of their own."""
+    grace_card, other_card = unique_uid(), unique_uid()
+    grace = await make_member(
+        committed_db, name=f"Grace {unique_slug('hopper')}", balance_cents=1000, card=grace_card
+    )
+    other = await make_member(committed_db, name=f"Other {unique_slug('member')}", card=other_card)
+    other_login = unique_slug("other-login")
+    await members.link_login(committed_db, other.member_id, other_login)
+    await committed_db.commit()
+    return Members(grace, grace_card, other, other_card, other_login)
+
+
+async def _detail(db: AsyncSession, member_id: int) -> MemberDetail:
+    detail = await members.detail(db, member_id, now=T0)
+    await db.commit()
+    return detail
+
+
+def submit(page: Page, button: str) -> int:
+    """Click the form's button and wait for the answer: its status (303 when it was saved)."""
+    with page.expect_response(lambda answer: answer.request.method == "POST") as posted:
+        page.get_by_role("button", name=button, exact=True).click()
+    page.wait_for_load_state()
+    return posted.value.status
+
+
+def error_beside(page: Page, field: str) -> str:
+    """The error the page shows beside a field (and names in the field's description)."""
+    described = page.locator(f"[name={field}]").get_attribute("aria-describedby")
+    return page.locator(f"#{described}").inner_text() if described else ""
+
+
+def text(page: Page, selector: str) -> str:
+    return page.locator(selector).inner_text().replace("\u00a0", " ")
+
+
+async def test_ada_finds_a_member_and_changes_their_account_in_english(
+    live_app: LiveApp,
+    chromium: Chromium,
+    committed_db: AsyncSession,
+    person: Person,
+    accounts: Members,
+) -> None:
+    ada = person("Ada Lovelace", "admin")
+    grace = accounts.grace
+    grace_login = unique_slug("grace-login")
+
+    def manage(page: Page) -> dict[str, object]:
+        seen: dict[str, object] = {}
+        log_in(page, live_app.url, ada, "/admin/members")
+        watch = watched(page)
+        search = page.get_by_label("Name, e-mail address or card")
+        search.fill(grace.name.split()[1])
+        page.get_by_role("button", name="Search").click()
+        page.wait_for_load_state()
+        seen["by name"] = page.get_by_role("table").get_by_role("link").all_inner_texts()
+        search = page.get_by_label("Name, e-mail address or card")
+        search.fill(accounts.grace_card[-6:].lower())
+        page.get_by_role("button", name="Search").click()
+        page.wait_for_load_state()
+        seen["by card"] = page.get_by_role("table").get_by_role("link").all_inner_texts()
+        seen["list problems"] = page_problems(page, watch, "admin-members-en")
+
+        page.get_by_role("link", name=grace.name).click()
+        page.wait_for_load_state()
+        seen["heading"] = page.get_by_role("heading", level=1).inner_text()
+        seen["balance"] = text(page, "#balance")
+        seen["detail problems"] = page_problems(page, watch, "admin-member-en")
+
+        page.get_by_label("Amount in euros").fill("-2.50")
+        seen["no reason"] = submit(page, "Correct the balance"), error_beside(page, "reason")
+        page.get_by_label("Amount in euros").fill("-100")
+        page.get_by_label("Reason").fill("Too much")
+        seen["below the limit"] = (
+            submit(page, "Correct the balance"),
+            error_beside(page, "amount_cents"),
+        )
+        seen["balance then"] = text(page, "#balance")
+        seen["refused problems"] = page_problems(page, watch, "admin-member-refused-en")
+        page.get_by_label("Amount in euros").fill("-2.50")
+        page.get_by_label("Reason").fill("Broken mug")
+        seen["corrected"] = submit(page, "Correct the balance"), text(page, ".notice")
+        seen["balance after"] = text(page, "#balance")
+        seen["ledger"] = page.get_by_role("table", name="Recent ledger").inner_text()
+
+        page.get_by_label("Credit limit in euros").fill("twenty")
+        seen["bad limit"] = (
+            submit(page, "Save the credit limit"),
+            error_beside(page, "credit_limit_cents"),
+        )
+        page.get_by_label("Credit limit in euros").fill("20.00")
+        seen["limit"] = submit(page, "Save the credit limit"), text(page, ".notice")
+
+        page.get_by_label("Card UID").fill(accounts.other_card)
+        seen["taken card"] = submit(page, "Add card"), error_beside(page, "uid")
+        seen["owner link"] = page.get_by_role(
+            "link", name="Open the member who has this card"
+        ).get_attribute("href")
+        page.get_by_role("button", name=f"Block card {accounts.grace_card}").click()
+        page.wait_for_load_state()
+        seen["blocked"] = page.get_by_role("row").filter(has_text=accounts.grace_card).inner_text()
+        page.get_by_role("button", name=f"Unblock card {accounts.grace_card}").click()
+        page.wait_for_load_state()
+        seen["unblocked"] = (
+            page.get_by_role("row").filter(has_text=accounts.grace_card).inner_text()
+        )
+
+        page.get_by_label("New PIN").fill(NOT_A_PIN)
+        seen["bad pin"] = submit(page, "Set the PIN"), error_beside(page, "pin")
+        seen["bad pin in page"] = NOT_A_PIN in page.content()
+        page.get_by_label("New PIN").fill(PIN)
+        seen["pin"] = submit(page, "Set the PIN"), text(page, ".notice")
+        seen["pin in page"] = PIN in page.content()
+        seen["pin field"] = page.get_by_label("New PIN").evaluate(
+            "field => [field.type, field.inputMode, field.autocomplete, field.value]"
+        )
+        seen["pin removed"] = submit(page, "Remove the PIN"), text(page, "#h-pin + p")
+
+        page.get_by_label("Login (its OIDC subject)").fill(accounts.other_login)
+        seen["taken login"] = submit(page, "Link the login"), error_beside(page, "subject")
+        page.get_by_label("Login (its OIDC subject)").fill(grace_login)
+        seen["linked"] = submit(page, "Link the login"), text(page, "#h-login + p")
+        seen["last problems"] = page_problems(page, watch, "admin-member-changed-en")
+        return seen
+
+    seen = await chromium.run(manage)
+
+    assert seen["by name"] == seen["by card"] == [grace.name]
+    assert seen["heading"] == grace.name
+    assert seen["balance"] == "€10.00"
+    assert seen["no reason"] == (422, "Please fill this in.")
+    assert seen["below the limit"] == (
+        409,
+        "This would take the balance below the credit limit: the balance is €10.00, "
+        "the credit limit €0.00.",
+    )
+    assert seen["balance then"] == "€10.00"
+    assert seen["corrected"] == (
+        303,
+        "Balance corrected by -€2.50. The new balance is €7.50.",
+    )
+    assert seen["balance after"] == "€7.50"
+    assert "Broken mug" in str(seen["ledger"])
+    assert seen["bad limit"] == (422, "Please enter an amount like 12.50.")
+    assert seen["limit"] == (303, "Credit limit set to €20.00.")
+    assert seen["taken card"] == (409, "This card belongs to a member already.")
+    assert seen["owner link"] == f"/admin/members/{accounts.other.member_id}"
+    assert "Blocked" in str(seen["blocked"])
+    assert "Works" in str(seen["unblocked"])
+    assert seen["bad pin"] == (422, "A PIN is 4 to 8 digits.")
+    assert seen["pin"] == (303, "PIN set: the member is a treasurer now.")
+    assert seen["bad pin in page"] is seen["pin in page"] is False
+    assert seen["pin field"] == ["password", "numeric", "off", ""]
+    assert seen["pin removed"] == (303, "No PIN: the member is not a treasurer.")
+    assert seen["taken login"] == (
+        409,
+        "This login is linked to another member: unlink it there first.",
+    )
+    assert seen["linked"] == (303, f"Linked to the login {grace_login}")
+    for problems in ("list problems", "detail problems", "refused problems", "last problems"):
+        assert seen[problems] == [], problems
+
+    after = await _detail(committed_db, grace.member_id)
+    assert (after.balance_cents, after.credit_limit_cents) == (750, 2000)
+    assert [(card.uid, card.blocked) for card in after.cards] == [(accounts.grace_card, False)]
+    assert (after.has_pin, after.oidc_subject) == (False, grace_login)
+    other = await _detail(committed_db, accounts.other.member_id)
+    assert [card.uid for card in other.cards] == [accounts.other_card]
+    assert other.oidc_subject == accounts.other_login
+
+
+async def test_ada_adds_a_member_and_sets_a_credit_limit_in_german(
+    live_app: LiveApp,
+    chromium: Chromium,
+    committed_db: AsyncSession,
+    person: Person,
+    accounts: Members,
+) -> None:
+    ada = person("Ada Lovelace", "admin")
+    name = f"Lin {unique_slug('neu')}"
+    taken = accounts.other_card
+
+    def add_and_limit(page: Page) -> dict[str, object]:
+        seen: dict[str, object] = {}
+        log_in(page, live_app.url, ada, "/admin/members")
+        watch = watched(page)
+        seen["lang"] = page.get_attribute("html", "lang")
+        page.get_by_label("Name", exact=True).fill(name)
+        page.get_by_label("Karten-UID (optional)").fill(taken)
+        seen["taken card"] = submit(page, "Mitglied anlegen"), error_beside(page, "card_uid")
+        seen["name kept"] = page.get_by_label("Name", exact=True).input_value()
+        seen["list problems"] = page_problems(page, watch, "admin-members-refused-de")
+        page.get_by_label("Karten-UID (optional)").fill("")
+        page.get_by_label("Startguthaben in Euro (optional)").fill("5,00")
+        seen["added"] = submit(page, "Mitglied anlegen"), text(page, ".notice")
+        seen["balance"] = text(page, "#balance")
+        seen["detail problems"] = page_problems(page, watch, "admin-member-de")
+
+        page.get_by_label("Kreditrahmen in Euro").fill("-3")
+        seen["bad limit"] = (
+            submit(page, "Kreditrahmen speichern"),
+            error_beside(page, "credit_limit_cents"),
+        )
+        seen["refused problems"] = page_problems(page, watch, "admin-member-refused-de")
+        page.get_by_label("Kreditrahmen in Euro").fill("20,00")
+        seen["limit"] = submit(page, "Kreditrahmen speichern"), text(page, ".notice")
+        seen["url"] = page.url
+        return seen
+
+    seen = await chromium.run(add_and_limit, locale=LANGUAGE_LOCALES["de"])
+
+    assert seen["lang"] == "de"
+    assert seen["taken card"] == (409, "Diese Karte gehört schon einem Mitglied.")
+    assert seen["name kept"] == name
+    assert seen["added"] == (303, f"Mitglied {name} angelegt.")
+    assert seen["balance"] == "5,00 €"
+    assert seen["bad limit"] == (422, "Mindestens 0,00 €.")
+    assert seen["limit"] == (303, "Kreditrahmen auf 20,00 € gesetzt.")
+    for problems in ("list problems", "detail problems", "refused problems"):
+        assert seen[problems] == [], problems
+    member_id = int(str(seen["url"]).rsplit("/", 1)[1])
+    added = await _detail(committed_db, member_id)
+    assert (added.name, added.balance_cents, added.credit_limit_cents) == (name, 500, 2000)
+    assert added.cards == []
