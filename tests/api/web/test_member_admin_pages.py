@@ -67,10 +67,11 @@ def submit(page: Page, button: str) -> int:
 def error_beside(page: Page, field: str) -> str:
     """The error the page shows beside a field (and names in the field's description)."""
     described = page.locator(f"[name={field}]").get_attribute("aria-describedby")
-    return page.locator(f"#{described}").inner_text() if described else ""
+    return text(page, f"#{described}") if described else ""
 
 
 def text(page: Page, selector: str) -> str:
+    """What the element says, with the spaces money is written with as plain ones."""
     return page.locator(selector).inner_text().replace("\u00a0", " ")
 
 
