@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import httpx
 import pytest
 from playwright.sync_api import Page
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.session_tokens import Role
 from core import members
 from core.members import MemberDetail, NewMember
+from tests.api.conftest import Headers, SessionFor
 from tests.api.web.conftest import Person, log_in
 from tests.chromium import Chromium
 from tests.factories import T0, make_member, unique_slug, unique_uid
@@ -263,3 +266,60 @@ async def test_ada_adds_a_member_and_sets_a_credit_limit_in_german(
     added = await _detail(committed_db, member_id)
     assert (added.name, added.balance_cents, added.credit_limit_cents) == (name, 500, 2000)
     assert added.cards == []
+
+
+def _pages_of(member_id: int, card_id: int) -> list[tuple[str, str]]:
+    one = f"/admin/members/{member_id}"
+    posted = ["contact", "credit-limit", "corrections", "cards", "pin", "pin/remove", "login"]
+    return [
+        ("GET", "/admin/members"),
+        ("POST", "/admin/members"),
+        ("GET", one),
+        *[("POST", f"{one}/{form}") for form in posted],
+        ("POST", f"{one}/cards/{card_id}/block"),
+        ("POST", f"{one}/cards/{card_id}/unblock"),
+        ("POST", f"{one}/login/remove"),
+    ]
+
+
+async def test_the_member_pages_refuse_everyone_but_admins_with_a_page(
+    client: httpx.AsyncClient,
+    session_for: SessionFor,
+    committed_db: AsyncSession,
+    accounts: Members,
+) -> None:
+    before = await _detail(committed_db, accounts.other.member_id)
+    shop = session_for(unique_slug("shop"), Role.PRODUCT_MANAGER) | {"Accept": "text/html"}
+    form = {"name": "Mallory", "credit_limit_cents": "999", "pin": PIN, "uid": unique_uid()}
+
+    answers = {
+        (method, path): await client.request(method, path, headers=shop, data=form)
+        for method, path in _pages_of(accounts.other.member_id, before.cards[0].id)
+    }
+
+    refused = {page: answer.status_code for page, answer in answers.items()}
+    assert set(refused.values()) == {403}, refused
+    assert all("text/html" in answer.headers["content-type"] for answer in answers.values())
+    assert await _detail(committed_db, accounts.other.member_id) == before
+
+
+async def test_an_address_of_no_member_or_card_is_the_not_found_page(
+    client: httpx.AsyncClient, admin: Headers, accounts: Members
+) -> None:
+    one = f"/admin/members/{accounts.grace.member_id}"
+    addresses = [
+        ("GET", "/admin/members/999999999999"),
+        ("GET", "/admin/members/twelve"),
+        ("GET", f"/admin/members/{2**63}"),
+        ("POST", "/admin/members/999999999999/pin/remove"),
+        ("POST", f"{one}/cards/999999999999/block"),
+        ("POST", f"{one}/cards/{2**64}/unblock"),
+    ]
+    html = admin | {"Accept": "text/html"}
+
+    answers = {address: await client.request(*address, headers=html) for address in addresses}
+
+    assert {address: answer.status_code for address, answer in answers.items()} == dict.fromkeys(
+        addresses, 404
+    )
+    assert all("Page not found" in answer.text for answer in answers.values())
