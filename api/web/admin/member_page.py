@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Annotated
+from dataclasses import dataclass, field, replace
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -40,6 +40,7 @@ from core.clock import Clock
 from core.errors import DomainError, NotFound, UnknownCard
 from core.formats import BIGINT_MAX
 
+M = TypeVar("M", bound=BaseModel)
 MEMBERS = "/admin/members"
 ONE_MEMBER = MEMBERS + "/{member_id}"
 LEDGER_LINES = 20
@@ -173,6 +174,27 @@ class MemberForms:
     async def again(self, refused: Refused) -> Response:
         return await self.show(refused=refused)
 
+    async def read(
+        self, model: type[M], *names: str, money: tuple[str, ...] = ()
+    ) -> tuple[M | None, Refused]:
+        """The form as `model` (None if it is not right), and the form to show again: with
+        its errors by field (422) and what was typed into the fields `names`."""
+        form = await self.request.form()
+        checked, errors = validated(model, form, self.viewer.formats, money=money)
+        return checked, Refused(errors, 422, typed(form, *names))
+
+    def refused_by(
+        self,
+        refusal: DomainError,
+        form: Refused,
+        name: str,
+        texts: Mapping[str, str],
+        owner_url: str | None = None,
+    ) -> Refused:
+        """The form again with core's refusal explained beside the field `name`."""
+        errors = {name: explained(refusal, self.viewer.formats, texts)}
+        return Refused(errors, refusal.status, form.values, owner_url)
+
     def saved(self, text: str) -> Response:
         """After a change: back to the member's page, which says what was done."""
         notify(self.request, text)
@@ -199,10 +221,9 @@ async def member_page(page: MemberFormsDep, before_id: BeforeIdDep) -> Response:
 
 @router.post(ONE_MEMBER + "/contact")
 async def change_contact(page: MemberFormsDep) -> Response:
-    form = await page.request.form()
-    contact, errors = validated(ContactForm, form, page.viewer.formats)
+    contact, form = await page.read(ContactForm, "name", "email")
     if contact is None:
-        return await page.again(Refused(errors, 422, typed(form, "name", "email")))
+        return await page.again(form)
     async with refusable(page.db, page.viewer):
         await members.set_contact(page.db, page.member_id, name=contact.name, email=contact.email)
     return page.saved(page._("Name and e-mail address saved."))
@@ -210,30 +231,27 @@ async def change_contact(page: MemberFormsDep) -> Response:
 
 @router.post(ONE_MEMBER + "/credit-limit")
 async def change_credit_limit(page: MemberFormsDep) -> Response:
-    form = await page.request.form()
-    formats = page.viewer.formats
-    limit, errors = validated(CreditLimitForm, form, formats, money=("credit_limit_cents",))
-    values = typed(form, "credit_limit_cents")
+    limit, form = await page.read(
+        CreditLimitForm, "credit_limit_cents", money=("credit_limit_cents",)
+    )
     if limit is None:
-        return await page.again(Refused(errors, 422, values))
+        return await page.again(form)
     async with refusable(page.db, page.viewer) as outcome:
         await members.set_credit_limit(page.db, page.member_id, limit.credit_limit_cents)
     if outcome.refusal is not None:
         why = {"conflict": page._("The balance (%(balance_cents)s) is already below this limit.")}
-        errors = {"credit_limit_cents": explained(outcome.refusal, formats, why)}
-        return await page.again(Refused(errors, outcome.refusal.status, values))
+        return await page.again(page.refused_by(outcome.refusal, form, "credit_limit_cents", why))
     text = page._("Credit limit set to %(limit)s.")
-    return page.saved(text % {"limit": formats.money(limit.credit_limit_cents)})
+    return page.saved(text % {"limit": page.viewer.formats.money(limit.credit_limit_cents)})
 
 
 @router.post(ONE_MEMBER + "/corrections")
 async def correct_balance(page: MemberFormsDep) -> Response:
-    form = await page.request.form()
-    formats = page.viewer.formats
-    correction, errors = validated(NewCorrection, form, formats, money=("amount_cents",))
-    values = typed(form, "amount_cents", "reason")
+    correction, form = await page.read(
+        NewCorrection, "amount_cents", "reason", money=("amount_cents",)
+    )
     if correction is None:
-        return await page.again(Refused(errors, 422, values))
+        return await page.again(form)
     assert page.viewer.principal is not None
     async with refusable(page.db, page.viewer) as outcome:
         booked = await members.correct_balance(
@@ -251,49 +269,35 @@ async def correct_balance(page: MemberFormsDep) -> Response:
                 "%(balance_cents)s, the credit limit %(credit_limit_cents)s."
             )
         }
-        errors = {"amount_cents": explained(outcome.refusal, formats, why)}
-        return await page.again(Refused(errors, outcome.refusal.status, values))
+        return await page.again(page.refused_by(outcome.refusal, form, "amount_cents", why))
+    money = page.viewer.formats.money
     text = page._("Balance corrected by %(amount)s. The new balance is %(balance)s.")
     return page.saved(
-        text
-        % {
-            "amount": formats.money(booked.amount_cents),
-            "balance": formats.money(booked.balance_cents),
-        }
+        text % {"amount": money(booked.amount_cents), "balance": money(booked.balance_cents)}
     )
 
 
 @router.post(ONE_MEMBER + "/cards")
 async def add_card(page: MemberFormsDep) -> Response:
-    form = await page.request.form()
-    card, errors = validated(NewCard, form, page.viewer.formats)
-    values = typed(form, "uid")
+    card, form = await page.read(NewCard, "uid")
     if card is None:
-        return await page.again(Refused(errors, 422, values))
+        return await page.again(form)
     async with refusable(page.db, page.viewer) as outcome:
         await members.add_card(page.db, page.member_id, card.uid, now=page.clock.now())
     if outcome.refusal is not None:
-        taken = await card_taken(
-            page.db, page.viewer.formats, outcome.refusal, card.uid, "uid", values
-        )
-        return await page.again(taken)
+        taken = await card_taken(page.db, page.viewer.formats, outcome.refusal, card.uid, "uid")
+        return await page.again(replace(taken, values=form.values))
     return page.saved(page._("Card %(uid)s added.") % {"uid": card.uid})
 
 
 async def card_taken(
-    db: AsyncSession,
-    formats: Formats,
-    refusal: DomainError,
-    uid: str,
-    name: str,
-    values: Mapping[str, str],
+    db: AsyncSession, formats: Formats, refusal: DomainError, uid: str, name: str
 ) -> Refused:
-    """A card UID refused as another member's (field `name`), with a link to them."""
+    """A card UID refused as another member's (beside the field `name`), with a link to them."""
     _ = gettext_for(formats.language)
-    errors = {
-        name: explained(refusal, formats, {"conflict": _("This card belongs to a member already.")})
-    }
-    return Refused(errors, refusal.status, values, await card_owner_url(db, uid))
+    why = {"conflict": _("This card belongs to a member already.")}
+    errors = {name: explained(refusal, formats, why)}
+    return Refused(errors, refusal.status, owner_url=await card_owner_url(db, uid))
 
 
 async def _block(page: MemberForms, card_id: str, *, blocked: bool) -> None:
@@ -319,10 +323,9 @@ async def unblock_card(page: MemberFormsDep, card_id: str) -> Response:
 @router.post(ONE_MEMBER + "/pin")
 async def set_pin(page: MemberFormsDep) -> Response:
     """Set the PIN. It is never shown again, not even on a refusal: the field stays empty."""
-    new, errors = validated(NewPin, await page.request.form(), page.viewer.formats)
+    new, form = await page.read(NewPin)
     if new is None:
-        errors = {"pin": page._("A PIN is 4 to 8 digits.")} if "pin" in errors else errors
-        return await page.again(Refused(errors, 422))
+        return await page.again(replace(form, errors={"pin": page._("A PIN is 4 to 8 digits.")}))
     async with refusable(page.db, page.viewer):
         await pins.set_pin(page.db, page.member_id, new.pin)
     return page.saved(page._("PIN set: the member is a treasurer now."))
@@ -337,11 +340,9 @@ async def remove_pin(page: MemberFormsDep) -> Response:
 
 @router.post(ONE_MEMBER + "/login")
 async def link_login(page: MemberFormsDep) -> Response:
-    form = await page.request.form()
-    link, errors = validated(LoginLink, form, page.viewer.formats)
-    values = typed(form, "subject")
+    link, form = await page.read(LoginLink, "subject")
     if link is None:
-        return await page.again(Refused(errors, 422, values))
+        return await page.again(form)
     async with refusable(page.db, page.viewer) as outcome:
         await members.link_login(page.db, page.member_id, link.subject)
     if outcome.refusal is not None:
@@ -350,10 +351,9 @@ async def link_login(page: MemberFormsDep) -> Response:
                 "This login is linked to another member: unlink it there first."
             )
         }
-        errors = {"subject": explained(outcome.refusal, page.viewer.formats, why)}
         owner = await logins.member_id(page.db, link.subject)
         owner_url = member_url(owner) if owner is not None else None
-        return await page.again(Refused(errors, outcome.refusal.status, values, owner_url))
+        return await page.again(page.refused_by(outcome.refusal, form, "subject", why, owner_url))
     return page.saved(page._("Login linked."))
 
 

@@ -8,13 +8,14 @@ is typed with the same request models.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import TypeAdapter, ValidationError
 
-from api.admin.members import NewMember, SearchText
+from api.admin.members import NewMember, SearchText, add_member
 from api.auth import ClockDep
 from api.deps import DbDep
 from api.web.admin import member_page
@@ -93,7 +94,7 @@ async def member_list(
 
 
 @router.post(MEMBERS)
-async def add_member(
+async def add_new_member(
     request: Request, viewer: AdminViewerDep, db: DbDep, clock: ClockDep
 ) -> Response:
     """Add a member (with a card and an opening balance if given), then show their page."""
@@ -104,21 +105,11 @@ async def add_member(
         return await _list_page(request, viewer, db, refused=Refused(errors, 422, values))
     assert viewer.principal is not None
     async with refusable(db, viewer) as outcome:
-        added = await members.add_member(
-            db,
-            name=new.name,
-            email=new.email,
-            card_uid=new.card_uid,
-            opening_balance_cents=new.opening_balance_cents,
-            now=clock.now(),
-            actor=viewer.principal.subject,
-        )
+        added = await add_member(db, new, now=clock.now(), actor=viewer.principal.subject)
     if outcome.refusal is not None:
         assert new.card_uid is not None
-        taken = await card_taken(
-            db, viewer.formats, outcome.refusal, new.card_uid, "card_uid", values
-        )
-        return await _list_page(request, viewer, db, refused=taken)
+        taken = await card_taken(db, viewer.formats, outcome.refusal, new.card_uid, "card_uid")
+        return await _list_page(request, viewer, db, refused=replace(taken, values=values))
     _ = gettext_for(viewer.language)
     notify(request, _("Member %(name)s added.") % {"name": new.name})
     return RedirectResponse(member_url(added.member_id), status_code=303)

@@ -9,7 +9,9 @@ changed is read back the same way afterwards (an open transaction would hold SQL
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -26,6 +28,7 @@ from tests.factories import T0, make_member, unique_slug, unique_uid
 from tests.live_server import LiveApp
 from tests.page_checks import LANGUAGE_LOCALES, page_problems, watched
 
+T = TypeVar("T")
 PIN = "80412593"
 NOT_A_PIN = "98765x"
 
@@ -51,6 +54,27 @@ async def accounts(committed_db: AsyncSession) -> Members:
     await members.link_login(committed_db, other.member_id, other_login)
     await committed_db.commit()
     return Members(grace, grace_card, other, other_card, other_login)
+
+
+@dataclass(frozen=True)
+class AdminBrowser:
+    """Ada, an admin, in Chromium: each run starts logged in, on the members list."""
+
+    live_app: LiveApp
+    chromium: Chromium
+    subject: str
+
+    async def run(self, steps: Callable[[Page], T], *, language: str = "en") -> T:
+        def logged_in(page: Page) -> T:
+            log_in(page, self.live_app.url, self.subject, "/admin/members")
+            return steps(page)
+
+        return await self.chromium.run(logged_in, locale=LANGUAGE_LOCALES[language])
+
+
+@pytest.fixture
+def ada(live_app: LiveApp, chromium: Chromium, person: Person) -> AdminBrowser:
+    return AdminBrowser(live_app, chromium, person("Ada Lovelace", "admin"))
 
 
 async def _detail(db: AsyncSession, member_id: int) -> MemberDetail:
@@ -79,19 +103,13 @@ def text(page: Page, selector: str) -> str:
 
 
 async def test_ada_finds_a_member_and_changes_their_account_in_english(
-    live_app: LiveApp,
-    chromium: Chromium,
-    committed_db: AsyncSession,
-    person: Person,
-    accounts: Members,
+    ada: AdminBrowser, committed_db: AsyncSession, accounts: Members
 ) -> None:
-    ada = person("Ada Lovelace", "admin")
     grace = accounts.grace
     grace_login = unique_slug("grace-login")
 
     def manage(page: Page) -> dict[str, object]:
         seen: dict[str, object] = {}
-        log_in(page, live_app.url, ada, "/admin/members")
         watch = watched(page)
         search = page.get_by_label("Name, e-mail address or card")
         search.fill(grace.name.split()[1])
@@ -167,7 +185,7 @@ async def test_ada_finds_a_member_and_changes_their_account_in_english(
         seen["last problems"] = page_problems(page, watch, "admin-member-changed-en")
         return seen
 
-    seen = await chromium.run(manage)
+    seen = await ada.run(manage)
 
     assert seen["by name"] == seen["by card"] == [grace.name]
     assert seen["heading"] == grace.name
@@ -214,19 +232,13 @@ async def test_ada_finds_a_member_and_changes_their_account_in_english(
 
 
 async def test_ada_adds_a_member_and_sets_a_credit_limit_in_german(
-    live_app: LiveApp,
-    chromium: Chromium,
-    committed_db: AsyncSession,
-    person: Person,
-    accounts: Members,
+    ada: AdminBrowser, committed_db: AsyncSession, accounts: Members
 ) -> None:
-    ada = person("Ada Lovelace", "admin")
     name = f"Lin {unique_slug('neu')}"
     taken = accounts.other_card
 
     def add_and_limit(page: Page) -> dict[str, object]:
         seen: dict[str, object] = {}
-        log_in(page, live_app.url, ada, "/admin/members")
         watch = watched(page)
         seen["lang"] = page.get_attribute("html", "lang")
         page.get_by_label("Name", exact=True).fill(name)
@@ -251,7 +263,7 @@ async def test_ada_adds_a_member_and_sets_a_credit_limit_in_german(
         seen["url"] = page.url
         return seen
 
-    seen = await chromium.run(add_and_limit, locale=LANGUAGE_LOCALES["de"])
+    seen = await ada.run(add_and_limit, language="de")
 
     assert seen["lang"] == "de"
     assert seen["taken card"] == (409, "Diese Karte gehört schon einem Mitglied.")
