@@ -1,7 +1,7 @@
-"""Admin pages: one member's page and its forms — contact, credit limit, balance correction,
-cards, PIN and login link. Each form posts to an address of its own; a change is saved and
-shown after a redirect, a refusal shows the page again with the reason beside the field and
-nothing changed.
+"""Admin pages: one member's page and its forms for the account — contact, credit limit and
+balance correction (cards, PIN and login: `api.web.admin.member_access`). Each form posts to
+an address of its own; a change is saved and shown after a redirect, a refusal shows the page
+again with the reason beside the field and nothing changed.
 
 The changes go through the same core calls and request models as `api.admin.members`.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -23,11 +23,8 @@ from api.admin.members import (
     STRICT_REQUEST,
     Email,
     LimitCents,
-    LoginLink,
     Name,
-    NewCard,
     NewCorrection,
-    NewPin,
 )
 from api.auth import ClockDep
 from api.deps import DbDep
@@ -35,9 +32,9 @@ from api.web.forms import FieldErrors, validated
 from api.web.i18n import Formats
 from api.web.render import gettext_for, notify, render
 from api.web.viewer import AdminViewerDep, PageNotFound, Viewer
-from core import cards, logins, members, pins, self_service
+from core import members, self_service
 from core.clock import Clock
-from core.errors import DomainError, NotFound, UnknownCard
+from core.errors import DomainError, NotFound
 from core.formats import BIGINT_MAX
 
 M = TypeVar("M", bound=BaseModel)
@@ -53,7 +50,7 @@ def member_url(member_id: int) -> str:
 
 def page_id(text: str | None) -> int | None:
     """A row id from an address, or None when it cannot be one."""
-    if text is None or not text.isdigit() or not 1 <= int(text) <= BIGINT_MAX:
+    if text is None or not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= BIGINT_MAX:
         return None
     return int(text)
 
@@ -113,14 +110,6 @@ def explained(error: DomainError, formats: Formats, texts: Mapping[str, str]) ->
 def typed(form: FormData, *names: str) -> dict[str, str]:
     """What was typed into these fields, to show it again beside the errors."""
     return {name: str(form.get(name, "")) for name in names}
-
-
-async def card_owner_url(db: AsyncSession, uid: str) -> str | None:
-    """The page of the member who has the card already."""
-    try:
-        return member_url(await cards.member_of(db, uid))
-    except UnknownCard:
-        return None
 
 
 @dataclass(frozen=True)
@@ -275,90 +264,3 @@ async def correct_balance(page: MemberFormsDep) -> Response:
     return page.saved(
         text % {"amount": money(booked.amount_cents), "balance": money(booked.balance_cents)}
     )
-
-
-@router.post(ONE_MEMBER + "/cards")
-async def add_card(page: MemberFormsDep) -> Response:
-    card, form = await page.read(NewCard, "uid")
-    if card is None:
-        return await page.again(form)
-    async with refusable(page.db, page.viewer) as outcome:
-        await members.add_card(page.db, page.member_id, card.uid, now=page.clock.now())
-    if outcome.refusal is not None:
-        taken = await card_taken(page.db, page.viewer.formats, outcome.refusal, card.uid, "uid")
-        return await page.again(replace(taken, values=form.values))
-    return page.saved(page._("Card %(uid)s added.") % {"uid": card.uid})
-
-
-async def card_taken(
-    db: AsyncSession, formats: Formats, refusal: DomainError, uid: str, name: str
-) -> Refused:
-    """A card UID refused as another member's (beside the field `name`), with a link to them."""
-    _ = gettext_for(formats.language)
-    why = {"conflict": _("This card belongs to a member already.")}
-    errors = {name: explained(refusal, formats, why)}
-    return Refused(errors, refusal.status, owner_url=await card_owner_url(db, uid))
-
-
-async def _block(page: MemberForms, card_id: str, *, blocked: bool) -> None:
-    found = page_id(card_id)
-    if found is None:
-        raise PageNotFound(page.viewer)
-    async with refusable(page.db, page.viewer):
-        await members.set_card_blocked(page.db, page.member_id, found, blocked=blocked)
-
-
-@router.post(ONE_MEMBER + "/cards/{card_id}/block")
-async def block_card(page: MemberFormsDep, card_id: str) -> Response:
-    await _block(page, card_id, blocked=True)
-    return page.saved(page._("Card blocked: it works nowhere until it is unblocked."))
-
-
-@router.post(ONE_MEMBER + "/cards/{card_id}/unblock")
-async def unblock_card(page: MemberFormsDep, card_id: str) -> Response:
-    await _block(page, card_id, blocked=False)
-    return page.saved(page._("Card unblocked: it works again."))
-
-
-@router.post(ONE_MEMBER + "/pin")
-async def set_pin(page: MemberFormsDep) -> Response:
-    """Set the PIN. It is never shown again, not even on a refusal: the field stays empty."""
-    new, form = await page.read(NewPin)
-    if new is None:
-        return await page.again(replace(form, errors={"pin": page._("A PIN is 4 to 8 digits.")}))
-    async with refusable(page.db, page.viewer):
-        await pins.set_pin(page.db, page.member_id, new.pin)
-    return page.saved(page._("PIN set: the member is a treasurer now."))
-
-
-@router.post(ONE_MEMBER + "/pin/remove")
-async def remove_pin(page: MemberFormsDep) -> Response:
-    async with refusable(page.db, page.viewer):
-        await pins.clear_pin(page.db, page.member_id)
-    return page.saved(page._("PIN removed: the member is no longer a treasurer."))
-
-
-@router.post(ONE_MEMBER + "/login")
-async def link_login(page: MemberFormsDep) -> Response:
-    link, form = await page.read(LoginLink, "subject")
-    if link is None:
-        return await page.again(form)
-    async with refusable(page.db, page.viewer) as outcome:
-        await members.link_login(page.db, page.member_id, link.subject)
-    if outcome.refusal is not None:
-        why = {
-            "subject_linked": page._(
-                "This login is linked to another member: unlink it there first."
-            )
-        }
-        owner = await logins.member_id(page.db, link.subject)
-        owner_url = member_url(owner) if owner is not None else None
-        return await page.again(page.refused_by(outcome.refusal, form, "subject", why, owner_url))
-    return page.saved(page._("Login linked."))
-
-
-@router.post(ONE_MEMBER + "/login/remove")
-async def unlink_login(page: MemberFormsDep) -> Response:
-    async with refusable(page.db, page.viewer):
-        await members.unlink_login(page.db, page.member_id)
-    return page.saved(page._("Login unlinked: that person can link a card again."))

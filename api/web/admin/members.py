@@ -1,5 +1,5 @@
 """Admin pages: members — the list, searched by name, e-mail address or card, and the form to
-add one; each member's own page is `api.web.admin.member_page`.
+add one; each member's own page is `api.web.admin.member_page` (and `member_access`).
 
 Both go through `core.members`, as the JSON routes of `api.admin.members` do, and check what
 is typed with the same request models.
@@ -18,16 +18,9 @@ from pydantic import TypeAdapter, ValidationError
 from api.admin.members import NewMember, SearchText, add_member
 from api.auth import ClockDep
 from api.deps import DbDep
-from api.web.admin import member_page
-from api.web.admin.member_page import (
-    MEMBERS,
-    BeforeIdDep,
-    Refused,
-    card_taken,
-    member_url,
-    refusable,
-    typed,
-)
+from api.web.admin import member_access, member_page
+from api.web.admin.member_access import card_taken
+from api.web.admin.member_page import MEMBERS, BeforeIdDep, Refused, member_url, refusable, typed
 from api.web.forms import FieldErrors, field_errors, validated
 from api.web.render import gettext_for, notify, render
 from api.web.viewer import AdminViewerDep, Viewer
@@ -36,6 +29,7 @@ from core.paging import PAGE_DEFAULT, by_id, fetch_page
 
 router = APIRouter(include_in_schema=False)
 router.include_router(member_page.router)
+router.include_router(member_access.router)
 
 _SEARCH = TypeAdapter(SearchText)
 NEW_MEMBER_FIELDS = ("name", "email", "card_uid", "opening_balance_cents")

@@ -322,6 +322,7 @@ async def test_an_address_of_no_member_or_card_is_the_not_found_page(
     addresses = [
         ("GET", "/admin/members/999999999999"),
         ("GET", "/admin/members/twelve"),
+        ("GET", "/admin/members/²"),
         ("GET", f"/admin/members/{2**63}"),
         ("POST", "/admin/members/999999999999/pin/remove"),
         ("POST", f"{one}/cards/999999999999/block"),
