@@ -9,8 +9,10 @@ changed is read back the same way afterwards (an open transaction would hold SQL
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from html import unescape
 from typing import TypeVar
 
 import httpx
@@ -19,8 +21,10 @@ from playwright.sync_api import Page
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.session_tokens import Role
+from api.web.admin.member_page import LEDGER_LINES
 from core import members
 from core.members import MemberDetail, NewMember
+from core.paging import PAGE_DEFAULT
 from tests.api.conftest import Headers, SessionFor
 from tests.api.web.conftest import Person, log_in
 from tests.chromium import Chromium
@@ -336,3 +340,47 @@ async def test_an_address_of_no_member_or_card_is_the_not_found_page(
         addresses, 404
     )
     assert all("Page not found" in answer.text for answer in answers.values())
+
+
+async def test_a_search_too_long_is_refused_beside_the_field(
+    client: httpx.AsyncClient, admin: Headers
+) -> None:
+    html = admin | {"Accept": "text/html"}
+
+    answer = await client.get("/admin/members", params={"q": "x" * 201}, headers=html)
+
+    assert answer.status_code == 422
+    assert 'id="e-q" class="error">At most 200 characters.' in answer.text
+
+
+async def test_long_lists_go_on_on_older_pages(
+    client: httpx.AsyncClient, admin: Headers, committed_db: AsyncSession, accounts: Members
+) -> None:
+    namesake = unique_slug("namesake")
+    for number in range(PAGE_DEFAULT + 1):
+        await members.add_member(committed_db, name=f"{namesake} {number}", now=T0)
+    for number in range(LEDGER_LINES):
+        await members.correct_balance(
+            committed_db, accounts.grace.member_id, 1, reason=f"Fix {number}", now=T0, actor="ada"
+        )
+    await committed_db.commit()
+    html = admin | {"Accept": "text/html"}
+
+    first = await client.get("/admin/members", params={"q": namesake}, headers=html)
+    older = await client.get(_older_link(first.text), headers=html)
+    ledger = await client.get(f"/admin/members/{accounts.grace.member_id}", headers=html)
+    older_ledger = await client.get(_older_link(ledger.text), headers=html)
+
+    listed = f'">{namesake} '
+    assert (first.text.count(listed), older.text.count(listed)) == (PAGE_DEFAULT, 1)
+    assert f"{listed}0<" in older.text
+    fix = "<small>Fix "
+    assert (ledger.text.count(fix), older_ledger.text.count(fix)) == (LEDGER_LINES, 0)
+    assert "Opening balance" in older_ledger.text
+    assert 'aria-label="Pages"' not in older.text + older_ledger.text
+
+
+def _older_link(html: str) -> str:
+    found = re.search(r'<nav aria-label="Pages"><a href="([^"]+)"', html)
+    assert found is not None, "no link to older entries"
+    return unescape(found[1])
