@@ -235,11 +235,12 @@ async def test_ada_finds_a_member_and_changes_their_account_in_english(
     assert other.oidc_subject == accounts.other_login
 
 
-async def test_ada_adds_a_member_and_sets_a_credit_limit_in_german(
+async def test_ada_adds_a_member_and_changes_it_in_german(
     ada: AdminBrowser, committed_db: AsyncSession, accounts: Members
 ) -> None:
     name = f"Lin {unique_slug('neu')}"
     taken = accounts.other_card
+    renamed, login = f"Lin {unique_slug('umbenannt')}", unique_slug("lin-login")
 
     def add_and_limit(page: Page) -> dict[str, object]:
         seen: dict[str, object] = {}
@@ -264,6 +265,13 @@ async def test_ada_adds_a_member_and_sets_a_credit_limit_in_german(
         seen["refused problems"] = page_problems(page, watch, "admin-member-refused-de")
         page.get_by_label("Kreditrahmen in Euro").fill("20,00")
         seen["limit"] = submit(page, "Kreditrahmen speichern"), text(page, ".notice")
+
+        page.get_by_label("Name", exact=True).fill(renamed)
+        page.get_by_label("E-Mail-Adresse (optional)").fill("lin@example.org")
+        seen["contact"] = submit(page, "Name und E-Mail-Adresse speichern"), text(page, "h1")
+        page.get_by_label("Anmeldung (ihr OIDC-Subject)").fill(login)
+        seen["linked"] = submit(page, "Anmeldung verknüpfen"), text(page, "#h-login + p")
+        seen["unlinked"] = submit(page, "Anmeldung lösen"), text(page, "#h-login + p")
         seen["url"] = page.url
         return seen
 
@@ -276,12 +284,18 @@ async def test_ada_adds_a_member_and_sets_a_credit_limit_in_german(
     assert seen["balance"] == "5,00 €"
     assert seen["bad limit"] == (422, "Mindestens 0,00 €.")
     assert seen["limit"] == (303, "Kreditrahmen auf 20,00 € gesetzt.")
+    assert seen["contact"] == (303, renamed)
+    assert seen["linked"] == (303, f"Verknüpft mit der Anmeldung {login}")
+    assert seen["unlinked"] == (
+        303,
+        "Keine Anmeldung verknüpft: Das Mitglied sieht sein Konto noch nicht online.",
+    )
     for problems in ("list problems", "detail problems", "refused problems"):
         assert seen[problems] == [], problems
     member_id = int(str(seen["url"]).rsplit("/", 1)[1])
     added = await _detail(committed_db, member_id)
-    assert (added.name, added.balance_cents, added.credit_limit_cents) == (name, 500, 2000)
-    assert added.cards == []
+    assert (added.name, added.email, added.oidc_subject) == (renamed, "lin@example.org", None)
+    assert (added.balance_cents, added.credit_limit_cents, added.cards) == (500, 2000, [])
 
 
 def _pages_of(member_id: int, card_id: int) -> list[tuple[str, str]]:
