@@ -7,7 +7,6 @@ is typed with the same request models.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import replace
 from typing import Annotated
 
@@ -63,13 +62,12 @@ async def _list_page(
             by_id,
         )
     shown = refused or Refused({}, status=422 if search_errors else 200)
-    values: Mapping[str, str] = shown.values
     context = {
         "admin_section": MEMBERS,
         "q": q,
         "found": found,
         "errors": search_errors | shown.errors,
-        "values": values,
+        "values": shown.values,
         "owner_url": shown.owner_url,
     }
     return render(request, viewer, "admin/members/list.html", context, status=shown.status)
