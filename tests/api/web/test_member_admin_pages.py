@@ -17,12 +17,13 @@ from typing import TypeVar
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from playwright.sync_api import Page
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.session_tokens import Role
 from api.web.admin.member_page import LEDGER_LINES
-from core import members
+from core import members, pins
 from core.members import MemberDetail, NewMember
 from core.paging import PAGE_DEFAULT
 from tests.api.conftest import Headers, SessionFor
@@ -34,6 +35,7 @@ from tests.page_checks import LANGUAGE_LOCALES, page_problems, watched
 
 T = TypeVar("T")
 PIN = "80412593"
+FAST_BCRYPT = 4  # rounds, where a test sets a PIN itself
 NOT_A_PIN = "98765x"
 
 
@@ -398,3 +400,28 @@ def _older_link(html: str) -> str:
     found = re.search(r'<nav aria-label="Pages"><a href="([^"]+)"', html)
     assert found is not None, "no link to older entries"
     return unescape(found[1])
+
+
+async def test_wrong_pins_show_on_the_member_page_and_a_lock_with_its_end(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    admin: Headers,
+    committed_db: AsyncSession,
+    accounts: Members,
+) -> None:
+    member_id = accounts.grace.member_id
+    page = f"/admin/members/{member_id}"
+    html = admin | {"Accept": "text/html"}
+    now = app.state.clock.now()
+    await pins.set_pin(committed_db, member_id, PIN, rounds=FAST_BCRYPT)
+    await pins.verify(committed_db, member_id, "0000", now=now)
+    await committed_db.commit()
+
+    one_wrong = await client.get(page, headers=html)
+    for _ in range(pins.MAX_FAILURES - 1):
+        await pins.verify(committed_db, member_id, "0000", now=now)
+    await committed_db.commit()
+    locked = await client.get(page, headers=html)
+
+    assert "Wrong tries in a row: 1." in one_wrong.text
+    assert "A PIN is set, locked after 3 wrong tries until " in locked.text
