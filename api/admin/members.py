@@ -21,6 +21,7 @@ from pydantic import (
     field_validator,
 )
 from pydantic.json_schema import SkipJsonSchema
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import AdminDep, ClockDep, require_admin
 from api.deps import DbDep
@@ -50,6 +51,8 @@ CardUid = Annotated[
     AfterValidator(normalize_uid),
 ]
 UID_HELP = "Hex, 4, 7 or 10 bytes, optionally separated by `:`, `-` or spaces."
+# What the members list is searched for: the list route's `q` and the search form of the pages.
+SearchText = Annotated[str, StringConstraints(max_length=NAME_MAX, pattern=PRINTABLE)]
 
 
 def _integral(value: object) -> object:
@@ -204,6 +207,21 @@ class LoginLink(BaseModel):
     subject: Subject = Field(description="The login's OIDC subject (`sub`), printable ASCII.")
 
 
+async def add_member(
+    db: AsyncSession, new: NewMember, *, now: datetime, actor: str
+) -> members.NewMember:
+    """The member asked for, created (this route's and the admin pages' way)."""
+    return await members.add_member(
+        db,
+        name=new.name,
+        email=new.email,
+        card_uid=new.card_uid,
+        opening_balance_cents=new.opening_balance_cents,
+        now=now,
+        actor=actor,
+    )
+
+
 async def _detail(db: DbDep, clock: ClockDep, member_id: int) -> MemberOut:
     return MemberOut.model_validate(await members.detail(db, member_id, now=clock.now()))
 
@@ -213,12 +231,8 @@ async def list_members(
     db: DbDep,
     paging: PagingDep,
     q: Annotated[
-        str | None,
-        Query(
-            max_length=NAME_MAX,
-            pattern=PRINTABLE,
-            description="Part of a name, e-mail address or card UID (case-insensitive).",
-        ),
+        SearchText | None,
+        Query(description="Part of a name, e-mail address or card UID (case-insensitive)."),
     ] = None,
 ) -> MemberPage:
     """Members, newest first, optionally only those matching `q`; paged by `before_id`."""
@@ -232,15 +246,7 @@ async def create_member(
     new: NewMember, db: DbDep, clock: ClockDep, principal: AdminDep
 ) -> MemberOut:
     """Create a member, optionally with a card (409 if it is taken) and an opening balance."""
-    created = await members.add_member(
-        db,
-        name=new.name,
-        email=new.email,
-        card_uid=new.card_uid,
-        opening_balance_cents=new.opening_balance_cents,
-        now=clock.now(),
-        actor=principal.subject,
-    )
+    created = await add_member(db, new, now=clock.now(), actor=principal.subject)
     return await _detail(db, clock, created.member_id)
 
 
