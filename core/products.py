@@ -62,6 +62,21 @@ def check_ean(raw: str) -> str:
     return ean
 
 
+def check_digit(digits: str) -> str:
+    """The GS1 check digit that completes `digits` (an EAN without its last digit): weights
+    3 and 1 alternate from the right."""
+    total = sum(
+        int(digit) * (3 if place % 2 == 0 else 1) for place, digit in enumerate(reversed(digits))
+    )
+    return str(-total % 10)
+
+
+def has_valid_check_digit(ean: str) -> bool:
+    """Whether the last digit of an EAN (8 to 14 digits) is its GS1 check digit: a mistyped
+    digit or two swapped neighbours are caught before a new code is stored."""
+    return bool(_EAN.match(ean)) and check_digit(ean[:-1]) == ean[-1]
+
+
 def _trimmed(text: str, max_length: int, what: str) -> str:
     """`text` without surrounding blanks, if that is 1 to `max_length` characters."""
     text = text.strip()
