@@ -166,9 +166,10 @@ async def lookup(db: AsyncSession, ean: str) -> ProductInfo:
     return for_sale((await find_many(db, [ean])).get(ean), ean)
 
 
-async def list_all(db: AsyncSession) -> list[ProductInfo]:
-    """Every product, active or not, by name."""
-    rows = await run(db, _INFO.order_by(Product.name, Product.id))
+async def list_all(db: AsyncSession, *, category: str | None = None) -> list[ProductInfo]:
+    """Every product, active or not, by name; optionally of one category."""
+    statement = _INFO if category is None else _INFO.where(Category.name == category)
+    rows = await run(db, statement.order_by(Product.name, Product.id))
     return [ProductInfo(**row._mapping) for row in rows.all()]
 
 
@@ -305,8 +306,8 @@ async def detail(db: AsyncSession, product: ProductInfo) -> ProductDetail:
     return _detail(product, await aliases(db, product.product_id))
 
 
-async def all_details(db: AsyncSession) -> list[ProductDetail]:
-    """Every product, active or not, by name, with its alias EANs."""
+async def all_details(db: AsyncSession, *, category: str | None = None) -> list[ProductDetail]:
+    """Every product, active or not, by name, with its alias EANs; optionally of one category."""
     rows = await run(
         db,
         select(ProductCode.product_id, ProductCode.ean)
@@ -316,7 +317,8 @@ async def all_details(db: AsyncSession) -> list[ProductDetail]:
     codes: dict[int, list[str]] = {}
     for row in rows.all():
         codes.setdefault(row.product_id, []).append(row.ean)
-    return [_detail(product, codes.get(product.product_id, ())) for product in await list_all(db)]
+    listed = await list_all(db, category=category)
+    return [_detail(product, codes.get(product.product_id, ())) for product in listed]
 
 
 async def remove_alias(db: AsyncSession, ean: str, alias: str) -> ProductInfo:

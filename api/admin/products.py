@@ -19,7 +19,7 @@ from core import products, stock
 from core.formats import CATEGORY_MAX, EAN_PATTERN, NAME_MAX, PRICE_MAX_CENTS, STOCK_MAX
 from core.origin import Origin
 from core.paging import by_id
-from core.products import ProductDetail
+from core.products import ProductDetail, ProductInfo
 
 router = APIRouter(
     prefix="/api/v1/admin",
@@ -172,16 +172,21 @@ async def list_products(db: DbDep) -> list[AdminProduct]:
 )
 async def create_product(body: NewProduct, db: DbDep, clock: ClockDep) -> AdminProduct:
     """Add an active product with no stock; stock arrives by a restock."""
-    created = await products.create(
+    created = await add_product(db, body, now=clock.now())
+    return AdminProduct.model_validate(await products.detail(db, created))
+
+
+async def add_product(db: AsyncSession, body: NewProduct, *, now: datetime) -> ProductInfo:
+    """Create the product `body` describes (the JSON route's and the page's)."""
+    return await products.create(
         db,
         ean=body.ean,
         name=body.name,
         price_cents=body.price_cents,
         category=body.category,
         allow_negative_stock=body.allow_negative_stock,
-        now=clock.now(),
+        now=now,
     )
-    return AdminProduct.model_validate(await products.detail(db, created))
 
 
 @router.get("/products/{ean}", responses=refusals(_UNKNOWN))

@@ -327,3 +327,14 @@ async def test_list_all_includes_inactive_products(db: AsyncSession) -> None:
     listed = await products.list_all(db)
 
     assert [p.active for p in listed if p.product_id == product.product_id] == [False]
+
+
+async def test_all_details_of_a_category_leaves_out_the_other_products(db: AsyncSession) -> None:
+    tools = f"Tools {unique_ean()}"
+    drill_bits = await make_product(db, name="Drill bits", category=tools)
+    await make_product(db, name="Mate", category=f"Drinks {unique_ean()}")
+    await make_product(db, name="Loose screws")
+
+    listed = await products.all_details(db, category=tools)
+
+    assert [(p.product_id, p.category) for p in listed] == [(drill_bits.product_id, tools)]
