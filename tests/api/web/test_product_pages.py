@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from playwright.sync_api import Page
@@ -42,6 +43,7 @@ class Says:
     show: str
     save_count: str
     bad_check_digit: str
+    taken: str
     price: str  # 1.50 as typed
     new_price: str  # 1.80 as typed
     shown_price: str
@@ -63,6 +65,7 @@ SAYS = {
         show="Show",
         save_count="Save the count",
         bad_check_digit="The last digit does not fit: please check the EAN.",
+        taken="This EAN already names a product.",
         price="1.50",
         new_price="1.80",
         shown_price="€1.50",
@@ -82,6 +85,7 @@ SAYS = {
         show="Anzeigen",
         save_count="Zählung speichern",
         bad_check_digit="Die letzte Ziffer passt nicht: bitte die EAN prüfen.",
+        taken="Diese EAN gehört schon zu einem Produkt.",
         price="1,50",
         new_price="1,80",
         shown_price="1,50\u00a0€",
@@ -135,6 +139,10 @@ def run_the_shop(page: Page, base_url: str, subject: str, language: str) -> dict
     page.fill("#f-alias-alias", alias)
     page.get_by_role("button", name=says.add_alias).click()
     seen["aliases"] = page.locator("#aliases ~ ul li").all_inner_texts()
+    page.fill("#f-alias-alias", ean)
+    page.get_by_role("button", name=says.add_alias).click()
+    seen["alias error"] = page.locator("#e-alias-alias").inner_text()
+    problems += page_problems(page, watch, f"product-refused-{language}")
     page.get_by_role("button", name=f"{says.remove} {alias}").click()
     seen["aliases after removal"] = page.locator("#aliases ~ ul li").all_inner_texts()
 
@@ -167,7 +175,7 @@ async def test_a_product_manager_runs_the_shop_in_english_and_german(
         says = SAYS[language]
 
         seen = await chromium.run(
-            lambda page, language=language: run_the_shop(page, live_app.url, manager, language),
+            partial(run_the_shop, base_url=live_app.url, subject=manager, language=language),
             locale=locale,
         )
 
@@ -180,6 +188,7 @@ async def test_a_product_manager_runs_the_shop_in_english_and_german(
         assert says.shown_price in seen["price"]
         assert says.shown_new_price in seen["repriced"]
         assert [seen["alias"] in line for line in seen["aliases"]] == [True]
+        assert seen["alias error"] == says.taken
         assert seen["aliases after removal"] == []
         assert (seen["restocked"], seen["counted"]) == (says.restocked, says.counted)
         assert seen["movements"] == [
