@@ -62,6 +62,21 @@ def check_ean(raw: str) -> str:
     return ean
 
 
+def check_digit(digits: str) -> str:
+    """The GS1 check digit that completes `digits` (an EAN without its last digit): weights
+    3 and 1 alternate from the right."""
+    total = sum(
+        int(digit) * (3 if place % 2 == 0 else 1) for place, digit in enumerate(reversed(digits))
+    )
+    return str(-total % 10)
+
+
+def has_valid_check_digit(ean: str) -> bool:
+    """Whether the last digit of an EAN (8 to 14 digits) is its GS1 check digit: a mistyped
+    digit or two swapped neighbours are caught before a new code is stored."""
+    return bool(_EAN.match(ean)) and check_digit(ean[:-1]) == ean[-1]
+
+
 def _trimmed(text: str, max_length: int, what: str) -> str:
     """`text` without surrounding blanks, if that is 1 to `max_length` characters."""
     text = text.strip()
@@ -151,9 +166,10 @@ async def lookup(db: AsyncSession, ean: str) -> ProductInfo:
     return for_sale((await find_many(db, [ean])).get(ean), ean)
 
 
-async def list_all(db: AsyncSession) -> list[ProductInfo]:
-    """Every product, active or not, by name."""
-    rows = await run(db, _INFO.order_by(Product.name, Product.id))
+async def list_all(db: AsyncSession, *, category: str | None = None) -> list[ProductInfo]:
+    """Every product, active or not, by name; optionally of one category."""
+    statement = _INFO if category is None else _INFO.where(Category.name == category)
+    rows = await run(db, statement.order_by(Product.name, Product.id))
     return [ProductInfo(**row._mapping) for row in rows.all()]
 
 
@@ -290,8 +306,8 @@ async def detail(db: AsyncSession, product: ProductInfo) -> ProductDetail:
     return _detail(product, await aliases(db, product.product_id))
 
 
-async def all_details(db: AsyncSession) -> list[ProductDetail]:
-    """Every product, active or not, by name, with its alias EANs."""
+async def all_details(db: AsyncSession, *, category: str | None = None) -> list[ProductDetail]:
+    """Every product, active or not, by name, with its alias EANs; optionally of one category."""
     rows = await run(
         db,
         select(ProductCode.product_id, ProductCode.ean)
@@ -301,7 +317,8 @@ async def all_details(db: AsyncSession) -> list[ProductDetail]:
     codes: dict[int, list[str]] = {}
     for row in rows.all():
         codes.setdefault(row.product_id, []).append(row.ean)
-    return [_detail(product, codes.get(product.product_id, ())) for product in await list_all(db)]
+    listed = await list_all(db, category=category)
+    return [_detail(product, codes.get(product.product_id, ())) for product in listed]
 
 
 async def remove_alias(db: AsyncSession, ean: str, alias: str) -> ProductInfo:

@@ -17,7 +17,7 @@ from core import products
 from core.db import run
 from core.errors import Conflict, OutOfStock
 from core.formats import STOCK_MAX
-from core.models import Product, StockMovement
+from core.models import Device, Member, Product, StockMovement
 from core.origin import Origin, Recorded
 from core.paging import newest_first
 
@@ -173,30 +173,40 @@ async def correct(db: AsyncSession, ean: str, delta: int, origin: Origin, *, rea
 @dataclass(frozen=True)
 class Movement(Recorded):
     """One recorded stock change, as the product's history shows it; `member_id` bought, `note`
-    is the reason."""
+    is the reason. `device_slug` and `member_name` name the device and the member for a
+    person reading the history."""
 
     id: int
     kind: str
     delta: int
     stock_after: int
+    device_slug: str | None
+    member_name: str | None
 
 
 async def movements(
     db: AsyncSession, product_id: int, *, limit: int, before_id: int | None = None
 ) -> list[Movement]:
     """A product's movements, newest first: at most `limit`, only ids below `before_id`."""
-    statement = select(
-        StockMovement.id,
-        StockMovement.kind,
-        StockMovement.delta,
-        StockMovement.stock_after,
-        StockMovement.member_id,
-        StockMovement.device_id,
-        StockMovement.request_id,
-        StockMovement.actor,
-        StockMovement.reason.label("note"),
-        StockMovement.created_at,
-    ).where(StockMovement.product_id == product_id)
+    statement = (
+        select(
+            StockMovement.id,
+            StockMovement.kind,
+            StockMovement.delta,
+            StockMovement.stock_after,
+            StockMovement.member_id,
+            StockMovement.device_id,
+            StockMovement.request_id,
+            StockMovement.actor,
+            StockMovement.reason.label("note"),
+            StockMovement.created_at,
+            Device.slug.label("device_slug"),
+            Member.name.label("member_name"),
+        )
+        .outerjoin(Device, Device.id == StockMovement.device_id)
+        .outerjoin(Member, Member.id == StockMovement.member_id)
+        .where(StockMovement.product_id == product_id)
+    )
     statement = newest_first(statement, StockMovement.id, before_id=before_id, limit=limit)
     rows = await run(db, statement)
     return [Movement(**row._mapping) for row in rows.all()]

@@ -8,7 +8,9 @@ from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import ClockDep, ProductManagerDep, require_product_manager
 from api.deps import DbDep
@@ -17,6 +19,7 @@ from core import products, stock
 from core.formats import CATEGORY_MAX, EAN_PATTERN, NAME_MAX, PRICE_MAX_CENTS, STOCK_MAX
 from core.origin import Origin
 from core.paging import by_id
+from core.products import ProductDetail, ProductInfo
 
 router = APIRouter(
     prefix="/api/v1/admin",
@@ -27,7 +30,25 @@ router = APIRouter(
 
 NOTE_MAX = 500
 
-Ean = Annotated[str, Field(pattern=EAN_PATTERN, examples=["4029764001807"])]
+EAN_CHECK_DIGIT = "ean_check_digit"
+
+
+def _with_check_digit(ean: str) -> str:
+    if not products.has_valid_check_digit(ean):
+        raise PydanticCustomError(EAN_CHECK_DIGIT, "the last digit is not the EAN's check digit")
+    return ean
+
+
+# A code that is about to be stored: a typo would otherwise name a product no scanner reads.
+NewEan = Annotated[
+    str,
+    Field(
+        pattern=EAN_PATTERN,
+        examples=["4029764001807"],
+        description="8 to 14 digits, the last one the GS1 check digit.",
+    ),
+    AfterValidator(_with_check_digit),
+]
 ProductName = Annotated[str, one_line(NAME_MAX)]
 CategoryName = Annotated[str, one_line(CATEGORY_MAX)]
 Note = Annotated[str, one_line(NOTE_MAX)]
@@ -55,7 +76,7 @@ class AdminProduct(BaseModel):
 class NewProduct(BaseModel):
     model_config = REQUEST
 
-    ean: Ean
+    ean: NewEan
     name: ProductName
     price_cents: PriceCents
     category: CategoryName | None = Field(default=None, description="Created when new.")
@@ -81,7 +102,7 @@ class ProductChanges(BaseModel):
 class NewAlias(BaseModel):
     model_config = REQUEST
 
-    alias: Ean
+    alias: NewEan
 
 
 class Restock(BaseModel):
@@ -151,16 +172,21 @@ async def list_products(db: DbDep) -> list[AdminProduct]:
 )
 async def create_product(body: NewProduct, db: DbDep, clock: ClockDep) -> AdminProduct:
     """Add an active product with no stock; stock arrives by a restock."""
-    created = await products.create(
+    created = await add_product(db, body, now=clock.now())
+    return AdminProduct.model_validate(await products.detail(db, created))
+
+
+async def add_product(db: AsyncSession, body: NewProduct, *, now: datetime) -> ProductInfo:
+    """Create the product `body` describes (the JSON route's and the page's)."""
+    return await products.create(
         db,
         ean=body.ean,
         name=body.name,
         price_cents=body.price_cents,
         category=body.category,
         allow_negative_stock=body.allow_negative_stock,
-        now=clock.now(),
+        now=now,
     )
-    return AdminProduct.model_validate(await products.detail(db, created))
 
 
 @router.get("/products/{ean}", responses=refusals(_UNKNOWN))
@@ -178,6 +204,11 @@ async def update_product(ean: EanPath, body: ProductChanges, db: DbDep) -> Admin
 
     The stock itself changes only by restock, stocktake and sales.
     """
+    return AdminProduct.model_validate(await change_product(db, ean, body))
+
+
+async def change_product(db: AsyncSession, ean: str, body: ProductChanges) -> ProductDetail:
+    """Apply `body` to the product `ean` names (the JSON route's and the page's edit)."""
     product = await products.update_product(
         db,
         ean,
@@ -189,7 +220,7 @@ async def update_product(ean: EanPath, body: ProductChanges, db: DbDep) -> Admin
     )
     if body.active is not None:
         product = await products.set_active(db, product.ean, active=body.active)
-    return AdminProduct.model_validate(await products.detail(db, product))
+    return await products.detail(db, product)
 
 
 @router.post(

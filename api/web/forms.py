@@ -39,10 +39,14 @@ def cents_from(text: str, formats: Formats) -> int:
     return int(cents.to_integral_value())
 
 
-def _message(error: ErrorDetails, formats: Formats, *, money: bool) -> str:
+def _message(
+    error: ErrorDetails, formats: Formats, *, money: bool, messages: Mapping[str, str]
+) -> str:
     _ = gettext_for(formats.language)
     context: dict[str, Any] = dict(error.get("ctx") or {})
     kind = error["type"]
+    if kind in messages:
+        return messages[kind]
     limit = next((context[key] for key in ("ge", "gt", "le", "lt") if key in context), None)
     shown = formats.money(limit) if money and isinstance(limit, int) else limit
     if kind in ("missing", "string_too_short"):
@@ -61,13 +65,19 @@ def _message(error: ErrorDetails, formats: Formats, *, money: bool) -> str:
 
 
 def field_errors(
-    error: ValidationError, formats: Formats, *, money: tuple[str, ...] = ()
+    error: ValidationError,
+    formats: Formats,
+    *,
+    money: tuple[str, ...] = (),
+    messages: Mapping[str, str] | None = None,
 ) -> FieldErrors:
-    """Each invalid field's first problem, in the page's language, by field name."""
+    """Each invalid field's first problem, in the page's language, by field name; `messages`
+    gives the (translated) text of a model's own error types (`PydanticCustomError`)."""
     errors: FieldErrors = {}
     for detail in error.errors():
         field = str(detail["loc"][0]) if detail["loc"] else ""
-        errors.setdefault(field, _message(detail, formats, money=field in money))
+        text = _message(detail, formats, money=field in money, messages=messages or {})
+        errors.setdefault(field, text)
     return errors
 
 
@@ -77,9 +87,11 @@ def validated(
     formats: Formats,
     *,
     money: tuple[str, ...] = (),
+    messages: Mapping[str, str] | None = None,
 ) -> tuple[M | None, FieldErrors]:
     """The form as `model`, or None and the errors by field. Fields named in `money` are
-    euros as typed and become cents; an empty optional field counts as not given."""
+    euros as typed and become cents; an empty optional field counts as not given. `messages`:
+    see `field_errors`."""
     values: dict[str, Any] = {}
     errors: FieldErrors = {}
     _ = gettext_for(formats.language)
@@ -99,7 +111,7 @@ def validated(
     try:
         checked = model.model_validate(values)
     except ValidationError as error:
-        return None, field_errors(error, formats, money=money) | errors
+        return None, field_errors(error, formats, money=money, messages=messages) | errors
     if errors:
         return None, errors
     return checked, {}

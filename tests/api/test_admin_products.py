@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from api.session_tokens import Role
+from core import products
 from core.formats import STOCK_MAX
 from tests.api.conftest import Headers, SessionFor
 from tests.factories import unique_slug
@@ -18,7 +19,13 @@ PRODUCTS = "/api/v1/admin/products"
 
 
 def unique_ean() -> str:
-    return f"{secrets.randbelow(10**13):013d}"
+    """A random EAN-13 with its check digit."""
+    digits = f"{secrets.randbelow(10**12):012d}"
+    return digits + products.check_digit(digits)
+
+
+def wrong_check_digit(ean: str) -> str:
+    return ean[:-1] + str((int(ean[-1]) + 1) % 10)
 
 
 async def _create(client: httpx.AsyncClient, headers: Headers, **fields: Any) -> dict[str, Any]:
@@ -132,6 +139,30 @@ async def test_a_malformed_field_is_422_naming_the_field(
 
     assert response.status_code == 422
     assert [error["loc"] for error in response.json()["detail"]] == [["body", field]]
+
+
+async def test_a_new_ean_or_alias_with_a_wrong_check_digit_is_422_naming_the_field(
+    client: httpx.AsyncClient, product_manager: Headers
+) -> None:
+    product = await _create(client, product_manager)
+
+    as_ean = await client.post(
+        PRODUCTS,
+        json={"ean": wrong_check_digit(unique_ean()), "name": "Mate", "price_cents": 150},
+        headers=product_manager,
+    )
+    as_alias = await client.post(
+        f"{PRODUCTS}/{product['ean']}/aliases",
+        json={"alias": wrong_check_digit(unique_ean())},
+        headers=product_manager,
+    )
+
+    assert [(e["loc"], e["type"]) for e in as_ean.json()["detail"]] == [
+        (["body", "ean"], "ean_check_digit")
+    ]
+    assert [(e["loc"], e["type"]) for e in as_alias.json()["detail"]] == [
+        (["body", "alias"], "ean_check_digit")
+    ]
 
 
 async def test_a_product_manager_can_restock_and_the_movement_is_recorded(

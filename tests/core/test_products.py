@@ -10,10 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import products, stock
 from core.errors import Conflict, OutOfStock, ProductInactive, UnknownProduct
+from core.formats import DeviceKind
 from core.models import StockMovement
 from core.origin import Origin
 from core.products import ProductInfo
-from tests.factories import T0
+from tests.factories import T0, make_device, make_member
 
 ORIGIN = Origin(now=T0, actor="test")
 
@@ -172,6 +173,24 @@ async def test_create_with_a_malformed_ean_is_refused(db: AsyncSession, ean: str
         await products.create(db, ean=ean, name="Mate", price_cents=150, now=T0)
 
 
+@pytest.mark.parametrize("ean", ["4029764001807", "96385074", "00012345678905", "4006381333931"])
+def test_a_printed_ean_has_a_valid_check_digit(ean: str) -> None:
+    assert products.has_valid_check_digit(ean)
+
+
+@pytest.mark.parametrize(
+    "ean",
+    [
+        "4029764001808",  # the last digit mistyped
+        "4029764010807",  # two neighbours swapped
+        "96385075",
+        "40297640018x7",
+    ],
+)
+def test_a_mistyped_ean_fails_its_check_digit(ean: str) -> None:
+    assert not products.has_valid_check_digit(ean)
+
+
 async def test_create_with_a_negative_price_is_refused(db: AsyncSession) -> None:
     with pytest.raises(ValueError, match="negative"):
         await products.create(db, ean=unique_ean(), name="Mate", price_cents=-1, now=T0)
@@ -203,6 +222,26 @@ async def test_restock_adds_units_with_a_movement_row(db: AsyncSession) -> None:
         .order_by(StockMovement.id.desc())
     )
     assert reason == "delivery"
+
+
+async def test_movements_name_the_device_and_the_member_of_a_sale(db: AsyncSession) -> None:
+    product = await make_product(db, stock_units=3)
+    member = await make_member(db, name="Grace Hopper")
+    terminal = await make_device(db, kind=DeviceKind.CHECKOUT)
+    sale = stock.Change(product.product_id, product.ean, -1, 2)
+    at_terminal = Origin(now=T0, device_id=terminal.id, request_id="r-1")
+    await stock.record(
+        db, stock.MovementKind.PURCHASE, [sale], at_terminal, member_id=member.member_id
+    )
+
+    newest, restocked = await stock.movements(db, product.product_id, limit=2)
+
+    assert (newest.kind, newest.device_slug, newest.member_name) == (
+        "purchase",
+        terminal.slug,
+        "Grace Hopper",
+    )
+    assert (restocked.device_slug, restocked.member_name, restocked.actor) == (None, None, "test")
 
 
 async def test_stocktake_sets_the_count_and_records_the_difference(db: AsyncSession) -> None:
@@ -288,3 +327,14 @@ async def test_list_all_includes_inactive_products(db: AsyncSession) -> None:
     listed = await products.list_all(db)
 
     assert [p.active for p in listed if p.product_id == product.product_id] == [False]
+
+
+async def test_all_details_of_a_category_leaves_out_the_other_products(db: AsyncSession) -> None:
+    tools = f"Tools {unique_ean()}"
+    drill_bits = await make_product(db, name="Drill bits", category=tools)
+    await make_product(db, name="Mate", category=f"Drinks {unique_ean()}")
+    await make_product(db, name="Loose screws")
+
+    listed = await products.all_details(db, category=tools)
+
+    assert [(p.product_id, p.category) for p in listed] == [(drill_bits.product_id, tools)]
