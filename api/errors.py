@@ -36,7 +36,7 @@ class AsciiJSONResponse(JSONResponse):
         return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
 
 
-async def _invalid_request(_: Request, error: Exception) -> JSONResponse:
+async def invalid_request(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     return AsciiJSONResponse({"detail": jsonable_encoder(error.errors())}, status_code=422)
 
@@ -65,4 +65,4 @@ async def _server_error(request: Request, _error: Exception) -> Response:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(Exception, _server_error)
-    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(RequestValidationError, invalid_request)

@@ -11,10 +11,12 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.errors import invalid_request
 from api.login import safe_next
 from api.pages import prefers_html
 from api.web.i18n import LANGUAGE_COOKIE, LANGUAGES
@@ -93,19 +95,28 @@ async def _refused(request: Request, error: Exception) -> Response:
     return render(request, viewer, "refused/not_for_you.html", context, status=403)
 
 
+def _is_page(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and prefers_html(request)
+
+
 async def _http_error(request: Request, error: Exception) -> Response:
     """An unknown address is a page for a browser, JSON under /api and for programs."""
     assert isinstance(error, StarletteHTTPException)
-    if (
-        error.status_code in (404, 405)
-        and not request.url.path.startswith("/api/")
-        and prefers_html(request)
-    ):
+    if error.status_code in (404, 405) and _is_page(request):
         return render(request, anonymous_viewer(request), "refused/not_found.html", status=404)
     return await http_exception_handler(request, error)
+
+
+async def _invalid_address(request: Request, error: Exception) -> Response:
+    """A page's address with a malformed part (`?before_id=abc`, a path id that is no number)
+    is no page there is: the not-found page for a browser; the 422 for programs."""
+    if _is_page(request):
+        return render(request, anonymous_viewer(request), "refused/not_found.html", status=404)
+    return await invalid_request(request, error)
 
 
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(PageRefusal, _refused)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _invalid_address)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 from playwright.sync_api import Page
 
+from tests.api.conftest import Headers
 from tests.chromium import Chromium
 from tests.live_server import LiveApp
 from tests.page_checks import LANGUAGE_LOCALES, page_problems, watched
@@ -74,3 +75,16 @@ async def test_pages_allow_scripts_and_styles_from_this_site_only(
     assert "unsafe-inline" not in policy
     assert "frame-ancestors 'none'" in policy
     assert response.headers["cache-control"] == "no-store"
+
+
+async def test_a_malformed_address_is_the_not_found_page_for_a_browser_and_422_for_programs(
+    client: httpx.AsyncClient, admin: Headers
+) -> None:
+    too_long = "x" * 500
+    page = await client.get(
+        f"/admin/products?category={too_long}", headers=admin | {"Accept": "text/html"}
+    )
+    program = await client.get("/api/v1/admin/products/abc/movements?before_id=abc", headers=admin)
+    assert page.status_code == 404
+    assert "Page not found" in page.text
+    assert program.status_code == 422

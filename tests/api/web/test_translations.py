@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-from api.web.i18n import read_catalogue
+from babel.messages.pofile import read_po
+
+from api.web.i18n import catalogue_files, read_catalogue
 from tests.api.web.catalogue import source_messages
 
 PLACEHOLDER = re.compile(r"%\(\w+\)s|\{\w+\}")
@@ -39,3 +41,14 @@ def test_the_german_catalogue_holds_no_text_the_pages_no_longer_say() -> None:
         message.id for message in read_catalogue("de") if message.id and message.id not in said
     ]
     assert unused == []
+
+
+def test_each_text_is_translated_in_one_catalogue_file_only() -> None:
+    """Two areas translating the same text could disagree, and one would silently win."""
+    where: dict[str, list[str]] = {}
+    for path in catalogue_files("de"):
+        with path.open("rb") as file:
+            for message in read_po(file):
+                if message.id:
+                    where.setdefault(str(message.id), []).append(path.name)
+    assert {text: files for text, files in where.items() if len(files) > 1} == {}
