@@ -139,10 +139,10 @@ async def open_counts(db: AsyncSession, device_ids: list[int]) -> dict[int, int]
     """How many sessions are open on each of these machines (0 for one with none)."""
     rows = await run(
         db,
-        select(S.device_id, func.count())
+        select(S.device_id, func.count().label("open_sessions"))
         .where(S.device_id.in_(device_ids), S.ended_at.is_(None))
         .group_by(S.device_id),
     )
     counts = dict.fromkeys(device_ids, 0)
-    counts.update({device_id: count for device_id, count in rows.all()})
+    counts.update({row.device_id: row.open_sessions for row in rows.all()})
     return counts
