@@ -6,19 +6,23 @@ admins' forms and other machines are the 403 page to them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Page
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import machines
-from core.billing import Tariff
+from core import machines, sessions
+from core.billing import Tariff, TariffOverride
+from core.clock import FrozenClock
 from core.errors import NotFound
 from core.members import link_login
+from tests.api.conftest import Headers, SessionFor
 from tests.api.web.conftest import Person, log_in
 from tests.chromium import Chromium
-from tests.factories import T0, make_machine, make_member, unique_slug
+from tests.factories import T0, grant, make_machine, make_member, unique_slug
 from tests.live_server import LiveApp
 from tests.page_checks import LANGUAGE_LOCALES, page_problems, watched
 
@@ -265,3 +269,52 @@ async def test_a_sub_admin_grants_on_their_own_machine_and_no_other(
     tariff = await machines.tariff_of(committed_db, theirs.id)
     assert tariff is not None
     assert tariff.login_fee_cents == 100
+
+
+async def test_ending_a_session_that_has_ended_says_so_and_another_machines_is_not_found(
+    client: httpx.AsyncClient, committed_db: AsyncSession, admin: Headers, clock: FrozenClock
+) -> None:
+    machine, elsewhere = await make_machine(committed_db), await make_machine(committed_db)
+    member = await make_member(committed_db, balance_cents=1000)
+    await grant(committed_db, machine, member)
+    assert member.card_uid is not None
+    opened = await sessions.start(
+        committed_db,
+        device_id=machine.id,
+        card_uid=member.card_uid,
+        now=clock.now(),
+        heartbeat_period=timedelta(seconds=30),
+        request_id=None,
+    )
+    await sessions.admin_end(committed_db, session_id=opened.session_id, now=clock.now(), actor="t")
+    await sessions.mark_told(committed_db, [opened.session_id], now=clock.now())
+    await committed_db.commit()
+    end = f"sessions/{opened.session_id}/end"
+
+    again = await client.post(f"/admin/machines/{machine.slug}/{end}", headers=admin)
+    on_another = await client.post(f"/admin/machines/{elsewhere.slug}/{end}", headers=admin)
+
+    assert again.status_code == 409
+    assert "This session has ended already." in again.text
+    assert on_another.status_code == 404
+
+
+async def test_a_sub_admin_is_told_that_own_prices_are_for_admins(
+    client: httpx.AsyncClient, committed_db: AsyncSession, session_for: SessionFor
+) -> None:
+    machine = await make_machine(committed_db)
+    member = await make_member(committed_db)
+    await grant(committed_db, machine, member, TariffOverride(price_per_minute_cents=5))
+    sam = unique_slug("sam")
+    await machines.add_sub_admin(committed_db, machine.id, sam, now=T0, actor="test")
+    await committed_db.commit()
+    revoke = f"/admin/machines/{machine.slug}/authorizations/{member.member_id}/revoke"
+
+    refused = await client.post(revoke, headers=session_for(sam))
+
+    assert refused.status_code == 403
+    assert "Only an admin sets a member&#39;s own prices" in refused.text
+    still = await machines.authorization(
+        committed_db, device_id=machine.id, member_id=member.member_id
+    )
+    assert still.price_per_minute_cents == 5
