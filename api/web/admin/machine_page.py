@@ -40,7 +40,8 @@ class Match:
 
     id: int
     name: str
-    detail: str
+    email: str | None
+    card_endings: list[str]
     authorized: bool | None
 
 
@@ -53,17 +54,12 @@ async def _matches(db: AsyncSession, viewer: Viewer, device_id: int, query: str)
     needs (`core.sub_admins`)."""
     if viewer.is_admin:
         found = await members.search(db, query=query, limit=MATCHES_SHOWN)
-        return [Match(member.id, member.name, member.email or "", None) for member in found]
+        return [Match(member.id, member.name, member.email, [], None) for member in found]
     candidates = await sub_admins.find_members(
         db, device_id=device_id, query=query, limit=MATCHES_SHOWN
     )
     return [
-        Match(
-            found.id,
-            found.name,
-            " ".join(f"…{end}" for end in found.card_endings),
-            found.authorized,
-        )
+        Match(found.id, found.name, None, found.card_endings, found.authorized)
         for found in candidates
     ]
 

@@ -222,6 +222,7 @@ async def test_a_sub_admin_grants_on_their_own_machine_and_no_other(
             "form[action$='/tariff'], #g-login_fee_cents, #sub-admins"
         ).count()
         _look_up(page, member.name)
+        seen["found"] = _text(page, "form[action$='/authorizations'] label").strip()
         _submit(page, "form[action$='/authorizations']")
         seen["granted"] = _text(page, ".notice")
         _look_up(page, own.name)
@@ -255,6 +256,8 @@ async def test_a_sub_admin_grants_on_their_own_machine_and_no_other(
 
     assert seen["listed"] == [theirs.name]
     assert seen["admin forms"] == 0
+    assert member.card_uid is not None
+    assert seen["found"] == f"{member.name} · Karte …{member.card_uid[-4:]}"  # never all of it
     assert seen["granted"] == words.granted
     status, message = seen["own"]
     assert (status, message.startswith(words.own_authorization)) == (403, True)
