@@ -1,5 +1,5 @@
 """The machines pages in Chromium: an admin sets a tariff (a bad value is refused next to its
-field, in the page's language), grants, revokes and adds a sub-admin; a sub-admin sees and
+field, in the page's language), grants, revokes, adds and removes a sub-admin; a sub-admin sees and
 grants on their own machine only, core's refusals come back as translated messages, and the
 admins' forms and other machines are the 403 page to them."""
 
@@ -41,6 +41,7 @@ class Words:
     granted: str
     revoked: str
     added: str
+    removed: str
     own_authorization: str
     not_for_you: str
 
@@ -57,6 +58,7 @@ WORDS = {
         granted="Authorization granted.",
         revoked="Authorization revoked.",
         added="Sub-admin added.",
+        removed="Sub-admin removed.",
         own_authorization="You cannot grant, change or revoke your own authorization",
         not_for_you="This page is not for you",
     ),
@@ -72,6 +74,7 @@ WORDS = {
         granted="Berechtigung erteilt.",
         revoked="Berechtigung entzogen.",
         added="Unteradmin hinzugefügt.",
+        removed="Unteradmin entfernt.",
         own_authorization="Deine eigene Berechtigung kannst du nicht",
         not_for_you="Diese Seite ist nicht für dich",
     ),
@@ -126,7 +129,7 @@ def _post(page: Page, path: str, **fields: str) -> int:
 
 
 @pytest.mark.parametrize("language", ["en", "de"])
-async def test_an_admin_sets_the_tariff_grants_revokes_and_adds_a_sub_admin(
+async def test_an_admin_sets_the_tariff_grants_revokes_and_keeps_the_sub_admins(
     live_app: LiveApp, chromium: Chromium, committed_db: AsyncSession, person: Person, language: str
 ) -> None:
     words = WORDS[language]
@@ -174,6 +177,8 @@ async def test_an_admin_sets_the_tariff_grants_revokes_and_adds_a_sub_admin(
         _submit(page, "form[action$='/sub-admins']")
         seen["added"] = (_text(page, ".notice"), _text(page, "#sub-admins ~ ul"))
         problems += page_problems(page, watch, f"machine-sub-admins-{language}")
+        _submit(page, "form[action$='/sub-admins/remove']")
+        seen["removed"] = (_text(page, ".notice"), page.locator("#sub-admins ~ ul").count())
         nowhere = page.goto(live_app.url + "/admin/machines/no-such-machine")
         assert nowhere is not None
         seen["unknown machine"] = nowhere.status
@@ -189,9 +194,8 @@ async def test_an_admin_sets_the_tariff_grants_revokes_and_adds_a_sub_admin(
     assert seen["added"][0] == words.added
     assert seen["unknown machine"] == 404
     assert deputy in seen["added"][1]
-    assert deputy in [
-        found.subject for found in await machines.sub_admins(committed_db, machine.id)
-    ]
+    assert seen["removed"] == (words.removed, 0)
+    assert await machines.sub_admins(committed_db, machine.id) == []
 
 
 async def test_a_sub_admin_grants_on_their_own_machine_and_no_other(
