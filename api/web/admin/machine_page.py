@@ -87,6 +87,7 @@ class OnMachine:
     request: Request
     viewer: Viewer
     db: AsyncSession
+    slug: str
     device_id: int
 
     @property
@@ -137,12 +138,12 @@ class OnMachine:
         context = {
             "admin_section": "/admin/machines",
             "machine": machine,
-            "page_url": page_of(machine.slug),
+            "page_url": page_of(self.slug),
             "running": await sessions.records(
                 db, is_open=True, device_id=device_id, limit=RUNNING_SHOWN
             ),
             "grants": grants,
-            "next_url": f"{page_of(machine.slug)}?before={grants[-1].id}" if more else None,
+            "next_url": f"{page_of(self.slug)}?before={grants[-1].id}" if more else None,
             "query": query,
             "matches": matches,
             "sub_admins": await machines.sub_admins(db, device_id) if viewer.is_admin else [],
@@ -175,8 +176,7 @@ class OnMachine:
                 status = error.status
             else:
                 notify(self.request, done)
-                (machine,) = await machines.list_machines(self.db, device_id=self.device_id)
-                return RedirectResponse(page_of(machine.slug), status_code=303)
+                return RedirectResponse(page_of(self.slug), status_code=303)
         return await self.page(query=query, errors={form: errors or {}}, status=status)
 
 
@@ -190,7 +190,7 @@ async def _managed(slug: str, request: Request, viewer: Viewer, db: AsyncSession
         raise PageNotFound(viewer) from None
     if found is None:
         raise NotForYou(viewer)
-    return OnMachine(request, viewer, db, found)
+    return OnMachine(request, viewer, db, slug, found)
 
 
 async def _on_machine(slug: str, request: Request, viewer: MachineStaffDep, db: DbDep) -> OnMachine:

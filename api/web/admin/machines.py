@@ -57,7 +57,7 @@ async def machine_page(
 
 
 @router.post("/admin/machines/{slug}/tariff")
-async def set_tariff(slug: str, here: AdminOnMachineDep, clock: ClockDep) -> Response:
+async def set_tariff(here: AdminOnMachineDep, clock: ClockDep) -> Response:
     """The machine's prices (admins only); money typed in euros."""
     form = await here.request.form()
     prices, errors = validated(Prices, form, here.viewer.formats, money=PRICE_FIELDS)
@@ -68,7 +68,7 @@ async def set_tariff(slug: str, here: AdminOnMachineDep, clock: ClockDep) -> Res
     )
     _ = here.gettext
     notify(here.request, _("Tariff saved."))
-    return RedirectResponse(page_of(slug), status_code=303)
+    return RedirectResponse(page_of(here.slug), status_code=303)
 
 
 @router.post("/admin/machines/{slug}/authorizations")
