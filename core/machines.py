@@ -61,6 +61,10 @@ class Grant:
     def override(self) -> TariffOverride:
         return TariffOverride(self.login_fee_cents, self.price_per_minute_cents, self.interval_min)
 
+    @property
+    def has_own_prices(self) -> bool:
+        return self.override != TariffOverride()
+
 
 @dataclass(frozen=True)
 class SubAdmin:
@@ -129,9 +133,11 @@ async def manages(db: AsyncSession, device_id: int, subject: str) -> bool:
     return found is not None
 
 
-async def list_machines(db: AsyncSession, *, managed_by: str | None = None) -> list[MachineSummary]:
+async def list_machines(
+    db: AsyncSession, *, managed_by: str | None = None, device_id: int | None = None
+) -> list[MachineSummary]:
     """Machines by slug with their tariffs (None before one is set); only a sub-admin's own
-    machines with `managed_by`."""
+    machines with `managed_by`, only one with `device_id`."""
     statement = (
         select(Device.id, Device.slug, Device.name, Device.enabled, *TARIFF_COLUMNS)
         .outerjoin(MachineTariff, MachineTariff.device_id == Device.id)
@@ -140,6 +146,8 @@ async def list_machines(db: AsyncSession, *, managed_by: str | None = None) -> l
     )
     if managed_by is not None:
         statement = statement.where(Device.id.in_(managed_devices(managed_by)))
+    if device_id is not None:
+        statement = statement.where(Device.id == device_id)
     return [
         MachineSummary(
             device_id=row.id,

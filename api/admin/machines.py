@@ -154,17 +154,23 @@ def _sub_admin_subject(principal: Principal) -> str | None:
     return None if principal.is_token else principal.subject
 
 
-def _restricted(principal: Principal) -> str | None:
+def restricted(principal: Principal) -> str | None:
     """Whom the sub-admin rules bind on a machine the caller manages: none for an admin."""
     return None if principal.is_admin else principal.subject
 
 
-async def managed_machine(slug: Slug, principal: PrincipalDep, db: DbDep) -> int:
-    """The machine's device id, for an admin or one of the machine's sub-admins (403 else)."""
+async def machine_managed_by(db: AsyncSession, principal: Principal, slug: str) -> int | None:
+    """The machine's device id if `principal` manages it, else None (for a sub-admin, whether
+    the machine exists or not). An admin manages every machine: NotFound if there is none."""
     if principal.is_admin:
         return await machines.machine_id(db, slug)
     subject = _sub_admin_subject(principal)
-    found = None if subject is None else await machines.managed_machine_id(db, slug, subject)
+    return None if subject is None else await machines.managed_machine_id(db, slug, subject)
+
+
+async def managed_machine(slug: Slug, principal: PrincipalDep, db: DbDep) -> int:
+    """The machine's device id, for an admin or one of the machine's sub-admins (403 else)."""
+    found = await machine_managed_by(db, principal, slug)
     if found is None:
         raise _not_theirs()
     return found
@@ -284,7 +290,7 @@ async def grant_authorization(
         override=TariffOverride(own.login_fee_cents, own.price_per_minute_cents, own.interval_min),
         now=clock.now(),
         actor=principal.subject,
-        sub_admin=_restricted(principal),
+        sub_admin=restricted(principal),
     )
     if created:
         response.status_code = 201
@@ -300,7 +306,7 @@ async def revoke_authorization(
 
     A sub-admin revokes others' grants at the machine's tariff only (403 otherwise)."""
     await machines.revoke(
-        db, device_id=device_id, member_id=member_id, sub_admin=_restricted(principal)
+        db, device_id=device_id, member_id=member_id, sub_admin=restricted(principal)
     )
 
 

@@ -12,7 +12,7 @@ Callers use the names below (`sessions.start`, `sessions.Record`).
 from core.sessions.closing import Ended, admin_end, reap
 from core.sessions.lifecycle import Running, Unfunded, end, heartbeat, start
 from core.sessions.notices import Notice, mark_told, untold
-from core.sessions.records import Record, device_of, record, records
+from core.sessions.records import Record, device_of, open_counts, record, records
 
 __all__ = [
     "Ended",
@@ -25,6 +25,7 @@ __all__ = [
     "end",
     "heartbeat",
     "mark_told",
+    "open_counts",
     "reap",
     "record",
     "records",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import machines
@@ -133,3 +133,16 @@ async def device_of(db: AsyncSession, session_id: int) -> int | None:
     """The machine a session runs or ran on, or None for an unknown session."""
     found: int | None = await db.scalar(select(S.device_id).where(S.id == session_id))
     return found
+
+
+async def open_counts(db: AsyncSession, device_ids: list[int]) -> dict[int, int]:
+    """How many sessions are open on each of these machines (0 for one with none)."""
+    rows = await run(
+        db,
+        select(S.device_id, func.count().label("open_sessions"))
+        .where(S.device_id.in_(device_ids), S.ended_at.is_(None))
+        .group_by(S.device_id),
+    )
+    counts = dict.fromkeys(device_ids, 0)
+    counts.update({row.device_id: row.open_sessions for row in rows.all()})
+    return counts

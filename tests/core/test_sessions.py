@@ -400,3 +400,19 @@ async def test_sessions_closed_without_the_device_wait_to_be_told(
         (admins.session_id, other.slug, "admin")
     ]
     assert await sessions.untold(db) == []
+
+
+async def test_open_counts_count_only_open_sessions_per_machine(
+    db: AsyncSession, clock: FrozenClock
+) -> None:
+    busy, ended, idle = [await make_machine(db) for _ in range(3)]
+    member = await make_member(db, balance_cents=1000)
+    for machine in (busy, ended):
+        await grant(db, machine, member)
+    await _start(db, busy, member, clock)
+    finished = await _start(db, ended, member, clock)
+    await sessions.admin_end(db, session_id=finished.session_id, now=clock.now(), actor="admin")
+
+    counts = await sessions.open_counts(db, [busy.id, ended.id, idle.id])
+
+    assert counts == {busy.id: 1, ended.id: 0, idle.id: 0}
