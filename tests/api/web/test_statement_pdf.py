@@ -1,0 +1,125 @@
+"""A cash box's month statement as a PDF: the text read back from the document says the box,
+the month, each entry's amount and the closing balance in the reader's language, and a note
+full of typst markup characters is printed as written."""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import replace
+from datetime import timedelta
+
+import httpx
+import pytest
+from pypdf import PdfReader
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import cash_boxes
+from core.cash_boxes import BoxEntryKind
+from core.origin import Origin
+from tests.api.conftest import Headers
+from tests.factories import T0, make_member, unique_slug
+
+MARKUP_NOTE = "#set text(red) *bold* $x$ ] [#pagebreak()]"
+IN_NOVEMBER = Origin(now=T0, actor="test")  # 2026-11-21
+
+
+async def _box_with_entries(db: AsyncSession) -> str:
+    """A box with an entry in October and three in November 2026; its slug."""
+    box = await cash_boxes.create(db, slug=unique_slug("box"), name="Kaffeekasse Süd", now=T0)
+    member = await make_member(db, name="Grace Hopper")
+    october = replace(IN_NOVEMBER, now=T0 - timedelta(days=30))
+    await cash_boxes.post(db, box.id, BoxEntryKind.DONATION, 10_000, october)
+    await cash_boxes.post(
+        db, box.id, BoxEntryKind.TOPUP, 1_250, IN_NOVEMBER, member_id=member.member_id
+    )
+    await cash_boxes.post(db, box.id, BoxEntryKind.DONATION, 75, IN_NOVEMBER)
+    await cash_boxes.post(db, box.id, BoxEntryKind.PAYOUT, -3_000, IN_NOVEMBER, note=MARKUP_NOTE)
+    await db.commit()
+    return box.slug
+
+
+def _text(pdf: bytes) -> str:
+    """The document's text, with every run of blanks (no-break spaces too) as one space."""
+    pages = PdfReader(io.BytesIO(pdf)).pages
+    return re.sub(r"\s+", " ", " ".join(page.extract_text() for page in pages))
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        (
+            "en",
+            [
+                "November 2026",
+                "Opening balance",
+                "€100.00",
+                "€12.50",
+                "€0.75",
+                "-€30.00",
+                "Closing balance",
+                "€83.25",
+                "Top-up",
+                "Grace Hopper",
+            ],
+        ),
+        (
+            "de",
+            [
+                "November 2026",
+                "Anfangsbestand",
+                "100,00 €",
+                "12,50 €",
+                "0,75 €",
+                "-30,00 €",
+                "Endbestand",
+                "83,25 €",
+                "Aufladung",
+                "Grace Hopper",
+            ],
+        ),
+    ],
+)
+async def test_the_pdf_shows_the_months_figures_in_the_readers_language(
+    client: httpx.AsyncClient,
+    committed_db: AsyncSession,
+    admin: Headers,
+    language: str,
+    expected: list[str],
+) -> None:
+    slug = await _box_with_entries(committed_db)
+
+    answer = await client.get(
+        f"/admin/cash-boxes/{slug}/statement-2026-11.pdf",
+        headers={**admin, "Accept-Language": language},
+    )
+
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/pdf"
+    assert answer.headers["content-disposition"] == f'attachment; filename="{slug}-2026-11.pdf"'
+    assert answer.headers["cache-control"] == "no-store"
+    text = _text(answer.content)
+    assert "Kaffeekasse Süd" in text
+    assert [figure for figure in expected if figure not in text] == []
+    assert MARKUP_NOTE in text
+
+
+async def test_the_pdf_is_for_admins_only(
+    client: httpx.AsyncClient, product_manager: Headers
+) -> None:
+    answer = await client.get(
+        "/admin/cash-boxes/any-box/statement-2026-11.pdf", headers=product_manager
+    )
+
+    assert answer.status_code == 403
+    assert answer.headers["content-type"].startswith("text/html")
+
+
+async def test_a_month_that_is_no_month_is_not_found(
+    client: httpx.AsyncClient, committed_db: AsyncSession, admin: Headers
+) -> None:
+    slug = await _box_with_entries(committed_db)
+
+    answer = await client.get(f"/admin/cash-boxes/{slug}/statement-2026-13.pdf", headers=admin)
+
+    assert answer.status_code == 404
