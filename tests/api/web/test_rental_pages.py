@@ -55,7 +55,8 @@ async def test_the_rentals_page_passes_the_checks_in_both_languages(
         problems, out_now, row = await chromium.run(open_page, locale=locale)
 
         assert problems == []
-        assert "Cordless drill" in out_now and "Grace Hopper" in out_now
+        assert "Cordless drill" in out_now
+        assert "Grace Hopper" in out_now
         out_to = "Ausgeliehen an Grace Hopper" if language == "de" else "Out to Grace Hopper"
         assert out_to in row
 
@@ -96,7 +97,8 @@ async def test_an_admin_adds_an_item_takes_it_out_of_service_and_cannot_add_it_t
     seen = await chromium.run(add_the_item)
 
     assert seen["added"] == "Soldering station added."
-    assert "Here" in str(seen["listed"]) and "Yes" in str(seen["listed"])
+    assert "Here" in str(seen["listed"])
+    assert "Yes" in str(seen["listed"])
     assert "Put back into service" in str(seen["out of service"])
     assert seen["taken"] == "An item with this TID is registered already."
     assert seen["problems"] == []
