@@ -3,40 +3,20 @@ the statement's figures adding up, creating a box (a bad slug is refused by its 
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import timedelta
 from decimal import Decimal
 
 from babel.numbers import parse_decimal
 from playwright.sync_api import Page
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import cash_boxes
-from core.cash_boxes import BoxEntryKind
-from core.origin import Origin
+from tests.api.web.cash_box_data import box_with_a_november
 from tests.api.web.conftest import Person, log_in
 from tests.chromium import Chromium
-from tests.factories import T0, make_member, unique_slug
+from tests.factories import unique_slug
 from tests.live_server import LiveApp
 from tests.page_checks import LANGUAGE_LOCALES, page_problems, watched
 
-IN_NOVEMBER = Origin(now=T0, actor="test")  # 2026-11-21
 BABEL_LOCALES = {"en": "en_GB", "de": "de_DE"}
-
-
-async def _box_with_a_november(db: AsyncSession) -> str:
-    """A box with 100.00 from October and three entries in November 2026; its slug."""
-    box = await cash_boxes.create(db, slug=unique_slug("box"), name="Kaffeekasse", now=T0)
-    member = await make_member(db, name="Grace Hopper")
-    october = replace(IN_NOVEMBER, now=T0 - timedelta(days=30))
-    await cash_boxes.post(db, box.id, BoxEntryKind.DONATION, 10_000, october)
-    await cash_boxes.post(
-        db, box.id, BoxEntryKind.TOPUP, 1_250, IN_NOVEMBER, member_id=member.member_id
-    )
-    await cash_boxes.post(db, box.id, BoxEntryKind.PAYOUT, -3_000, IN_NOVEMBER, note="Milk")
-    await cash_boxes.post(db, box.id, BoxEntryKind.DONATION, 75, IN_NOVEMBER)
-    await db.commit()
-    return box.slug
 
 
 def _euros(shown: str, language: str) -> Decimal:
@@ -48,7 +28,7 @@ def _euros(shown: str, language: str) -> Decimal:
 async def test_the_list_and_a_months_statement_pass_the_checks_and_add_up(
     live_app: LiveApp, chromium: Chromium, committed_db: AsyncSession, person: Person
 ) -> None:
-    slug = await _box_with_a_november(committed_db)
+    slug = await box_with_a_november(committed_db, name="Kaffeekasse", payout_note="Milk")
     admin = person("Ada Lovelace", "admin")
 
     for language, locale in LANGUAGE_LOCALES.items():

@@ -6,37 +6,16 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import replace
-from datetime import timedelta
 
 import httpx
 import pytest
 from pypdf import PdfReader
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import cash_boxes
-from core.cash_boxes import BoxEntryKind
-from core.origin import Origin
 from tests.api.conftest import Headers
-from tests.factories import T0, make_member, unique_slug
+from tests.api.web.cash_box_data import box_with_a_november
 
 MARKUP_NOTE = "#set text(red) *bold* $x$ ] [#pagebreak()]"
-IN_NOVEMBER = Origin(now=T0, actor="test")  # 2026-11-21
-
-
-async def _box_with_entries(db: AsyncSession) -> str:
-    """A box with an entry in October and three in November 2026; its slug."""
-    box = await cash_boxes.create(db, slug=unique_slug("box"), name="Kaffeekasse Süd", now=T0)
-    member = await make_member(db, name="Grace Hopper")
-    october = replace(IN_NOVEMBER, now=T0 - timedelta(days=30))
-    await cash_boxes.post(db, box.id, BoxEntryKind.DONATION, 10_000, october)
-    await cash_boxes.post(
-        db, box.id, BoxEntryKind.TOPUP, 1_250, IN_NOVEMBER, member_id=member.member_id
-    )
-    await cash_boxes.post(db, box.id, BoxEntryKind.DONATION, 75, IN_NOVEMBER)
-    await cash_boxes.post(db, box.id, BoxEntryKind.PAYOUT, -3_000, IN_NOVEMBER, note=MARKUP_NOTE)
-    await db.commit()
-    return box.slug
 
 
 def _text(pdf: bytes) -> str:
@@ -87,7 +66,7 @@ async def test_the_pdf_shows_the_months_figures_in_the_readers_language(
     language: str,
     expected: list[str],
 ) -> None:
-    slug = await _box_with_entries(committed_db)
+    slug = await box_with_a_november(committed_db, name="Kaffeekasse Süd", payout_note=MARKUP_NOTE)
 
     answer = await client.get(
         f"/admin/cash-boxes/{slug}/statement-2026-11.pdf",
@@ -118,7 +97,7 @@ async def test_the_pdf_is_for_admins_only(
 async def test_a_month_that_is_no_month_is_not_found(
     client: httpx.AsyncClient, committed_db: AsyncSession, admin: Headers
 ) -> None:
-    slug = await _box_with_entries(committed_db)
+    slug = await box_with_a_november(committed_db, name="Kaffeekasse Süd", payout_note=MARKUP_NOTE)
 
     answer = await client.get(f"/admin/cash-boxes/{slug}/statement-2026-13.pdf", headers=admin)
 
