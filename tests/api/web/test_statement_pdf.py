@@ -94,11 +94,13 @@ async def test_the_pdf_is_for_admins_only(
     assert answer.headers["content-type"].startswith("text/html")
 
 
-async def test_a_month_that_is_no_month_is_not_found(
+async def test_a_month_that_is_no_month_or_a_box_that_does_not_exist_is_not_found(
     client: httpx.AsyncClient, committed_db: AsyncSession, admin: Headers
 ) -> None:
     slug = await box_with_a_november(committed_db, name="Kaffeekasse Süd", payout_note=MARKUP_NOTE)
 
-    answer = await client.get(f"/admin/cash-boxes/{slug}/statement-2026-13.pdf", headers=admin)
+    no_month = await client.get(f"/admin/cash-boxes/{slug}/statement-2026-13.pdf", headers=admin)
+    no_box = await client.get("/admin/cash-boxes/no-such-box/statement-2026-11.pdf", headers=admin)
 
-    assert answer.status_code == 404
+    assert (no_month.status_code, no_box.status_code) == (404, 404)
+    assert no_box.headers["content-type"].startswith("text/html")
