@@ -63,11 +63,13 @@ async def _page(
     db: DbDep,
     clock: Clock,
     *,
+    query: str | None = None,
+    before: str | None = None,
     forms: Forms | None = None,
     status: int = 200,
 ) -> Response:
+    """The page; after a refused post, with its form's values and errors (`forms`)."""
     forms = forms or Forms()
-    before = request.query_params.get("before_id")
     before_id = None if before is None else _row_id(before, viewer)
     items = await rentals.listing(db)
     history = await Paging(HISTORY_PAGE, before_id).fetch(
@@ -75,8 +77,8 @@ async def _page(
     )
     lookup: MemberLookup | None = None
     lookup_errors: FieldErrors = {}
-    if "q" in request.query_params:
-        lookup, lookup_errors = validated(MemberLookup, request.query_params, viewer.formats)
+    if query is not None:
+        lookup, lookup_errors = validated(MemberLookup, {"q": query}, viewer.formats)
     now = clock.now()
     context: dict[str, Any] = {
         "admin_section": SECTION,
@@ -91,7 +93,7 @@ async def _page(
         if history.next_before_id
         else None,
         "permissions": await rentals.permissions(db),
-        "query": request.query_params.get("q", ""),
+        "query": query or "",
         "lookup_errors": lookup_errors,
         "matches": await members.search(db, query=lookup.q, limit=MATCHES_SHOWN)
         if lookup
@@ -114,7 +116,7 @@ async def rentals_page(
 ) -> Response:
     """Items, who has what, permissions (`?q=` looks members up to grant) and the history
     (`?before_id=` pages back)."""
-    return await _page(request, viewer, db, clock)
+    return await _page(request, viewer, db, clock, query=q, before=before_id)
 
 
 @router.post(SECTION + "/items")

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import secrets
 
+import httpx
 from playwright.sync_api import Page
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import rentals
 from core.formats import DeviceKind
+from tests.api.conftest import Headers
 from tests.api.web.conftest import Person, log_in
 from tests.chromium import Chromium
 from tests.factories import T0, make_device, make_member
@@ -137,3 +139,17 @@ async def test_an_admin_finds_a_member_by_name_grants_and_revokes_the_permission
     assert name in str(seen["listed"])
     assert seen["revoked"] == f"{name} may no longer rent items."
     assert seen["still listed"] == 0
+
+
+async def test_a_malformed_page_or_member_in_the_address_is_a_not_found_page(
+    client: httpx.AsyncClient, admin: Headers
+) -> None:
+    pages = [
+        await client.get("/admin/rentals", params={"before_id": "x"}, headers=admin),
+        await client.post("/admin/rentals/permissions/99999999999999999999/revoke", headers=admin),
+        await client.post("/admin/rentals/items/NOT-HEX/deactivate", headers=admin),
+    ]
+
+    assert [(page.status_code, page.headers["content-type"][:9]) for page in pages] == [
+        (404, "text/html")
+    ] * 3
