@@ -49,7 +49,7 @@ def statement_pdf(
             _("Kind"),
             _("Member"),
             _("Amount"),
-            _("Balance after"),
+            _("Box balance after"),
             _("Note"),
         ],
         "lines": [
@@ -65,10 +65,10 @@ def statement_pdf(
         ],
         "no_lines": _("No entries in this month."),
         "totals": [
-            [_("Opening balance"), formats.money(statement.opening_cents)],
+            [_("Balance at the start"), formats.money(statement.opening_cents)],
             [_("Paid in"), formats.money(statement.paid_in_cents)],
             [_("Paid out"), formats.money(statement.paid_out_cents)],
-            [_("Closing balance"), formats.money(statement.closing_cents)],
+            [_("Balance at the end"), formats.money(statement.closing_cents)],
         ],
     }
     return typst.compile(str(TEMPLATE), format="pdf", sys_inputs={"data": json.dumps(data)})
