@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import ColumnElement, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import run
 from core.errors import Conflict, UnknownTarget
 from core.formats import NAME_MAX, SLUG_PATTERN
-from core.models import CashBox, CashBoxEntry
+from core.models import CashBox, CashBoxEntry, Member
 from core.origin import Origin, Recorded
 from core.paging import newest_first
 
@@ -112,6 +112,7 @@ async def post(
     origin: Origin,
     *,
     member_id: int | None = None,
+    note: str | None = None,
 ) -> int | None:
     """Change the box's balance by `amount_cents`; the new balance, or None (nothing changed)
     when it would go below zero. `member_id`: who paid in or took out."""
@@ -137,30 +138,106 @@ async def post(
             device_id=origin.device_id,
             request_id=origin.request_id,
             actor=origin.actor,
+            note=note,
             created_at=origin.now,
         ),
     )
     return int(balance)
 
 
+_ENTRY_COLUMNS = (
+    CashBoxEntry.id,
+    CashBoxEntry.kind,
+    CashBoxEntry.amount_cents,
+    CashBoxEntry.balance_after_cents,
+    CashBoxEntry.member_id,
+    CashBoxEntry.device_id,
+    CashBoxEntry.request_id,
+    CashBoxEntry.actor,
+    CashBoxEntry.note,
+    CashBoxEntry.created_at,
+)
+
+
 async def statement(
-    db: AsyncSession, box_id: int, *, limit: int = 100, before_id: int | None = None
+    db: AsyncSession,
+    box_id: int,
+    *,
+    limit: int = 100,
+    before_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[Entry]:
-    """The box's most recent entries, newest first; `before_id` pages back (keyset on id)."""
-    query = select(
-        CashBoxEntry.id,
-        CashBoxEntry.kind,
-        CashBoxEntry.amount_cents,
-        CashBoxEntry.balance_after_cents,
-        CashBoxEntry.member_id,
-        CashBoxEntry.device_id,
-        CashBoxEntry.request_id,
-        CashBoxEntry.actor,
-        CashBoxEntry.note,
-        CashBoxEntry.created_at,
-    ).where(CashBoxEntry.box_id == box_id)
+    """The box's most recent entries, newest first; `before_id` pages back (keyset on id);
+    `since`/`until` keep only entries made in [since, until)."""
+    query = select(*_ENTRY_COLUMNS).where(CashBoxEntry.box_id == box_id, *_within(since, until))
     rows = await run(db, newest_first(query, CashBoxEntry.id, before_id=before_id, limit=limit))
     return [Entry(**row._mapping) for row in rows.all()]
+
+
+def _within(since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
+    conditions = []
+    if since is not None:
+        conditions.append(CashBoxEntry.created_at >= since)
+    if until is not None:
+        conditions.append(CashBoxEntry.created_at < until)
+    return conditions
+
+
+@dataclass(frozen=True)
+class Line(Entry):
+    """A statement entry with the name of the member it was for (None: no member, or one
+    since deleted)."""
+
+    member_name: str | None
+
+
+@dataclass(frozen=True)
+class PeriodStatement:
+    """A box's account of [start, end): the balance before, every entry oldest first, the
+    balance after, and what came in and went out."""
+
+    box: Box
+    start: datetime
+    end: datetime
+    opening_cents: int
+    lines: list[Line]
+    paid_in_cents: int
+    paid_out_cents: int
+
+    @property
+    def closing_cents(self) -> int:
+        return self.opening_cents + self.paid_in_cents - self.paid_out_cents
+
+
+async def period_statement(
+    db: AsyncSession, box: Box, start: datetime, end: datetime
+) -> PeriodStatement:
+    """The statement of `box` for the entries made in [start, end) (e.g. a month), oldest
+    first; the opening balance is the balance after the last entry before `start`."""
+    opening = await db.scalar(
+        select(CashBoxEntry.balance_after_cents)
+        .where(CashBoxEntry.box_id == box.id, CashBoxEntry.created_at < start)
+        .order_by(CashBoxEntry.id.desc())
+        .limit(1)
+    )
+    rows = await run(
+        db,
+        select(*_ENTRY_COLUMNS, Member.name.label("member_name"))
+        .outerjoin(Member, Member.id == CashBoxEntry.member_id)
+        .where(CashBoxEntry.box_id == box.id, *_within(start, end))
+        .order_by(CashBoxEntry.id),
+    )
+    lines = [Line(**row._mapping) for row in rows.all()]
+    return PeriodStatement(
+        box=box,
+        start=start,
+        end=end,
+        opening_cents=opening or 0,
+        lines=lines,
+        paid_in_cents=sum(line.amount_cents for line in lines if line.amount_cents > 0),
+        paid_out_cents=-sum(line.amount_cents for line in lines if line.amount_cents < 0),
+    )
 
 
 async def mismatched(db: AsyncSession) -> list[tuple[str, int, int]]:

@@ -7,14 +7,15 @@ from datetime import datetime
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from api.auth import ClockDep, require_admin
-from api.deps import DbDep
+from api.deps import DbDep, SettingsDep
 from api.fields import ADMIN_ONLY, REQUEST, Page, PagingDep, one_line, refusals
 from core import cash_boxes
 from core.formats import NAME_MAX, SLUG_PATTERN
+from core.months import Month
 from core.paging import by_id
 
 router = APIRouter(
@@ -77,14 +78,33 @@ async def create_cash_box(new: NewCashBox, db: DbDep, clock: ClockDep) -> CashBo
     return CashBoxOut.model_validate(box)
 
 
+def _a_month(text: str) -> str:
+    Month.parse(text)  # 2026-13 is no month
+    return text
+
+
+MonthQuery = Annotated[
+    str | None,
+    Query(
+        pattern=r"^\d{4}-\d{2}$",
+        description="Only this month's entries (`2026-12`), in the space's time zone.",
+    ),
+    AfterValidator(_a_month),
+]
+
+
 @router.get("/{slug}/statement", responses=refusals(404))
 async def statement(
     slug: Annotated[str, Path(pattern=SLUG_PATTERN)],
     db: DbDep,
     paging: PagingDep,
+    settings: SettingsDep,
+    month: MonthQuery = None,
 ) -> Statement:
     """The box's balance and its entries newest first, each with the balance after it;
-    paged by `before_id`."""
+    paged by `before_id`, optionally only one `month`'s."""
     box = await cash_boxes.find(db, slug)
-    page = await paging.fetch(partial(cash_boxes.statement, db, box.id), by_id)
+    since, until = Month.parse(month).span(settings.zone) if month else (None, None)
+    query = partial(cash_boxes.statement, db, box.id, since=since, until=until)
+    page = await paging.fetch(query, by_id)
     return Statement.model_validate({**asdict(box), **asdict(page)})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -114,3 +115,21 @@ async def test_a_statement_of_an_unknown_box_is_404_and_a_malformed_slug_is_422(
     assert malformed.status_code == 422
     assert [error["loc"][-1] for error in malformed.json()["detail"]] == ["slug"]
     assert [error["loc"][-1] for error in bad_page.json()["detail"]] == ["limit"]
+
+
+async def test_a_statement_of_a_month_has_only_that_months_entries(
+    client: httpx.AsyncClient, admin: Headers, committed_db: AsyncSession
+) -> None:
+    box = await cash_boxes.create(committed_db, slug=unique_slug("box"), name="Drinks", now=T0)
+    for days, amount in ((-30, 100), (0, 200), (15, 300)):  # October, November, December
+        origin = Origin(T0 + timedelta(days=days), request_id=f"r-{amount}")
+        await bank.donate(committed_db, amount_cents=amount, target=box.slug, origin=origin)
+    await committed_db.commit()
+    path = f"{BOXES}/{box.slug}/statement"
+
+    november = (await client.get(path, headers=admin, params={"month": "2026-11"})).json()
+    no_month = await client.get(path, headers=admin, params={"month": "2026-13"})
+
+    assert [e["amount_cents"] for e in november["items"]] == [200]
+    assert no_month.status_code == 422
+    assert [error["loc"][-1] for error in no_month.json()["detail"]] == ["month"]

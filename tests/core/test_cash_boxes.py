@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -12,7 +15,7 @@ from core.cash_boxes import BoxEntryKind
 from core.errors import Conflict, UnknownTarget
 from core.models import CashBox
 from core.origin import Origin
-from tests.factories import T0, unique_slug
+from tests.factories import T0, make_member, unique_slug
 
 ORIGIN = Origin(now=T0, request_id="r-1", actor="test")
 
@@ -135,3 +138,56 @@ async def test_database_refuses_a_negative_box_balance(db: AsyncSession) -> None
     with pytest.raises(IntegrityError):
         async with db.begin_nested():
             await db.execute(update(CashBox).where(CashBox.id == box.id).values(balance_cents=-1))
+
+
+async def test_period_statement_adds_up_from_the_balance_before_it(db: AsyncSession) -> None:
+    box = await make_box(db)
+    member = await make_member(db, name="Grace Hopper")
+    before, during, after = T0, T0 + timedelta(days=3), T0 + timedelta(days=10)
+    await cash_boxes.post(db, box.id, BoxEntryKind.DONATION, 1000, replace(ORIGIN, now=before))
+    await cash_boxes.post(
+        db, box.id, BoxEntryKind.TOPUP, 500, replace(ORIGIN, now=during), member_id=member.member_id
+    )
+    await cash_boxes.post(
+        db, box.id, BoxEntryKind.PAYOUT, -300, replace(ORIGIN, now=during), note="coffee #1"
+    )
+    await cash_boxes.post(db, box.id, BoxEntryKind.DONATION, 50, replace(ORIGIN, now=after))
+
+    found = await cash_boxes.period_statement(
+        db, await cash_boxes.find(db, box.slug), T0 + timedelta(days=1), after
+    )
+
+    assert (found.opening_cents, found.paid_in_cents, found.paid_out_cents) == (1000, 500, 300)
+    assert found.closing_cents == 1200 == found.lines[-1].balance_after_cents
+    assert [(line.kind, line.member_name, line.note) for line in found.lines] == [
+        ("topup", "Grace Hopper", None),
+        ("payout", None, "coffee #1"),
+    ]
+
+
+async def test_period_statement_without_entries_opens_and_closes_alike(db: AsyncSession) -> None:
+    box = await make_box(db, balance_cents=700)
+
+    found = await cash_boxes.period_statement(
+        db, box, T0 + timedelta(days=1), T0 + timedelta(days=2)
+    )
+
+    assert (found.opening_cents, found.closing_cents, found.lines) == (700, 700, [])
+
+
+async def test_statement_since_until_keeps_the_entries_of_the_period(db: AsyncSession) -> None:
+    box = await make_box(db)
+    for day in (0, 1, 2):
+        await cash_boxes.post(
+            db,
+            box.id,
+            BoxEntryKind.DONATION,
+            day + 1,
+            replace(ORIGIN, now=T0 + timedelta(days=day)),
+        )
+
+    entries = await cash_boxes.statement(
+        db, box.id, since=T0 + timedelta(days=1), until=T0 + timedelta(days=2)
+    )
+
+    assert [e.amount_cents for e in entries] == [2]
