@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import members, rentals, sessions
+from core.billing import TariffOverride
 from core.clock import SystemClock
 from core.devices import DeviceRef
 from core.formats import DeviceKind
@@ -35,8 +37,9 @@ class Grace:
 
 @pytest.fixture
 async def grace(committed_db: AsyncSession, person: Person) -> Grace:
-    """A member with a login, two cards, a finished and a running session, an item out and
-    a correction: seven ledger lines, ending at a balance of 12.50."""
+    """A member with a login, two cards, a finished and a running session, an item out, a
+    correction (seven ledger lines, ending at a balance of 12.50) and three machines, one of
+    them at her own price per minute."""
     now = SystemClock().now()
     member = await make_member(committed_db, name="Grace Hopper", balance_cents=2000)
     assert member.card_uid is not None
@@ -46,6 +49,8 @@ async def grace(committed_db: AsyncSession, person: Person) -> Grace:
     laser, lathe = await make_machine(committed_db), await make_machine(committed_db)
     for machine in (laser, lathe):
         await grant(committed_db, machine, member)
+    welder = await make_machine(committed_db)
+    await grant(committed_db, welder, member, TariffOverride(price_per_minute_cents=5))
     card = member.card_uid
 
     async def start(machine: DeviceRef, ago: timedelta) -> int:
@@ -94,36 +99,44 @@ async def test_grace_lands_on_her_balance_and_her_pages_pass_the_checks_in_both_
     pages = [*MEMBER_PAGES, f"/me/cards/{grace.card_ids[0]}/block"]
     for language, locale in LANGUAGE_LOCALES.items():
 
-        def visit(page: Page, language: str = language) -> tuple[str, str, str, list[str]]:
+        def visit(page: Page, language: str = language) -> dict[str, Any]:
             log_in(page, live_app.url, grace.subject, "/")
-            landed, balance = page.url, _text(page, "#balance")
-            main = _text(page, "main")
+            seen: dict[str, Any] = {"landed": page.url, "balance": _text(page, "#balance")}
             problems: list[str] = []
             for path in pages:
                 watch = watched(page)
                 page.goto(live_app.url + path)
-                problems += page_problems(page, watch, f"member{path}-{language}")
-            return landed, balance, main, problems
+                seen[path] = _text(page, "main")
+                found = page_problems(page, watch, f"member{path}-{language}")
+                problems += [f"{path}: {problem}" for problem in found]
+            return seen | {"problems": problems}
 
-        landed, balance, main, problems = await chromium.run(visit, locale=locale)
+        seen = await chromium.run(visit, locale=locale)
 
-        assert landed == live_app.url + "/me"
-        assert balance == ("€12.50" if language == "en" else "12,50 €")
-        assert "Cordless drill" in main
-        assert problems == [], problems
+        money = {"en": ["€12.50", "€4.00", "€1.40"], "de": ["12,50 €", "4,00 €", "1,40 €"]}
+        balance, charged_so_far, charged_in_the_end = money[language]
+        own_prices = {"en": "Your own prices", "de": "Deine eigenen Preise"}[language]
+        assert seen["landed"] == live_app.url + "/me"
+        assert seen["balance"] == balance
+        assert "Cordless drill" in seen["/me"]
+        assert "Cordless drill" in seen["/me/rentals"]
+        assert charged_so_far in seen["/me/sessions"]
+        assert charged_in_the_end in seen["/me/sessions"]
+        assert seen["/me/machines"].count(own_prices) == 1
+        assert seen["problems"] == []
 
 
 async def test_the_ledger_shows_one_kind_when_filtered_and_older_lines_on_the_next_page(
     live_app: LiveApp, chromium: Chromium, grace: Grace
 ) -> None:
-    def filter_and_page(page: Page) -> dict[str, object]:
+    def filter_and_page(page: Page) -> dict[str, Any]:
         log_in(page, live_app.url, grace.subject, "/me/ledger")
         page.select_option("#f-kind", label="Login fee")
         page.get_by_role("button", name="Filter").click()
         page.wait_for_load_state()
         filtered = {
             column: page.locator(f"main tbody td:nth-child({n})").all_inner_texts()
-            for column, n in (("what", 2), ("amount", 4), ("after", 5))
+            for column, n in (("what", 2), ("amount", 3), ("after", 4))
         }
         page.goto(live_app.url + "/me/ledger?limit=4")
         first = page.locator("main tbody tr").all_inner_texts()
@@ -153,7 +166,7 @@ async def test_grace_blocks_a_lost_card_after_confirming_and_another_members_car
 ) -> None:
     lost = grace.card_ids[1]
 
-    def block_the_lost_card(page: Page) -> dict[str, object]:
+    def block_the_lost_card(page: Page) -> dict[str, Any]:
         log_in(page, live_app.url, grace.subject, "/me/cards")
         page.locator(f"a[href='/me/cards/{lost}/block']").click()
         page.wait_for_load_state()
@@ -164,7 +177,7 @@ async def test_grace_blocks_a_lost_card_after_confirming_and_another_members_car
             "question": question,
             "landed": page.url,
             "notice": _text(page, ".notice"),
-            "states": page.locator("main tbody tr td:nth-child(3)").all_inner_texts(),
+            "cards": page.locator("main article.card").all_inner_texts(),
         }
         watch = watched(page)
         answer = page.goto(f"{live_app.url}/me/cards/{grace.others_card_id}/block")
@@ -180,7 +193,10 @@ async def test_grace_blocks_a_lost_card_after_confirming_and_another_members_car
     assert "only an admin can unblock it" in str(seen["question"])
     assert seen["landed"] == live_app.url + "/me/cards"
     assert "is blocked" in str(seen["notice"])
-    assert seen["states"] == ["Works", "Blocked"]
+    assert [("Works" in card, "Blocked" in card) for card in seen["cards"]] == [
+        (True, False),
+        (False, True),
+    ]
     assert [card.blocked for card in await members.cards(committed_db, grace.member_id)] == [
         False,
         True,
