@@ -7,8 +7,9 @@ member id, so another member's rows are simply not there: an id of theirs is the
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
@@ -30,6 +31,7 @@ from core.self_service import LedgerLine
 from core.sessions import records as session_records
 
 router = APIRouter(include_in_schema=False)
+T = TypeVar("T")
 
 # The front page shows this many ledger lines; its chart the balance after the newest PAGE_MAX.
 RECENT_LINES = 5
@@ -110,41 +112,45 @@ async def ledger(
     return render(request, viewer, "member/ledger.html", context)
 
 
-@router.get("/me/sessions")
-async def sessions(
-    request: Request, viewer: MemberViewerDep, db: DbDep, paging: PagingDep
-) -> Response:
-    """The running session with its cost so far, and the finished ones, paged."""
-    member_id = _own(viewer)
-    finished = await paging.fetch(
-        partial(session_records, db, member_id=member_id, is_open=False),
-        lambda record: record.session_id,
-    )
-    context = {
-        "running": await session_records(db, member_id=member_id, is_open=True, limit=PAGE_MAX),
-        "finished": finished.items,
-        "older": older_url(request, finished.next_before_id),
-        "now": request.app.state.clock.now(),
-    }
-    return render(request, viewer, "member/sessions.html", context)
+def _now_and_before(
+    template: str, query: Callable[..., Awaitable[list[T]]], open_flag: str, key: Callable[[T], int]
+) -> Callable[..., Awaitable[Response]]:
+    """A page of what the member has open now (all of it) above what is over (paged, newest
+    first), from a core query that takes `member_id` and `open_flag` (True: open only)."""
+
+    async def page(
+        request: Request, viewer: MemberViewerDep, db: DbDep, paging: PagingDep
+    ) -> Response:
+        mine = partial(query, db, member_id=_own(viewer))
+        current = await mine(limit=PAGE_MAX, **{open_flag: True})
+        past = await paging.fetch(partial(mine, **{open_flag: False}), key)
+        context = {
+            "current": current,
+            "past": past.items,
+            "older": older_url(request, past.next_before_id),
+            "now": request.app.state.clock.now(),
+        }
+        return render(request, viewer, template, context)
+
+    return page
 
 
-@router.get("/me/rentals")
-async def rentals(
-    request: Request, viewer: MemberViewerDep, db: DbDep, paging: PagingDep
-) -> Response:
-    """What the member has out now, and what they brought back, paged."""
-    member_id = _own(viewer)
-    returned = await paging.fetch(
-        partial(rental_history, db, member_id=member_id, open_only=False),
-        lambda rental: rental.rental_id,
-    )
-    context = {
-        "out": await rental_history(db, member_id=member_id, open_only=True, limit=PAGE_MAX),
-        "returned": returned.items,
-        "older": older_url(request, returned.next_before_id),
-    }
-    return render(request, viewer, "member/rentals.html", context)
+# The running session with its cost so far, and the finished ones.
+router.add_api_route(
+    "/me/sessions",
+    _now_and_before(
+        "member/sessions.html", session_records, "is_open", lambda record: record.session_id
+    ),
+    methods=["GET"],
+)
+# What the member has out now, and what they brought back.
+router.add_api_route(
+    "/me/rentals",
+    _now_and_before(
+        "member/rentals.html", rental_history, "open_only", lambda rental: rental.rental_id
+    ),
+    methods=["GET"],
+)
 
 
 @router.get("/me/machines")

@@ -37,9 +37,9 @@ class Grace:
 
 @pytest.fixture
 async def grace(committed_db: AsyncSession, person: Person) -> Grace:
-    """A member with a login, two cards, a finished and a running session, an item out, a
-    correction (seven ledger lines, ending at a balance of 12.50) and three machines, one of
-    them at her own price per minute."""
+    """A member with a login, two cards, a finished and a running session, an item out and
+    one brought back, a correction (seven ledger lines, ending at a balance of 12.50) and
+    three machines, one of them at her own price per minute."""
     now = SystemClock().now()
     member = await make_member(committed_db, name="Grace Hopper", balance_cents=2000)
     assert member.card_uid is not None
@@ -75,9 +75,15 @@ async def grace(committed_db: AsyncSession, person: Person) -> Grace:
     await start(lathe, timedelta(minutes=10))
     station = await make_device(committed_db, kind=DeviceKind.RENTAL)
     await rentals.permit(committed_db, member.member_id, actor="test", now=now)
-    drill = await rentals.add_item(
-        committed_db, tid=unique_uid(), name="Cordless drill", description=None, now=now
+    saw, drill = [
+        await rentals.add_item(committed_db, tid=unique_uid(), name=name, description=None, now=now)
+        for name in ("Jigsaw", "Cordless drill")
+    ]
+    two_hours_ago = now - timedelta(hours=2)
+    await rentals.rent(
+        committed_db, device_id=station.id, card_uid=card, tid=saw.tid, now=two_hours_ago
     )
+    await rentals.return_item(committed_db, device_id=station.id, tid=saw.tid, now=now)
     await rentals.rent(committed_db, device_id=station.id, card_uid=card, tid=drill.tid, now=now)
     await members.correct_balance(
         committed_db, member.member_id, -210, reason="Broken drill bit", now=now, actor="test"
@@ -120,6 +126,8 @@ async def test_grace_lands_on_her_balance_and_her_pages_pass_the_checks_in_both_
         assert seen["balance"] == balance
         assert "Cordless drill" in seen["/me"]
         assert "Cordless drill" in seen["/me/rentals"]
+        assert "Jigsaw" in seen["/me/rentals"]
+        assert "Jigsaw" not in seen["/me"]  # not out any more
         assert charged_so_far in seen["/me/sessions"]
         assert charged_in_the_end in seen["/me/sessions"]
         assert seen["/me/machines"].count(own_prices) == 1
