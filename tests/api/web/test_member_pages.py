@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Page
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +18,7 @@ from core.billing import TariffOverride
 from core.clock import SystemClock
 from core.devices import DeviceRef
 from core.formats import DeviceKind
+from tests.api.conftest import LinkedMember
 from tests.api.web.conftest import Person, log_in
 from tests.chromium import Chromium
 from tests.factories import grant, make_device, make_machine, make_member, unique_uid
@@ -215,3 +217,23 @@ async def test_grace_blocks_a_lost_card_after_confirming_and_another_members_car
         False,
         True,
     ]
+
+
+async def test_the_block_form_blocks_her_own_card_and_another_members_card_is_the_404_page(
+    client: httpx.AsyncClient, committed_db: AsyncSession, linked_member: LinkedMember
+) -> None:
+    grace_id, grace = await linked_member(name="Grace Hopper")
+    bob_id, _ = await linked_member(name="Bob Other")
+    graces_card = (await members.cards(committed_db, grace_id))[0]
+    bobs_card = (await members.cards(committed_db, bob_id))[0]
+    await committed_db.commit()
+    as_a_page = grace | {"Accept": "text/html"}
+
+    others = await client.post(f"/me/cards/{bobs_card.id}/block", headers=as_a_page)
+    own = await client.post(f"/me/cards/{graces_card.id}/block", headers=as_a_page)
+
+    assert others.status_code == 404
+    assert "Page not found" in others.text
+    assert [card.blocked for card in await members.cards(committed_db, bob_id)] == [False]
+    assert (own.status_code, own.headers["location"]) == (303, "/me/cards")
+    assert [card.blocked for card in await members.cards(committed_db, grace_id)] == [True]
