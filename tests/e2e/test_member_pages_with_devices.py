@@ -14,6 +14,7 @@ from core.members import NewMember
 from makerbus.context import database
 from makerbus.login_provider import LocalLoginProvider
 from tests.api.web.conftest import log_in
+from tests.api.web.test_member_pages import follow
 from tests.chromium import Chromium
 from tests.e2e.stack import Stack
 from tests.e2e.test_checkout import add_product, checkout_device
@@ -53,10 +54,8 @@ async def test_a_purchase_at_the_terminal_shows_on_her_pages_and_a_card_she_bloc
         page.goto(stack_app.url + "/me/ledger")
         newest = page.locator("main tbody tr").first.locator("td").all_inner_texts()
         page.goto(stack_app.url + "/me/cards")
-        page.get_by_role("button", name="Block", exact=True).click()
-        page.wait_for_load_state()
-        page.get_by_role("button", name="Block this card").click()
-        page.wait_for_load_state()
+        follow(page, page.get_by_role("button", name="Block", exact=True))
+        follow(page, page.get_by_role("button", name="Block this card"))
         watch = watched(page)
         page.reload()
         return {

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Locator, Page
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import members, rentals, sessions
@@ -97,6 +97,13 @@ async def grace(committed_db: AsyncSession, person: Person) -> Grace:
     return Grace(subject, member.member_id, cards, bobs[0].id)
 
 
+def follow(page: Page, link: Locator) -> None:
+    """Click a link or a submit button and wait until the page it leads to has loaded (not
+    just the page it was on)."""
+    with page.expect_navigation():
+        link.click()
+
+
 def _text(page: Page, selector: str) -> str:
     return page.inner_text(selector).replace("\xa0", " ")
 
@@ -142,8 +149,7 @@ async def test_the_ledger_shows_one_kind_when_filtered_and_older_lines_on_the_ne
     def filter_and_page(page: Page) -> dict[str, Any]:
         log_in(page, live_app.url, grace.subject, "/me/ledger")
         page.select_option("#f-kind", label="Login fee")
-        page.get_by_role("button", name="Filter").click()
-        page.wait_for_load_state()
+        follow(page, page.get_by_role("button", name="Filter"))
         filtered = {
             column: page.locator(f"main tbody td:nth-child({n})").all_inner_texts()
             for column, n in (("what", 1), ("amount", 2), ("after", 3))
@@ -151,8 +157,7 @@ async def test_the_ledger_shows_one_kind_when_filtered_and_older_lines_on_the_ne
         filtered["what"] = [cell.splitlines()[0] for cell in filtered["what"]]  # then "when"
         page.goto(live_app.url + "/me/ledger?limit=4")
         first = page.locator("main tbody tr").all_inner_texts()
-        page.get_by_role("button", name="Older").click()
-        page.wait_for_load_state()
+        follow(page, page.get_by_role("button", name="Older"))
         return {
             "filtered": filtered,
             "first": first,
@@ -179,11 +184,9 @@ async def test_grace_blocks_a_lost_card_after_confirming_and_another_members_car
 
     def block_the_lost_card(page: Page) -> dict[str, Any]:
         log_in(page, live_app.url, grace.subject, "/me/cards")
-        page.locator(f"a[href='/me/cards/{lost}/block']").click()
-        page.wait_for_load_state()
+        follow(page, page.locator(f"a[href='/me/cards/{lost}/block']"))
         question = _text(page, "main")
-        page.get_by_role("button", name="Block this card").click()
-        page.wait_for_load_state()
+        follow(page, page.get_by_role("button", name="Block this card"))
         after = {
             "question": question,
             "landed": page.url,
