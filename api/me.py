@@ -11,14 +11,18 @@ import logging
 from dataclasses import asdict
 from datetime import datetime
 from functools import partial
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import MemberDep
 from api.deps import DbDep, SettingsDep
 from api.fields import Id, Page, PagingDep, refusals
 from core import members, self_service
+from core.ledger import EntryKind
+from core.members import CardInfo
 from core.rentals import history as rental_history
 from core.self_service import LedgerLine
 from core.sessions import records as session_records
@@ -105,11 +109,18 @@ async def me(member_id: MemberDep, db: DbDep, settings: SettingsDep) -> MyProfil
 
 
 @router.get("/ledger")
-async def ledger(member_id: MemberDep, db: DbDep, paging: PagingDep) -> MyLedgerPage:
+async def ledger(
+    member_id: MemberDep,
+    db: DbDep,
+    paging: PagingDep,
+    kind: Annotated[EntryKind | None, Query(description="Only entries of this kind.")] = None,
+) -> MyLedgerPage:
     """Every change of your balance, newest first: what it was (`kind`), the amount, the
     balance after it, and what it concerns (machine or terminal, product, session, cash box,
     the other member of a transfer) where that applies."""
-    page = await self_service.ledger(db, member_id, before_id=paging.before_id, limit=paging.limit)
+    page = await self_service.ledger(
+        db, member_id, before_id=paging.before_id, limit=paging.limit, kind=kind
+    )
     return MyLedgerPage.model_validate(page)
 
 
@@ -155,6 +166,12 @@ async def block_card(member_id: MemberDep, db: DbDep, card_id: Id) -> MyCard:
     """Block a lost card of yours: it stops working on every terminal at once; your balance
     and your other cards stay as they are. Blocking again changes nothing. Only an admin can
     unblock a card."""
+    return MyCard.model_validate(await block_own_card(db, member_id, card_id))
+
+
+async def block_own_card(db: AsyncSession, member_id: int, card_id: int) -> CardInfo:
+    """A member blocks a card of theirs (this route and the cards page); NotFound if the
+    card is not theirs."""
     card = await members.set_card_blocked(db, member_id, card_id, blocked=True)
     log.info("card blocked by its member", extra={"member_id": member_id, "card_id": card_id})
-    return MyCard.model_validate(card)
+    return card

@@ -19,6 +19,7 @@ from sqlalchemy.orm import aliased
 from core.billing import Tariff, TariffOverride
 from core.db import run
 from core.formats import DeviceKind
+from core.ledger import EntryKind
 from core.link_tokens import token_hash
 from core.machine_prices import (
     OWN_PRICE_COLUMNS,
@@ -57,9 +58,14 @@ class LedgerLine:
 
 
 async def ledger(
-    db: AsyncSession, member_id: int, *, before_id: int | None = None, limit: int = PAGE_DEFAULT
+    db: AsyncSession,
+    member_id: int,
+    *,
+    before_id: int | None = None,
+    limit: int = PAGE_DEFAULT,
+    kind: EntryKind | None = None,
 ) -> Page[LedgerLine]:
-    """The member's ledger entries, newest first.
+    """The member's ledger entries, newest first; only those of `kind` when given.
 
     Of a counterparty (the other side of a transfer) only the name is shown; who booked an
     entry (`actor`) and the device's request id stay with the admins.
@@ -85,6 +91,8 @@ async def ledger(
         .outerjoin(counterparty, counterparty.id == LedgerEntry.counterparty_id)
         .where(LedgerEntry.member_id == member_id)
     )
+    if kind is not None:
+        statement = statement.where(LedgerEntry.kind == kind.value)
     page = await select_page(db, statement, LedgerEntry.id, before_id=before_id, limit=limit)
     return page.map(lambda row: LedgerLine(**row._mapping))
 

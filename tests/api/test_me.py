@@ -132,6 +132,25 @@ async def test_the_ledger_is_paged_newest_first_with_only_a_counterpartys_name(
     assert not {e["id"] for e in entries} & {e["id"] for e in bobs}
 
 
+async def test_the_ledger_filtered_by_kind_shows_only_that_kind(
+    client: httpx.AsyncClient, committed_db: AsyncSession, linked_member: LinkedMember
+) -> None:
+    member_id, headers = await linked_member(balance_cents=1000)
+    await members.correct_balance(
+        committed_db, member_id, -250, reason="broken drill bit", now=T0, actor="test"
+    )
+    await committed_db.commit()
+
+    corrections = await client.get("/api/v1/me/ledger?kind=correction", headers=headers)
+    unknown = await client.get("/api/v1/me/ledger?kind=gift", headers=headers)
+
+    assert [(e["kind"], e["amount_cents"]) for e in corrections.json()["items"]] == [
+        ("correction", -250)
+    ]
+    assert unknown.status_code == 422
+    assert unknown.json()["detail"][0]["loc"] == ["query", "kind"]
+
+
 async def test_sessions_show_open_and_ended_ones_with_what_they_charged(
     client: httpx.AsyncClient, committed_db: AsyncSession, linked_member: LinkedMember
 ) -> None:
