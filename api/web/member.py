@@ -61,6 +61,7 @@ def balance_chart(viewer: Viewer, lines: list[LedgerLine]) -> dict[str, Any]:
             "locale": viewer.formats.locale.replace("_", "-"),
             "currency": viewer.formats.currency,
             "divisor": 100,
+            "zone": str(viewer.formats.zone),
         },
     }
 
