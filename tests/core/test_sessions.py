@@ -312,6 +312,15 @@ async def test_another_machines_session_is_unknown(db: AsyncSession, clock: Froz
         await _beat(db, other, opened.session_id, clock)
 
 
+async def _reaped_on(
+    db: AsyncSession, machine: DeviceRef, clock: FrozenClock
+) -> list[sessions.Ended]:
+    """What a reaper run closes on this test's machine (the shared test database may hold
+    open sessions that other tests committed)."""
+    reaped = await sessions.reap(db, now=clock.now(), heartbeat_period=HEARTBEAT)
+    return [ended for ended in reaped if ended.device_slug == machine.slug]
+
+
 async def test_reaper_closes_silent_sessions_billed_to_the_last_heartbeat(
     db: AsyncSession, clock: FrozenClock
 ) -> None:
@@ -322,7 +331,7 @@ async def test_reaper_closes_silent_sessions_billed_to_the_last_heartbeat(
     await _run(db, machine, opened.session_id, clock, 2)  # last heartbeat at T0 + 2 min
     clock.advance(3 * HEARTBEAT)
 
-    reaped = await sessions.reap(db, now=clock.now(), heartbeat_period=HEARTBEAT)
+    reaped = await _reaped_on(db, machine, clock)
 
     assert [(r.session_id, r.reason, r.duration_s, r.total_cents) for r in reaped] == [
         (opened.session_id, "no_heartbeat", 120, 20)
@@ -339,7 +348,7 @@ async def test_reaper_leaves_live_sessions_alone(db: AsyncSession, clock: Frozen
     await _start(db, machine, member, clock)
     clock.advance(2 * HEARTBEAT)
 
-    assert await sessions.reap(db, now=clock.now(), heartbeat_period=HEARTBEAT) == []
+    assert await _reaped_on(db, machine, clock) == []
 
 
 async def test_reaper_closes_sessions_past_their_paid_time(
@@ -353,7 +362,7 @@ async def test_reaper_closes_sessions_past_their_paid_time(
     await _beat(db, machine, opened.session_id, clock)  # unfunded
     clock.advance(timedelta(seconds=50))  # the paid time (120 s) is over
 
-    reaped = await sessions.reap(db, now=clock.now(), heartbeat_period=HEARTBEAT)
+    reaped = await _reaped_on(db, machine, clock)
 
     assert [(r.reason, r.duration_s, r.total_cents) for r in reaped] == [("expired", 70, 20)]
     with pytest.raises(SessionClosed):

@@ -40,7 +40,9 @@ async def test_ada_sees_the_dashboard_and_the_devices_in_english_and_german(
     live_app: LiveApp, chromium: Chromium, person: Person, committed_db: AsyncSession
 ) -> None:
     ada = person("Ada Lovelace", "admin")
-    box = await cash_boxes.create(committed_db, slug=unique_slug("box"), name="Drinks", now=T0)
+    slug = unique_slug("box")
+    name = f"Drinks {slug}"  # the shared test database holds other tests' boxes too
+    box = await cash_boxes.create(committed_db, slug=slug, name=name, now=T0)
     await cash_boxes.post(
         committed_db, box.id, BoxEntryKind.DONATION, 1250, Origin(T0, actor="test")
     )
@@ -53,7 +55,7 @@ async def test_ada_sees_the_dashboard_and_the_devices_in_english_and_german(
             page.goto(live_app.url + "/admin")
             dashboard: dict[str, object] = {
                 "heading": _heading(page),
-                "box": page.get_by_role("row", name=re.compile("Drinks")).inner_text(),
+                "box": page.get_by_role("row", name=re.compile(name)).inner_text(),
                 "problems": page_problems(page, watch, f"admin-dashboard-{language}"),
             }
             page.goto(live_app.url + "/admin/devices")
@@ -65,7 +67,7 @@ async def test_ada_sees_the_dashboard_and_the_devices_in_english_and_german(
         seen = await chromium.run(look, locale=locale)
 
         assert seen["heading"] == {"en": "Dashboard", "de": "Übersicht"}[language]
-        assert seen["box"] == {"en": "Drinks\t€12.50", "de": "Drinks\t12,50\xa0€"}[language]
+        assert seen["box"] == {"en": f"{name}\t€12.50", "de": f"{name}\t12,50\xa0€"}[language]
         assert seen["devices"] == {"en": "Devices", "de": "Geräte"}[language]
         assert seen["problems"] == []
         assert seen["devices_problems"] == []

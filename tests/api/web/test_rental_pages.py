@@ -79,15 +79,16 @@ async def test_an_admin_adds_an_item_takes_it_out_of_service_and_cannot_add_it_t
 ) -> None:
     admin = person("Ada Lovelace", "admin")
     tid = unique_tid()
+    name = f"Soldering station {tid[-6:]}"  # other tests' items share the database
 
     def add_the_item(page: Page) -> dict[str, object]:
         log_in(page, live_app.url, admin, "/admin/rentals")
-        _add_item(page, tid.lower(), "Soldering station")
+        _add_item(page, tid.lower(), name)
         seen: dict[str, object] = {
             "added": page.locator(".notice").inner_text(),
             "listed": _row_of(page, tid),
         }
-        page.get_by_role("button", name="Take out of service: Soldering station").click()
+        page.get_by_role("button", name=f"Take out of service: {name}").click()
         page.wait_for_load_state()
         seen["out of service"] = _row_of(page, tid)
         _add_item(page, tid, "Another station")
@@ -98,7 +99,7 @@ async def test_an_admin_adds_an_item_takes_it_out_of_service_and_cannot_add_it_t
 
     seen = await chromium.run(add_the_item)
 
-    assert seen["added"] == "Soldering station added."
+    assert seen["added"] == f"{name} added."
     assert "Here" in str(seen["listed"])
     assert "Yes" in str(seen["listed"])
     assert "Put back into service" in str(seen["out of service"])
