@@ -38,7 +38,7 @@ assets: $(ASSETS)
 $(ASSETS): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	mkdir -p $(VENDOR)
-	cp node_modules/htmx.org/dist/htmx.min.js node_modules/uplot/dist/uPlot.iife.min.js \
+	cp node_modules/uplot/dist/uPlot.iife.min.js \
 	   node_modules/uplot/dist/uPlot.min.css node_modules/@picocss/pico/css/pico.min.css $(VENDOR)/
 	touch $@
 
