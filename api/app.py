@@ -9,15 +9,16 @@ from datetime import timedelta
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
-from api import card_link, catalogue, device_status, docs, errors, health, login, me
+from api import card_link, catalogue, docs, errors, health, login, me
 from api.access import AccessLog
 from api.admin import cash_boxes, devices, machines, member_lookup, members, products, rentals
+from api.live import monitor
 from api.login import LOGIN_STATE_MAX_AGE_S, make_oauth
 from api.session_tokens import LOGIN_STATE_COOKIE, SessionSigner, cookie_name, derive_key
 from api.web import member as member_pages
 from api.web import public, site
 from api.web.admin import cash_boxes as cash_box_pages
-from api.web.admin import dashboard
+from api.web.admin import dashboard, live
 from api.web.admin import devices as device_pages
 from api.web.admin import machines as machine_pages
 from api.web.admin import members as member_admin_pages
@@ -51,6 +52,7 @@ ROUTERS = (
     product_pages.router,
     cash_box_pages.router,
     rental_pages.router,
+    live.router,
 )
 
 
@@ -60,7 +62,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(application: FastAPI) -> AsyncIterator[None]:
-        async with device_status.watching(application):
+        async with monitor.watching(application):
             yield
         await engine.dispose()
 

@@ -1,11 +1,9 @@
 """Which devices are online, from the retained status each device keeps on its status topic.
 
 A device publishes `{"online": true, "fw": "…"}` retained on `<prefix>/<slug>/status` when it
-connects and leaves `{"online": false}` there as its last will. For the app's lifetime a
-`StatusWatcher` subscribes to every status topic with the read-only monitor account of this
-process's slot (MAKERBUS_MONITOR_SLOT; each API process needs its own, see broker.identities)
-and keeps the latest status per device in a `StatusBoard`, which the routes read. While the
-watcher is not connected the board claims nothing: `online` is null, not false.
+connects and leaves `{"online": false}` there as its last will. The API process's monitor
+(`api.live.monitor`) feeds every status message into a `StatusBoard`, which the routes read.
+While the monitor is not connected the board claims nothing: `online` is null, not false.
 
 mosquitto 2.0 publishes no will when it drops a client by administrative action (a password
 change, disabling or removal: checked on 2.0.11), and the server's accounts may not publish on
@@ -16,29 +14,15 @@ API process that did not do it, or this one after reconnecting, sees the stale r
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
-import random
-import re
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-import aiomqtt
-from fastapi import Depends, FastAPI, Request
-from paho.mqtt.reasoncodes import ReasonCode
+from fastapi import Depends, Request
 
-from broker.identities import SlotError, monitor_login
-from broker.mqtt import BrokerAddress, client
-from core.clock import Clock
 from core.devices import DeviceStatus
-from core.formats import SLUG_PATTERN
-from core.settings import Settings, UnsafeSettingsError
-
-log = logging.getLogger("makerbus.api.device_status")
 
 # A status is a few dozen bytes; anything much larger is junk and is not even parsed.
 MAX_STATUS_BYTES = 512
@@ -46,9 +30,6 @@ MAX_FW_LENGTH = 64
 # Devices can only publish on their own status topic, so this bounds memory only against
 # leftovers of removed devices; it is far above any makerspace's device count.
 MAX_DEVICES = 10_000
-RETRY_FIRST_S = 0.5
-RETRY_MAX_S = 30.0
-_SLUG = re.compile(SLUG_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -80,10 +61,15 @@ def parse_status(payload: bytes) -> Reported | None:
 
 
 class StatusBoard:
-    """The latest status per device slug, as received by the watcher (in memory only)."""
+    """The latest status per device slug, as received by the monitor (in memory only).
 
-    def __init__(self) -> None:
+    `on_change(slug)` is called whenever what the board says of a device changes (the live
+    view pushes it to the browsers).
+    """
+
+    def __init__(self, on_change: Callable[[str], None] | None = None) -> None:
         self.connected = False
+        self._on_change = on_change
         self._reported: dict[str, Reported] = {}
         # When this process last received a live (not retained) `online: true`; kept across
         # reconnects, since it stays true.
@@ -101,24 +87,33 @@ class StatusBoard:
         """
         if not payload:
             # An empty retained message deletes the stored status.
-            self._reported.pop(slug, None)
+            self._set(slug, None)
             return
         reported = parse_status(payload)
         if reported is None or not _has_room(self._reported, slug):
             return
-        self._reported[slug] = reported
         if reported.online and not retained and _has_room(self._heard, slug):
             self._heard[slug] = now
+        self._set(slug, reported)
 
     def went_offline(self, slug: str) -> None:
         """The broker dropped the device by administrative action, which sends no will."""
         previous = self._reported.get(slug)
-        self._reported[slug] = Reported(online=False, fw=previous.fw if previous else None)
+        self._set(slug, Reported(online=False, fw=previous.fw if previous else None))
 
     def forget(self, slug: str) -> None:
         """A removed or newly provisioned device: what was known belongs to an earlier one."""
-        self._reported.pop(slug, None)
         self._heard.pop(slug, None)
+        self._set(slug, None)
+
+    def _set(self, slug: str, reported: Reported | None) -> None:
+        before = self._reported.get(slug)
+        if reported is None:
+            self._reported.pop(slug, None)
+        else:
+            self._reported[slug] = reported
+        if reported != before and self._on_change is not None:
+            self._on_change(slug)
 
     def status_of(self, slug: str) -> DeviceStatus:
         reported = self._reported.get(slug) if self.connected else None
@@ -132,96 +127,6 @@ class StatusBoard:
 
 def _has_room(table: Mapping[str, object], slug: str) -> bool:
     return slug in table or len(table) < MAX_DEVICES
-
-
-def _is_refusal(code: int | ReasonCode) -> bool:
-    return (code.value if isinstance(code, ReasonCode) else code) >= 0x80
-
-
-class StatusWatcher:
-    """Feeds a board from `<prefix>/+/status`; reconnects with backoff until cancelled."""
-
-    def __init__(self, settings: Settings, clock: Clock, board: StatusBoard) -> None:
-        self.board = board
-        self._settings = settings
-        self._clock = clock
-        self._head = f"{settings.topic_prefix}/"
-        self._filter = f"{settings.topic_prefix}/+/status"
-        self._address = BrokerAddress(settings.mqtt_host, settings.mqtt_port, settings.mqtt_ca_file)
-        self._login = monitor_login(settings)
-
-    async def run(self) -> None:
-        delay = RETRY_FIRST_S
-        while True:
-            subscribed = False
-            try:
-                async with self._client() as mqtt:
-                    await self._subscribe(mqtt)
-                    subscribed = True
-                    self.board.start_over()
-                    self.board.connected = True
-                    log.info("watching device status", extra={"subscription": self._filter})
-                    async for message in mqtt.messages:
-                        self._receive(message)
-            except aiomqtt.MqttError as error:
-                log.warning("device status: broker connection lost", extra={"error": str(error)})
-            except Exception:
-                log.exception("device status: unexpected failure")
-            finally:
-                self.board.connected = False
-            if subscribed:
-                delay = RETRY_FIRST_S
-            await asyncio.sleep(random.uniform(delay / 2, delay))  # noqa: S311 - jitter
-            delay = min(2 * delay, RETRY_MAX_S)
-
-    def _client(self) -> aiomqtt.Client:
-        return client(
-            self._address,
-            username=self._login.username,
-            password=self._login.password,
-            identifier=self._login.client_id,
-        )
-
-    async def _subscribe(self, mqtt: aiomqtt.Client) -> None:
-        granted = await mqtt.subscribe(self._filter, qos=1)
-        if any(_is_refusal(code) for code in granted):
-            raise aiomqtt.MqttError(f"subscription to {self._filter} refused: {granted}")
-
-    def _receive(self, message: aiomqtt.Message) -> None:
-        topic = message.topic.value
-        slug = topic[len(self._head) : -len("/status")]
-        if not (topic.startswith(self._head) and topic.endswith("/status") and _SLUG.match(slug)):
-            return
-        if not isinstance(message.payload, bytes | bytearray):
-            return
-        self.board.record(
-            slug, bytes(message.payload), retained=bool(message.retain), now=self._clock.now()
-        )
-
-
-@asynccontextmanager
-async def watching(app: FastAPI) -> AsyncIterator[None]:
-    """For the app's lifespan: watch device status (`app.state.device_status`) until it ends.
-
-    Without a monitor password (outside dev mode), or with a monitor slot the pool lacks, the
-    app still runs and reports `online` as null.
-    """
-    settings: Settings = app.state.settings
-    board = StatusBoard()
-    app.state.device_status = board
-    try:
-        settings.require_secrets("broker_monitor_password")
-        watcher = StatusWatcher(settings, app.state.clock, board)
-    except (UnsafeSettingsError, SlotError) as error:
-        log.warning("not watching device status", extra={"error": str(error)})
-        yield
-        return
-    task = asyncio.create_task(watcher.run())
-    try:
-        yield
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 def get_status_board(request: Request) -> StatusBoard:

@@ -28,8 +28,13 @@ def client(
     identifier: str | None = None,
     keepalive: int = 30,
     timeout: float = 10.0,
+    max_queued_incoming: int | None = None,
 ) -> aiomqtt.Client:
-    """A new MQTT 5 client with clean start (create one per connection attempt)."""
+    """A new MQTT 5 client with clean start (create one per connection attempt).
+
+    `max_queued_incoming` bounds the messages received but not yet read; beyond it aiomqtt
+    drops them (for a watcher that would rather lose messages than memory).
+    """
     tls = ssl.create_default_context(cafile=str(address.ca_file)) if address.ca_file else None
     return aiomqtt.Client(
         address.host,
@@ -42,4 +47,5 @@ def client(
         timeout=timeout,
         socket_options=NODELAY,
         tls_context=tls,
+        max_queued_incoming_messages=max_queued_incoming,
     )

@@ -384,3 +384,9 @@ async def tariff_for(db: AsyncSession, *, device_id: int, member_id: int) -> Tar
     if row.authorization_id is None:
         raise NotAuthorized("the member is not authorized for this machine")
     return tariff
+
+
+async def managed_slugs(db: AsyncSession, subject: str) -> frozenset[str]:
+    """The slugs of the machines `subject` is a sub-admin of."""
+    found = await db.scalars(select(Device.slug).where(Device.id.in_(managed_devices(subject))))
+    return frozenset(found)

@@ -90,6 +90,7 @@ class Row:
             "type": "result",
             "seq": self.seq,
             "device": self.device,
+            "op": self.op,
             "result": self.result,
             "latency_ms": self.latency_ms,
             "answer": _pairs(self.answer),

@@ -20,7 +20,7 @@ from babel.dates import format_date, format_datetime, format_time, format_timede
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, format_percent
 from fastapi import Request
 
 from api.pages import language_of
@@ -90,6 +90,10 @@ class Formats:
 
     def number(self, value: int | float) -> str:
         return format_decimal(value, locale=self.locale)
+
+    def percent(self, fraction: float) -> str:
+        """0.125 as `12.5%` / `12,5 %`."""
+        return format_percent(fraction, format="#,##0.#%", locale=self.locale)
 
     def local(self, moment: dt.datetime) -> dt.datetime:
         return moment.astimezone(self.zone)
