@@ -18,6 +18,8 @@ from makerbus.dev import run_dev
 from makerbus.serving import serve_handlers
 from makerbus.workers import plan, supervise
 
+GRACEFUL_SHUTDOWN_S = 3
+
 
 @click.command()
 def migrate() -> None:
@@ -169,4 +171,13 @@ def api(host: str, port: int) -> None:
     configure(settings.log_level, settings.log_format)
     app = create_app(settings)  # refuses default or short secrets outside dev mode
     # access_log=False: uvicorn would log raw paths, which can hold tokens (see api/access.py).
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    # A live page's event stream never ends by itself: on shutdown uvicorn waits this long for
+    # the open requests, then cancels them (the browser reconnects to the next process).
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+    )

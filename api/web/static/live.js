@@ -5,6 +5,7 @@
 
 const MAX_ROWS = 500;
 const SESSION_OPS = /^session\//;
+const WIRE_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;  // RFC 3339 UTC, as on the wire
 
 function liveSettings() {
   const island = document.getElementById("live-settings");
@@ -20,6 +21,9 @@ function formatters(settings) {
   const number = new Intl.NumberFormat(settings.locale, { maximumFractionDigits: 1 });
   const axis = new Intl.NumberFormat(settings.locale, { maximumSignificantDigits: 3 });
   const percent = new Intl.NumberFormat(settings.locale, { style: "percent", maximumFractionDigits: 1 });
+  const moment = new Intl.DateTimeFormat(settings.locale, {
+    dateStyle: "short", timeStyle: "medium", timeZone: settings.zone,
+  });
   const clock = new Intl.DateTimeFormat(settings.locale, {
     hour: "2-digit", minute: "2-digit", second: "2-digit", timeZone: settings.zone,
   });
@@ -29,12 +33,17 @@ function formatters(settings) {
     axis: (value) => axis.format(value),
     percent: (value) => percent.format(value),
     time: (text) => clock.format(new Date(text)),
-    // A field of a summary: money for *_cents, seconds for *_s, else as sent.
+    // A field of a summary as [name, value] to show: money for *_cents, seconds for *_s (the
+    // unit then leaves the name), else as sent.
     field: (name, value) => {
-      if (typeof value === "number" && name.endsWith("_cents")) return money.format(value / 100);
-      if (typeof value === "number" && name.endsWith("_s")) return `${number.format(value)} s`;
-      if (value === null) return "–";
-      return String(value);
+      if (typeof value === "number" && name.endsWith("_cents")) {
+        return [name.slice(0, -"_cents".length), money.format(value / 100)];
+      }
+      if (typeof value === "number" && name.endsWith("_s")) {
+        return [name.slice(0, -"_s".length), `${number.format(value)} s`];
+      }
+      if (typeof value === "string" && WIRE_TIME.test(value)) return [name, moment.format(new Date(value))];
+      return [name, value === null ? "–" : String(value)];
     },
   };
 }
@@ -87,7 +96,19 @@ function trafficPage(settings) {
     (!filter.op || row.op === filter.op) &&
     (!filter.errors || isError(row));
 
-  const summary = (fields) => fields.map(([name, value]) => `${name} ${format.field(name, value)}`).join(" · ");
+  // One line of fields: the name muted, the value plain, all as text.
+  const summary = (fields, className) => {
+    const line = document.createElement("span");
+    line.className = className;
+    fields.forEach(([name, value], index) => {
+      const [shownName, shownValue] = format.field(name, value);
+      const key = document.createElement("span");
+      key.className = "field-name";
+      key.textContent = `${index ? " · " : ""}${shownName} `;
+      line.append(key, shownValue);
+    });
+    return line;
+  };
   const resultText = (row) => {
     if (row.kind !== "request") return "";
     // A request without a readable id cannot be paired: its answer shows as a row of its own.
@@ -113,8 +134,10 @@ function trafficPage(settings) {
     cell(tr, row.op);
     cell(tr, resultText(row), isError(row) ? "error" : row.result === "ok" ? "status-online" : "").dataset.field = "result";
     cell(tr, row.latency_ms == null ? "" : `${format.number(row.latency_ms)} ms`, "money").dataset.field = "latency";
-    const details = [summary(row.summary), row.answer.length ? `→ ${summary(row.answer)}` : ""];
-    cell(tr, details.filter(Boolean).join(" "), "details").dataset.field = "details";
+    const details = cell(tr, "", "details");
+    details.dataset.field = "details";
+    if (row.summary.length) details.append(summary(row.summary, "asked"));
+    if (row.answer.length) details.append(summary(row.answer, "answered"));
     return tr;
   };
   const redraw = () => {
