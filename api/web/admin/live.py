@@ -34,12 +34,6 @@ router = APIRouter(include_in_schema=False)
 
 LIVE = "/admin/live"
 View = Literal["traffic", "presence", "health"]
-# What each page listens to; "reset" (this viewer fell behind) and "connection" go to all.
-EVENTS_OF: dict[str, frozenset[str]] = {
-    "traffic": frozenset({"row", "result"}),
-    "presence": frozenset({"presence", "result"}),
-    "health": frozenset({"stats"}),
-}
 KEEP_ALIVE_S = 15.0
 # A stream ends after this long and the browser reconnects: the login is checked again.
 STREAM_MAX_S = 900.0
@@ -197,6 +191,22 @@ def _snapshot(live: Live, view: str, scope: Scope) -> dict[str, Any]:
     return snapshot
 
 
+def _wanted(view: str, event: dict[str, Any]) -> bool:
+    """Whether a page listens to an event: the connection's state all; the traffic its rows
+    and their answers; the presence page status changes, and answers and commands (the server
+    ending a session) after which it shows who is on which machine again; health the figures."""
+    kind = event["type"]
+    if kind == "connection":
+        return True
+    if view == "traffic":
+        return kind in ("row", "result")
+    if view == "presence":
+        return kind in ("presence", "result") or (
+            kind == "row" and event["row"]["kind"] == "command"
+        )
+    return kind == "stats"
+
+
 def _sse(event: dict[str, Any]) -> str:
     return f"data: {json.dumps(event, separators=(',', ':'))}\n\n"
 
@@ -204,7 +214,6 @@ def _sse(event: dict[str, Any]) -> str:
 async def _stream(
     live: Live, view: str, scope: Scope, subscription: Subscription
 ) -> AsyncIterator[str]:
-    wanted = EVENTS_OF[view]
     ends = time.monotonic() + STREAM_MAX_S
     try:
         yield "retry: 2000\n\n"
@@ -215,7 +224,7 @@ async def _stream(
                 yield ": keep-alive\n\n"
             elif event["type"] == "reset":
                 yield _sse(_snapshot(live, view, scope))
-            elif event["type"] in wanted or event["type"] == "connection":
+            elif _wanted(view, event):
                 yield _sse(event)
     finally:
         subscription.close()

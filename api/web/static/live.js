@@ -231,6 +231,7 @@ function presencePage(settings) {
   connect(settings, (event) => {
     if (event.type === "presence") mark(event);
     else if (event.type === "result" && SESSION_OPS.test(event.op || "")) refresh();
+    else if (event.type === "row" && SESSION_OPS.test(event.row.op)) refresh();  // a command
     else if (event.type === "snapshot") refresh();
   });
 }
