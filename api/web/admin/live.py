@@ -195,15 +195,14 @@ def _wanted(view: str, event: dict[str, Any]) -> bool:
     """Whether a page listens to an event: the connection's state all; the traffic its rows
     and their answers; the presence page status changes, and answers and commands (the server
     ending a session) after which it shows who is on which machine again; health the figures."""
-    kind = event["type"]
+    kind: str = event["type"]
     if kind == "connection":
         return True
     if view == "traffic":
         return kind in ("row", "result")
     if view == "presence":
-        return kind in ("presence", "result") or (
-            kind == "row" and event["row"]["kind"] == "command"
-        )
+        is_command = kind == "row" and event["row"]["kind"] == "command"
+        return is_command or kind in ("presence", "result")
     return kind == "stats"
 
 
