@@ -59,10 +59,20 @@ class Subscription:
         """The next event, or None when none came within `timeout` s (or it is closed)."""
         if self._closed:
             return None
+        if not self._queue.empty():  # no waiting, and no task for wait_for to make
+            return self._queue.get_nowait()
         try:
             return await asyncio.wait_for(self._queue.get(), timeout)
         except TimeoutError:
             return None
+
+    def ready(self, limit: int) -> list[dict[str, Any]]:
+        """The events already waiting, `limit` at most, without waiting: a busy viewer gets
+        them written in one go."""
+        taken: list[dict[str, Any]] = []
+        while len(taken) < limit and not self._queue.empty():
+            taken.append(self._queue.get_nowait())
+        return taken
 
     def close(self) -> None:
         self._closed = True

@@ -13,9 +13,11 @@ behind loses rows of the traffic list, it never slows the broker or grows withou
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import re
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -29,7 +31,7 @@ from api.live.hub import Hub
 from api.live.traffic import Traffic
 from broker.identities import SlotError, monitor_login
 from broker.mqtt import BrokerAddress, client
-from core.clock import Clock
+from core.clock import Clock, rfc3339
 from core.formats import SLUG_PATTERN
 from core.settings import Settings, UnsafeSettingsError
 
@@ -42,7 +44,33 @@ MAX_QUEUED_INCOMING = 10_000
 TICK_S = 1.0
 # Statistics go to the health pages every this many ticks.
 STATS_EVERY_TICKS = 2
+# Events kept encoded: more than a viewer's queue holds, so a viewer behind finds its text too.
+ENCODED_KEPT = 2048
 _SLUG = re.compile(SLUG_PATTERN)
+
+
+def server_sent(event: dict[str, Any]) -> str:
+    """An event as one Server-Sent Events message."""
+    return f"data: {json.dumps(event, separators=(',', ':'))}\n\n"
+
+
+class EncodedOnce:
+    """Each event is written as text once, however many viewers it goes to (the hub hands the
+    same object to all of them)."""
+
+    def __init__(self, size: int = ENCODED_KEPT) -> None:
+        self._size = size
+        self._recent: OrderedDict[int, tuple[dict[str, Any], str]] = OrderedDict()
+
+    def __call__(self, event: dict[str, Any]) -> str:
+        found = self._recent.get(id(event))
+        if found is not None and found[0] is event:
+            return found[1]
+        text = server_sent(event)
+        self._recent[id(event)] = (event, text)
+        if len(self._recent) > self._size:
+            self._recent.popitem(last=False)
+        return text
 
 
 class Live:
@@ -52,6 +80,7 @@ class Live:
         self.clock = clock
         self.prefix = settings.topic_prefix
         self.hub = Hub()
+        self.encoded = EncodedOnce()
         self.board = StatusBoard(on_change=self._status_changed)
         self.traffic = Traffic(settings.topic_prefix, max_payload_bytes=settings.max_payload_bytes)
         self.watching = False
@@ -74,7 +103,7 @@ class Live:
             "device": slug,
             "online": status.online,
             "fw": status.fw,
-            "heard_at": status.heard_at.isoformat() if status.heard_at else None,
+            "heard_at": rfc3339(status.heard_at) if status.heard_at else None,
         }
 
     def _status_changed(self, slug: str) -> None:
@@ -158,10 +187,16 @@ class Monitor:
             raise aiomqtt.MqttError(f"subscription to {self._filter} refused: {granted}")
 
     def _receive(self, message: aiomqtt.Message) -> None:
-        if isinstance(message.payload, bytes | bytearray):
+        if not isinstance(message.payload, bytes | bytearray):
+            return
+        try:
             self.live.receive(
                 message.topic.value, bytes(message.payload), retained=bool(message.retain)
             )
+        except Exception:
+            # One message the live view cannot take must not cost the subscription.
+            topic = message.topic.value[:200]
+            log.exception("live monitor: a message could not be shown", extra={"topic": topic})
 
 
 async def _ticking(live: Live) -> None:

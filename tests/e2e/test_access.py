@@ -8,7 +8,11 @@ import json
 import aiomqtt
 import pytest
 from makerbus_device import ConnectRefused, DeviceClient
+from paho.mqtt.reasoncodes import ReasonCode
 
+from broker.identities import monitor_logins
+from broker.mqtt import BrokerAddress
+from broker.mqtt import client as mqtt_client
 from broker.provisioning import Credentials
 from tests.e2e.stack import Stack, disconnected
 from tests.factories import unique_slug
@@ -74,6 +78,41 @@ def test_a_device_cannot_borrow_another_devices_client_id(stack: Stack) -> None:
 
     with pytest.raises(ConnectRefused):
         stack.device(impostor)
+
+
+def test_the_monitor_account_reads_the_traffic_and_can_neither_act_nor_see_the_admins(
+    stack: Stack,
+) -> None:
+    """What the live view connects with: every makerbus topic to read, nothing to publish, and
+    not the dynamic-security topic where passwords travel."""
+    device_login = stack.provision()
+    device = stack.device(device_login)
+    # The last slot: the first is the live view's of the tests' API processes.
+    monitor = monitor_logins(stack.settings)[-1]
+    forged = f"mkr/v1/{device_login.username}/req/device/config"
+
+    async def try_it() -> tuple[list[int], list[int]]:
+        address = BrokerAddress(stack.settings.mqtt_host, stack.settings.mqtt_port)
+        async with mqtt_client(
+            address,
+            username=monitor.username,
+            password=monitor.password,
+            identifier=monitor.client_id,
+        ) as mqtt:
+            traffic = await mqtt.subscribe("mkr/v1/#", qos=1)
+            control = await mqtt.subscribe("$CONTROL/dynamic-security/#", qos=1)
+            await mqtt.publish(forged, b'{"id": "forged-by-monitor"}', qos=1)
+        return [_code(code) for code in traffic], [_code(code) for code in control]
+
+    traffic, control = asyncio.run(try_it())
+
+    assert traffic == [1]
+    assert control == [V5_NOT_AUTHORIZED]
+    _only_answer_is_its_own(device, device_login.username)
+
+
+def _code(code: int | ReasonCode) -> int:
+    return code.value if isinstance(code, ReasonCode) else code
 
 
 def test_cli_add_prints_working_credentials_once_as_json(stack: Stack) -> None:

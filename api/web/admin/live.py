@@ -10,7 +10,6 @@ figures, which are the whole space's.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api import device_admin
 from api.deps import DbDep
 from api.live.hub import Subscription, TooManyViewers
-from api.live.monitor import Live
+from api.live.monitor import Live, server_sent
 from api.web.render import PAGE_HEADERS, gettext_for, render
 from api.web.viewer import AdminViewerDep, MachineStaffDep, Viewer
 from broker.contract import COMMANDS, OPS
@@ -35,6 +34,8 @@ router = APIRouter(include_in_schema=False)
 LIVE = "/admin/live"
 View = Literal["traffic", "presence", "health"]
 KEEP_ALIVE_S = 15.0
+# Events already waiting go out in one write, this many at most.
+BATCH_MAX = 200
 # A stream ends after this long and the browser reconnects: the login is checked again.
 STREAM_MAX_S = 900.0
 RUNNING_SHOWN = 500
@@ -206,24 +207,25 @@ def _wanted(view: str, event: dict[str, Any]) -> bool:
     return kind == "stats"
 
 
-def _sse(event: dict[str, Any]) -> str:
-    return f"data: {json.dumps(event, separators=(',', ':'))}\n\n"
-
-
 async def _stream(
     live: Live, view: str, scope: Scope, subscription: Subscription
 ) -> AsyncIterator[str]:
     ends = time.monotonic() + STREAM_MAX_S
     try:
         yield "retry: 2000\n\n"
-        yield _sse(_snapshot(live, view, scope))
+        yield server_sent(_snapshot(live, view, scope))
         while time.monotonic() < ends and not subscription.closed:
             event = await subscription.next(timeout=KEEP_ALIVE_S)
             if event is None:
                 yield ": keep-alive\n\n"
-            elif event["type"] == "reset":
-                yield _sse(_snapshot(live, view, scope))
-            elif _wanted(view, event):
-                yield _sse(event)
+                continue
+            parts = []
+            for each in (event, *subscription.ready(BATCH_MAX)):
+                if each["type"] == "reset":
+                    parts.append(server_sent(_snapshot(live, view, scope)))
+                elif _wanted(view, each):
+                    parts.append(live.encoded(each))
+            if parts:
+                yield "".join(parts)
     finally:
         subscription.close()

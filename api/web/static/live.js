@@ -33,6 +33,7 @@ function formatters(settings) {
     axis: (value) => axis.format(value),
     percent: (value) => percent.format(value),
     time: (text) => clock.format(new Date(text)),
+    moment: (text) => moment.format(new Date(text)),
     // A field of a summary as [name, value] to show: money for *_cents, seconds for *_s (the
     // unit then leaves the name), else as sent.
     field: (name, value) => {
@@ -82,6 +83,7 @@ function trafficPage(settings) {
   let rows = [];          // newest last, at most MAX_ROWS
   let paused = false;
   let waiting = 0;        // rows received while paused
+  let lastSeq = 0;        // rows up to this one are here already (a snapshot may overlap the stream)
 
   const chosen = () => ({
     device: filters.elements.device.value,
@@ -149,6 +151,8 @@ function trafficPage(settings) {
       : say(words.shown, { shown: shown.length, count: rows.length });
   };
   const add = (row) => {
+    if (row.seq <= lastSeq) return;
+    lastSeq = row.seq;
     row.arrived = Date.now();
     rows.push(row);
     if (rows.length > MAX_ROWS) rows = rows.slice(rows.length - MAX_ROWS);
@@ -187,6 +191,7 @@ function trafficPage(settings) {
     if (event.type === "snapshot") {
       const now = Date.now();
       rows = event.rows.map((row) => ({ ...row, arrived: now }));
+      lastSeq = rows.length ? rows[rows.length - 1].seq : 0;
       redraw();
     } else if (event.type === "row") {
       add(event.row);
@@ -200,6 +205,7 @@ function trafficPage(settings) {
 
 function presencePage(settings) {
   const words = settings.words;
+  const format = formatters(settings);
   let refreshing = null;
   // A session started or ended somewhere: fetch the table again (at most once a second).
   const refresh = () => {
@@ -227,6 +233,7 @@ function presencePage(settings) {
     }
     place.replaceChildren(span);
     if (event.fw != null) row.querySelector('[data-field="fw"]').textContent = event.fw;
+    if (event.heard_at != null) row.querySelector('[data-field="seen"]').textContent = format.moment(event.heard_at);
   };
   connect(settings, (event) => {
     if (event.type === "presence") mark(event);

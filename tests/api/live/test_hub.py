@@ -83,3 +83,19 @@ def test_a_closed_viewer_leaves_and_gets_nothing() -> None:
 
     assert (hub.viewers, viewer.pending, viewer.closed) == (0, 0, True)
     hub.subscribe(None)
+
+
+async def test_the_events_waiting_are_taken_at_once_up_to_a_limit() -> None:
+    hub = Hub()
+    with hub.subscribe(None) as viewer:
+        for seq in range(1, 6):
+            hub.publish(row(seq, "lathe"))
+
+        first = await viewer.next(timeout=1)
+        batch = viewer.ready(3)
+        rest = viewer.ready(10)
+        none_left = viewer.ready(10)
+
+    assert first == row(1, "lathe")
+    assert batch == [row(2, "lathe"), row(3, "lathe"), row(4, "lathe")]
+    assert (rest, none_left) == ([row(5, "lathe")], [])
