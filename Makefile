@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 VENDOR := api/web/static/vendor
 ASSETS := $(VENDOR)/.installed
 
-.PHONY: dev test test-fast lint bench migrate revision schemas mosquitto chromium assets clean
+.PHONY: dev test test-fast lint bench bench-live migrate revision schemas mosquitto chromium assets clean
 
 $(STAMP): pyproject.toml constraints.txt hardware_clients/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -77,3 +77,7 @@ clean:
 bench: $(STAMP) mosquitto
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.flood
+
+# The live view under load for 10 minutes (issue 13): other pages' latency, the API's memory.
+bench-live: $(STAMP) mosquitto
+	$(BIN)/python -m bench.live
