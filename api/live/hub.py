@@ -95,7 +95,7 @@ class Subscription:
 class Hub:
     """Publishes each event to every subscription that wants it, without ever waiting."""
 
-    def __init__(self, *, queue_size: int = 256, max_viewers: int = 100) -> None:
+    def __init__(self, *, queue_size: int = 1024, max_viewers: int = 100) -> None:
         self._queue_size = queue_size
         self._max_viewers = max_viewers
         self._subscriptions: list[Subscription] = []
