@@ -39,8 +39,10 @@ log = logging.getLogger("makerbus.api.live")
 
 RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 30.0
-# Messages aiomqtt may hold before the monitor reads them; beyond that it drops them.
-MAX_QUEUED_INCOMING = 10_000
+# Messages aiomqtt may hold before the monitor reads them (2.5 s at 400 messages/s); beyond
+# that it drops them. One queued message takes ~6 KB (paho's message with its MQTT 5
+# properties): 10,000 were the API's 70 MiB growth in a bench run whose box fell behind.
+MAX_QUEUED_INCOMING = 1_000
 TICK_S = 1.0
 # Statistics go to the health pages every this many ticks.
 STATS_EVERY_TICKS = 2

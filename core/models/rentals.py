@@ -20,6 +20,8 @@ class RentalItem(Base):
     description: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The asset's id in Snipe-IT when the item is mirrored from there (MAKERBUS_SNIPEIT_URL).
+    snipeit_asset_id: Mapped[int | None] = mapped_column(unique=True)
 
 
 class RentalPermission(Base):
