@@ -81,3 +81,34 @@ def test_the_database_refuses_a_balance_below_the_credit_limit(empty_database: s
             )
         )
     engine.dispose()
+
+
+def test_upgrading_a_database_that_holds_rentals_keeps_them(empty_database: str) -> None:
+    """An installation upgrades with its data: SQLite must not rebuild a referenced table."""
+    upgrade(empty_database, "0004")
+    engine = make_engine(empty_database)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO members (id, name, balance_cents, credit_limit_cents, pin_failures, "
+            "created_at) VALUES (1, 'Ada', 0, 0, 0, '2026-01-01 00:00:00+00:00')"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO rental_items (id, tid, name, active, created_at) "
+            "VALUES (1, 'E2801160600002', 'Drill', true, '2026-01-01 00:00:00+00:00')"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO rentals (id, item_id, member_id, rented_at) "
+            "VALUES (1, 1, 1, '2026-01-01 00:00:00+00:00')"
+        )
+    engine.dispose()
+
+    upgrade(empty_database)
+
+    engine = make_engine(empty_database)
+    with engine.connect() as connection:
+        kept = connection.exec_driver_sql(
+            "SELECT rentals.id, rental_items.name FROM rentals "
+            "JOIN rental_items ON rental_items.id = rentals.item_id"
+        ).all()
+    engine.dispose()
+    assert [tuple(row) for row in kept] == [(1, "Drill")]

@@ -229,17 +229,16 @@ def upgrade() -> None:
             unique=False,
         )
 
-    with op.batch_alter_table("rental_items", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("snipeit_asset_id", sa.Integer(), nullable=True))
-        batch_op.create_unique_constraint(
-            batch_op.f("uq_rental_items_snipeit_asset_id"), ["snipeit_asset_id"]
-        )
+    # Not in batch mode: SQLite adds a column and an index without rebuilding the table.
+    op.add_column("rental_items", sa.Column("snipeit_asset_id", sa.Integer(), nullable=True))
+    op.create_index(
+        "uq_rental_items_snipeit_asset_id", "rental_items", ["snipeit_asset_id"], unique=True
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("rental_items", schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f("uq_rental_items_snipeit_asset_id"), type_="unique")
-        batch_op.drop_column("snipeit_asset_id")
+    op.drop_index("uq_rental_items_snipeit_asset_id", table_name="rental_items")
+    op.drop_column("rental_items", "snipeit_asset_id")  # SQLite 3.35+ drops it in place
 
     with op.batch_alter_table("snipeit_reports", schema=None) as batch_op:
         batch_op.drop_index("ix_snipeit_reports_done_at_next_attempt_at")

@@ -12,7 +12,12 @@ from core.models.base import Base, BigId, UTCDateTime
 
 class RentalItem(Base):
     __tablename__ = "rental_items"
-    __table_args__ = (CheckConstraint("tid = upper(tid)", name="tid_upper_case"),)
+    __table_args__ = (
+        CheckConstraint("tid = upper(tid)", name="tid_upper_case"),
+        # An index, not a constraint: SQLite adds it without rebuilding the table, which the
+        # rentals referencing it would forbid.
+        Index("uq_rental_items_snipeit_asset_id", "snipeit_asset_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     tid: Mapped[str] = mapped_column(String(64), unique=True)
@@ -21,7 +26,7 @@ class RentalItem(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # The asset's id in Snipe-IT when the item is mirrored from there (MAKERBUS_SNIPEIT_URL).
-    snipeit_asset_id: Mapped[int | None] = mapped_column(unique=True)
+    snipeit_asset_id: Mapped[int | None]
 
 
 class RentalPermission(Base):
