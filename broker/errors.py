@@ -28,6 +28,7 @@ class ErrorCode(StrEnum):
     UNKNOWN_ITEM = "unknown_item"
     ITEM_RENTED = "item_rented"
     ITEM_NOT_RENTED = "item_not_rented"
+    ITEM_RESERVED = "item_reserved"
     RATE_LIMITED = "rate_limited"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
@@ -57,6 +58,8 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.UNKNOWN_ITEM: "No rental item has this TID.",
     ErrorCode.ITEM_RENTED: "The item is out already.",
     ErrorCode.ITEM_NOT_RENTED: "The item is not out.",
+    ErrorCode.ITEM_RESERVED: "A project reserved the item for now: only its members may rent "
+    "it until `until`.",
     ErrorCode.RATE_LIMITED: "Too many requests from this device: slow down and retry.",
     ErrorCode.UNAVAILABLE: "The server cannot reach its database: retry with the same id.",
     ErrorCode.INTERNAL: "Unexpected server error: retry with the same id; report it if it stays.",

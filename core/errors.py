@@ -112,3 +112,31 @@ class ItemRented(DomainError, code="item_rented"):
 
 class ItemNotRented(DomainError, code="item_not_rented"):
     """The item is not out."""
+
+
+class ItemReserved(DomainError, code="item_reserved"):
+    """A project reserved the item for this time (`until`: the reservation's end)."""
+
+
+class InvalidTransition(DomainError, code="invalid_transition"):
+    """A project or request cannot move from its status to the one asked for."""
+
+
+class ProjectNotActive(DomainError, code="project_not_active"):
+    """Only an active project can request equipment."""
+
+
+class ProjectClosed(DomainError, code="project_closed"):
+    """A rejected, completed or archived project keeps its members as they are."""
+
+
+class LeaderRequired(DomainError, code="leader_required"):
+    """A project keeps its leaders: they cannot be removed, nor the last one demoted."""
+
+
+class InvalidPeriod(DomainError, code="invalid_period", status=HTTPStatus.BAD_REQUEST):
+    """A request's period is empty, too long, or starts in the past."""
+
+
+class ReasonRequired(DomainError, code="reason_required", status=HTTPStatus.BAD_REQUEST):
+    """Rejecting needs a reason, which the member reads."""

@@ -15,7 +15,7 @@ from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import cards
+from core import cards, reservations
 from core.clock import rfc3339
 from core.db import run
 from core.errors import (
@@ -120,20 +120,18 @@ async def status(db: AsyncSession, tid: str) -> ItemStatus:
 async def rent(
     db: AsyncSession, *, device_id: int, card_uid: str, tid: str, now: datetime
 ) -> Rented:
-    """Lend an active item to the card's member, who needs a rental permission."""
+    """Lend an active item to the card's member, who needs a rental permission; while a
+    project has it reserved, only to that project's members (who need none)."""
     holder = await cards.identify(db, card_uid)
-    item = (
-        await run(
-            db,
-            select(RentalItem.id, RentalItem.name, RentalItem.active).where(RentalItem.tid == tid),
-        )
-    ).one_or_none()
-    if item is None or not item.active:
+    # Locked: an approval of a request for the item waits for this rental, and the other way.
+    item = await reservations.find_item(db, tid, lock=True)
+    if not item.active:
         raise UnknownItem(f"no rental item has TID {tid}")
+    hold = await reservations.admit(db, item=item, member_id=holder.member_id, now=now)
     permission = select(RentalPermission.member_id).where(
         RentalPermission.member_id == holder.member_id
     )
-    if (await run(db, permission)).one_or_none() is None:
+    if hold is None and (await run(db, permission)).one_or_none() is None:
         raise NotAuthorized("this member may not rent items")
     try:
         # The savepoint keeps the transaction usable when the open-rental index says no.
@@ -158,6 +156,8 @@ async def rent(
         if since is None:
             raise  # not the open-rental index: a real fault
         raise ItemRented(f"item {tid} is out already", since=rfc3339(since)) from None
+    if hold is not None:
+        await reservations.check_out(db, hold, rental_id=rental_id, device_id=device_id, now=now)
     return Rented(rental_id=rental_id, tid=tid, name=item.name, since=now)
 
 
@@ -180,6 +180,9 @@ async def return_item(db: AsyncSession, *, device_id: int, tid: str, now: dateti
     ).one_or_none()
     if closed is None:
         raise ItemNotRented(f"item {tid} is not out")
+    await reservations.returned(
+        db, item_id=item.id, rental_id=closed.id, device_id=device_id, now=now
+    )
     return Returned(
         rental_id=closed.id,
         tid=tid,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-not-a-secret"  # noqa: S105 - the published default, refused outside dev
@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     oidc_groups_claim: str = "groups"
     admin_group: str = "makerbus-admins"
     product_manager_group: str = "makerbus-shop"
+    # Lab technicians approve projects and equipment requests; empty means the admin group.
+    technician_group: str = Field(default="", validate_default=True)
 
     max_payload_bytes: int = Field(default=4096, ge=256, le=65536)
     rate_limit_per_s: float = Field(default=20.0, gt=0)
@@ -107,6 +109,11 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}, e.g. Europe/Berlin") from None
         return value
+
+    @field_validator("technician_group")
+    @classmethod
+    def _technicians_default_to_admins(cls, value: str, info: ValidationInfo) -> str:
+        return value or str(info.data.get("admin_group", ""))
 
     @property
     def zone(self) -> ZoneInfo:

@@ -1,4 +1,5 @@
-"""Background work of the handler service: reap sessions, tell devices, forget old answers.
+"""Background work of the handler service: reap sessions, tell devices, forget old answers,
+make late equipment requests overdue.
 
 Every worker runs these; row locks with SKIP LOCKED (PostgreSQL) or SQLite's single writer keep
 two workers from closing or announcing the same session twice.
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broker.contract.sessions import SessionTerminateCommand
 from broker.topics import Topics
-from core import idempotency, sessions
+from core import equipment, idempotency, sessions
 from core.clock import Clock
 from handlers.answers import answer
 
@@ -64,3 +65,17 @@ async def prune_answers(
         removed = await idempotency.prune(db, now=clock.now(), keep=keep)
     if removed:
         log.info("pruned stored answers", extra={"removed": removed})
+
+
+async def sweep_requests(
+    db_sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> equipment.Swept:
+    """Make equipment requests past their end overdue and remind of those due back soon."""
+    async with db_sessions() as db, db.begin():
+        swept = await equipment.sweep(db, now=clock.now())
+    if swept.overdue or swept.reminded:
+        log.info(
+            "equipment requests swept",
+            extra={"overdue": swept.overdue, "reminded": swept.reminded},
+        )
+    return swept

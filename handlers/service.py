@@ -35,6 +35,8 @@ from handlers.runtime import Incoming, Outgoing, Runtime
 
 log = logging.getLogger("makerbus.handlers")
 PRUNE_EVERY_S = 3600.0
+# Requests end on the minute at the finest: once a minute is in time for "overdue".
+REQUESTS_EVERY_S = 60.0
 MAX_IN_FLIGHT = 256
 DRAIN_TIMEOUT_S = 10.0
 # Retain as published: without it a live retained request arrives looking like any other.
@@ -244,10 +246,11 @@ class HandlerService:
             await asyncio.wait(set(self._in_flight), timeout=DRAIN_TIMEOUT_S)
 
     async def _jobs_forever(self, mqtt: aiomqtt.Client) -> None:
-        """While connected: sweep sessions often, prune stored answers hourly."""
+        """While connected: sweep sessions often, equipment requests each minute, prune
+        stored answers hourly."""
         keep = timedelta(days=self.settings.idempotency_retention_days)
         heartbeat = timedelta(seconds=self.settings.heartbeat_period_s)
-        last_prune = float("-inf")
+        last_prune = last_requests = float("-inf")
 
         async def publish(topic: str, payload: bytes) -> None:
             await mqtt.publish(topic, payload, qos=1)
@@ -257,6 +260,9 @@ class HandlerService:
                 await jobs.sweep_sessions(
                     self._sessions, self._clock, heartbeat, self.runtime.topics, publish
                 )
+                if time.monotonic() - last_requests >= REQUESTS_EVERY_S:
+                    await jobs.sweep_requests(self._sessions, self._clock)
+                    last_requests = time.monotonic()
                 if time.monotonic() - last_prune >= PRUNE_EVERY_S:
                     await jobs.prune_answers(self._sessions, self._clock, keep)
                     last_prune = time.monotonic()

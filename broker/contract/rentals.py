@@ -76,7 +76,9 @@ OPS = (
         RentalRentAnswer,
         RENTAL,
         "Lend the item to the card's member (needs a rental permission); an item that is "
-        "out already is `item_rented` with `since`.",
+        "out already is `item_rented` with `since`. While a project has the item reserved, "
+        "only its members may rent it (without a rental permission of their own); anyone "
+        "else gets `item_reserved` with `until`, the reservation's end (RFC 3339 UTC).",
     ),
     OpSpec(
         "rental/return",

@@ -158,8 +158,17 @@ def _rent_refusal(exc: Refused) -> str:
         return "you have no rental permission; ask the staff"
     if exc.code == "item_rented":
         return "it is rented out already"
+    if exc.code == "item_reserved":
+        return f"reserved for a project{_until(exc.str_field('until'))}"
     if exc.code == "unknown_card":
         return "this card is not registered"
     if exc.code == "card_blocked":
         return "this card is blocked"
     return exc.message
+
+
+def _until(moment: str | None) -> str:
+    """``" until 2026-11-21 18:00 UTC"`` from the RFC 3339 ``until`` the server sends."""
+    if moment is None or len(moment) < 16:
+        return ""
+    return f" until {moment[:10]} {moment[11:16]} UTC"

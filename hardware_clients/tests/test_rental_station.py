@@ -149,6 +149,19 @@ def test_tap_of_member_without_permission_says_so() -> None:
     assert rental.shown[-1] == "Drill not rented: you have no rental permission; ask the staff"
 
 
+def test_tap_of_member_outside_the_reserving_project_shows_until_when() -> None:
+    rental = station()
+    rental.server.answer("rental/status", status(out=False))
+    rental.server.answer("rental/rent", refused("item_reserved", until="2026-11-21T18:00:00Z"))
+    rental.see()
+
+    rental.tap()
+
+    assert rental.shown[-1] == (
+        "Drill not rented: reserved for a project until 2026-11-21 18:00 UTC"
+    )
+
+
 def test_tag_of_unknown_item_says_so() -> None:
     rental = station()
     rental.server.answer("rental/status", refused("unknown_item"))

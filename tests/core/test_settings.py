@@ -73,3 +73,10 @@ def test_devices_are_told_the_public_broker_address_when_set() -> None:
     )
 
     assert (settings.device_host, settings.device_port) == ("mqtt.example.org", 8883)
+
+
+def test_technicians_are_the_admin_group_unless_a_group_is_named() -> None:
+    default = _settings(admin_group="lab-admins")
+    named = _settings(admin_group="lab-admins", technician_group="lab-technicians")
+
+    assert (default.technician_group, named.technician_group) == ("lab-admins", "lab-technicians")

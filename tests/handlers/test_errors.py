@@ -13,6 +13,12 @@ from tests.domain_errors import domain_errors
 NOT_ON_THE_WIRE: dict[type[DomainError], ErrorCode] = {
     errors.Conflict: ErrorCode.INTERNAL,
     errors.NotFound: ErrorCode.INTERNAL,
+    errors.InvalidTransition: ErrorCode.INTERNAL,
+    errors.ProjectNotActive: ErrorCode.INTERNAL,
+    errors.ProjectClosed: ErrorCode.INTERNAL,
+    errors.LeaderRequired: ErrorCode.INTERNAL,
+    errors.InvalidPeriod: ErrorCode.INTERNAL,
+    errors.ReasonRequired: ErrorCode.INTERNAL,
     link_tokens.UnknownLinkToken: ErrorCode.INTERNAL,
     link_tokens.LinkTokenUsed: ErrorCode.INTERNAL,
     link_tokens.LinkTokenExpired: ErrorCode.INTERNAL,
@@ -32,7 +38,7 @@ def test_an_error_with_a_wire_code_answers_with_its_own_code() -> None:
     mapped = [cls for cls in domain_errors() if cls.code in WIRE_CODES]
 
     assert {cls: wire_code(cls).value for cls in mapped} == {cls: cls.code for cls in mapped}
-    assert len(mapped) == 19
+    assert len(mapped) == 20
 
 
 def test_an_error_without_a_wire_code_answers_as_its_nearest_ancestor_or_internal() -> None:
