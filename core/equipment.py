@@ -42,6 +42,11 @@ START_GRACE = timedelta(minutes=5)
 DUE_SOON = timedelta(hours=24)
 SWEEP_BATCH = 200
 _R = EquipmentRequest
+# Why the sweep cancelled a request that reached its end, by the status it had.
+EXPIRED_NOTES = {
+    "approved": "ended without the item being taken out",
+    "pending": "ended before it was decided",
+}
 
 
 @dataclass(frozen=True)
@@ -329,12 +334,24 @@ async def _record(
 class Swept:
     overdue: int
     reminded: int
+    expired: int = 0
 
 
 async def sweep(db: AsyncSession, *, now: datetime) -> Swept:
-    """Make requests past their end and not back overdue, and remind once of those due back
-    within DUE_SOON; their requesters hear of both. Rows another worker holds are skipped."""
-    late = await _locked(db, _R.status.in_(("approved", "checked_out")), _R.ends_at <= now)
+    """Make requests whose item is out past their end overdue, remind once of those due back
+    within DUE_SOON, and cancel those that end without the item ever taken out (approved) or
+    without a decision (pending): they reserve nothing any more. Their requesters hear of each.
+    Rows another worker holds are skipped."""
+    stale = await _locked(db, _R.status.in_(("pending", "approved")), _R.ends_at <= now)
+    for view in stale:
+        note = EXPIRED_NOTES[view.status]
+        await _move(db, view, "cancelled", {"decision_note": note})
+        await _record(db, audit.SYSTEM, view, "expire", now, view.status, "cancelled", note)
+        link = f"/me/requests/{view.id}"
+        await notifications.notify_member(
+            db, view.requested_by, Kind.REQUEST_EXPIRED, _data(view), link, now
+        )
+    late = await _locked(db, _R.status == "checked_out", _R.ends_at <= now)
     for view in late:
         await _move(db, view, "overdue", {})
         await _record(db, audit.SYSTEM, view, "overdue", now, view.status, "overdue", None)
@@ -355,7 +372,7 @@ async def sweep(db: AsyncSession, *, now: datetime) -> Swept:
         await notifications.notify_member(
             db, view.requested_by, Kind.REQUEST_DUE, _data(view), link, now
         )
-    return Swept(overdue=len(late), reminded=len(due))
+    return Swept(overdue=len(late), reminded=len(due), expired=len(stale))
 
 
 async def _locked(db: AsyncSession, *which: ColumnElement[bool]) -> list[RequestView]:

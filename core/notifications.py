@@ -34,6 +34,7 @@ class Kind(StrEnum):
     REQUEST_REJECTED = "request_rejected"
     REQUEST_DUE = "request_due"
     REQUEST_OVERDUE = "request_overdue"
+    REQUEST_EXPIRED = "request_expired"
 
 
 @dataclass(frozen=True)

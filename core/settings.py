@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-not-a-secret"  # noqa: S105 - the published default, refused outside dev
@@ -101,6 +101,16 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: str = Field(default="json", pattern=r"^(json|console)$")
 
+    # Snipe-IT (optional): rental items mirrored from its hardware list, station checkouts and
+    # check-ins reported back. An empty URL turns the adapter off.
+    snipeit_url: str = Field(default="", pattern=r"^(https?://[^\s/]+(/[^\s]*)?)?$")
+    snipeit_token: SecretStr = SecretStr("")
+    snipeit_tag_field: str = Field(default="UHF TID", min_length=1)
+    snipeit_checkout_to: str = Field(default="", pattern=r"^((location|user):[1-9][0-9]*)?$")
+    snipeit_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    snipeit_page_size: int = Field(default=100, ge=1, le=500)
+    snipeit_sync_interval_s: float = Field(default=60.0, ge=5)
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -114,6 +124,16 @@ class Settings(BaseSettings):
     @classmethod
     def _technicians_default_to_admins(cls, value: str, info: ValidationInfo) -> str:
         return value or str(info.data.get("admin_group", ""))
+
+    @model_validator(mode="after")
+    def _snipeit_complete(self) -> Settings:
+        if self.snipeit_url and not (
+            self.snipeit_token.get_secret_value() and self.snipeit_checkout_to
+        ):
+            raise ValueError(
+                "MAKERBUS_SNIPEIT_URL needs MAKERBUS_SNIPEIT_TOKEN and MAKERBUS_SNIPEIT_CHECKOUT_TO"
+            )
+        return self
 
     @property
     def zone(self) -> ZoneInfo:

@@ -101,6 +101,7 @@ class HandlerService:
         self._in_flight: set[asyncio.Task[None]] = set()
         self.address = BrokerAddress(settings.mqtt_host, settings.mqtt_port, settings.mqtt_ca_file)
         self.login = handler_login(settings, settings.handler_slot)
+        self._snipeit = jobs.snipeit_job(settings, sessions, clock)
 
     def stop(self) -> None:
         """Ask the service to finish the requests it has and disconnect."""
@@ -125,6 +126,8 @@ class HandlerService:
                         await asyncio.wait_for(self._stopping.wait(), delay)
         finally:
             metrics.CONNECTED.set(0)
+            if self._snipeit is not None:
+                self._snipeit.cancel()
 
     async def _serve_connection(self, backoff: Backoff) -> None:
         filter_ = self.runtime.topics.shared_requests(self.settings.share_group)
@@ -247,7 +250,8 @@ class HandlerService:
 
     async def _jobs_forever(self, mqtt: aiomqtt.Client) -> None:
         """While connected: sweep sessions often, equipment requests each minute, prune
-        stored answers hourly."""
+        stored answers hourly, start a Snipe-IT sync every MAKERBUS_SNIPEIT_SYNC_INTERVAL_S
+        (when it is on)."""
         keep = timedelta(days=self.settings.idempotency_retention_days)
         heartbeat = timedelta(seconds=self.settings.heartbeat_period_s)
         last_prune = last_requests = float("-inf")
@@ -266,6 +270,8 @@ class HandlerService:
                 if time.monotonic() - last_prune >= PRUNE_EVERY_S:
                     await jobs.prune_answers(self._sessions, self._clock, keep)
                     last_prune = time.monotonic()
+                if self._snipeit is not None:
+                    self._snipeit.poke()
             except aiomqtt.MqttError:
                 raise
             except Exception:

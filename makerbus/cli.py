@@ -13,6 +13,7 @@ from makerbus.cli_members import member
 from makerbus.cli_rentals import rental
 from makerbus.cli_services import api, dev, handlers, migrate, simulate
 from makerbus.cli_shop import product
+from makerbus.cli_snipeit import snipeit
 from makerbus.cli_tokens import token
 
 
@@ -36,6 +37,7 @@ cli.add_command(product)
 cli.add_command(cashbox)
 cli.add_command(rental)
 cli.add_command(token)
+cli.add_command(snipeit)
 
 
 def main() -> None:

@@ -329,11 +329,15 @@ async def test_a_members_requests_are_those_of_their_projects(db: AsyncSession) 
 # --- the sweep ---
 
 
-async def test_the_sweep_makes_a_request_past_its_end_overdue_once(db: AsyncSession) -> None:
+async def test_the_sweep_makes_a_request_whose_item_is_out_past_its_end_overdue_once(
+    db: AsyncSession,
+) -> None:
     grace = await make_member(db)
-    made = await make_request(
-        db, await make_project(db, grace), await make_item(db), hours=2, approved=True
-    )
+    item = await make_item(db)
+    made = await make_request(db, await make_project(db, grace), item, hours=2, approved=True)
+    station = await make_station(db)
+    assert grace.card_uid is not None
+    await rentals.rent(db, device_id=station.id, card_uid=grace.card_uid, tid=item.tid, now=T0)
 
     first = await equipment.sweep(db, now=T0 + 2 * HOUR)
     again = await equipment.sweep(db, now=T0 + 3 * HOUR)
@@ -342,10 +346,31 @@ async def test_the_sweep_makes_a_request_past_its_end_overdue_once(db: AsyncSess
     assert (await equipment.get(db, made.id)).status == "overdue"
     assert (await trail(db, "equipment_request", made.id))[-1] == (
         "overdue",
-        "approved → overdue",
+        "checked_out → overdue",
         "system",
     )
     assert (await notices_of(db, grace.member_id))[-1] == "request_overdue"
+
+
+@pytest.mark.parametrize(("approved", "why"), [(True, "taken out"), (False, "decided")])
+async def test_a_request_that_ends_untaken_or_undecided_is_cancelled_by_the_sweep(
+    db: AsyncSession, approved: bool, why: str
+) -> None:
+    grace = await make_member(db)
+    made = await make_request(
+        db, await make_project(db, grace), await make_item(db), hours=2, approved=approved
+    )
+
+    swept = await equipment.sweep(db, now=T0 + 2 * HOUR)
+
+    view = await equipment.get(db, made.id)
+    assert (swept.expired, swept.overdue, view.status) == (1, 0, "cancelled")
+    assert why in (view.decision_note or "")
+    assert (await trail(db, "equipment_request", made.id))[-1][1:] == (
+        f"{'approved' if approved else 'pending'} → cancelled",
+        "system",
+    )
+    assert (await notices_of(db, grace.member_id))[-1] == "request_expired"
 
 
 async def test_the_sweep_reminds_once_of_an_item_due_back_within_a_day(db: AsyncSession) -> None:

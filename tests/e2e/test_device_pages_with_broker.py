@@ -15,6 +15,9 @@ from tests.e2e.stack import Stack, disconnected, wait_until
 from tests.factories import unique_slug
 from tests.live_server import LiveApp
 
+# Pages on SQLite only, as in tests/api/web (its conftest says why).
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
 WAIT_S = 10.0
 CONNECTION = "#d-connection"  # on the device page
 

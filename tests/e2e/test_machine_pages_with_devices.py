@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from playwright.sync_api import Page
 
 from core.billing import Tariff
@@ -15,6 +16,9 @@ from tests.e2e.stack import Stack, wait_until
 from tests.factories import unique_slug
 from tests.live_server import LiveApp
 from tests.page_checks import page_problems, watched
+
+# Pages on SQLite only, as in tests/api/web (its conftest says why).
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 LASER = Tariff(login_fee_cents=100, price_per_minute_cents=20, interval_min=15)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from playwright.sync_api import Page
 
 from core import members
@@ -21,6 +22,9 @@ from tests.e2e.test_checkout import add_product, checkout_device
 from tests.factories import unique_slug
 from tests.live_server import LiveApp
 from tests.page_checks import page_problems, watched
+
+# Pages on SQLite only, as in tests/api/web (its conftest says why).
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 async def _member_with_login(stack: Stack, subject: str) -> NewMember:

@@ -1,17 +1,32 @@
-"""Page tests: the app served on loopback, Chromium, and people the login provider knows."""
+"""Page tests: the app served on loopback, Chromium, and people the login provider knows.
+
+They run on SQLite only: a page renders what the core services read, and those services, the
+JSON API on them and the migrations are tested on both databases elsewhere; a browser on both
+would double the suite's slowest part for no rule the other tests do not check.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from playwright.sync_api import Page
 
+from core.migrations import upgrade
 from core.settings import Settings
 from makerbus.login_provider import LocalLoginProvider
+from tests.databases import fresh_sqlite
 from tests.factories import unique_slug
 
 Person = Callable[..., str]
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated SQLite database for the page tests of a session (see above)."""
+    with fresh_sqlite(tmp_path_factory.mktemp("pages-sqlite")) as url:
+        upgrade(url)
+        yield url
 
 
 @pytest.fixture
