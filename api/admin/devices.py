@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import device_admin
-from api.auth import ClockDep, require_admin
+from api.auth import AdminDep, ClockDep, Principal, require_admin
 from api.deps import DbDep, SettingsDep
 from api.device_status import StatusBoard, StatusBoardDep
 from api.fields import ADMIN_ONLY, REQUEST, one_line, refusals
@@ -137,6 +137,7 @@ async def add_device(
     settings: SettingsDep,
     clock: ClockDep,
     board: StatusBoardDep,
+    principal: AdminDep,
 ) -> ProvisionedDevice:
     """Register a device and create its broker account.
 
@@ -144,7 +145,14 @@ async def add_device(
     the password. The device connects with `username` as both username and client id.
     """
     device, credentials = await device_admin.provision(
-        db, settings, board, slug=body.slug, kind=body.kind, name=body.name, now=clock.now()
+        db,
+        settings,
+        board,
+        slug=body.slug,
+        kind=body.kind,
+        name=body.name,
+        now=clock.now(),
+        actor=principal.actor,
     )
     return _provisioned(device, board, credentials, response)
 
@@ -157,35 +165,58 @@ async def rotate_password(
     settings: SettingsDep,
     clock: ClockDep,
     board: StatusBoardDep,
+    principal: AdminDep,
 ) -> ProvisionedDevice:
     """Give the device a new password, **shown only this once**.
 
     The broker drops the device's connection at once; only the new password lets it back in.
     """
-    device, credentials = await device_admin.rotate(db, settings, board, slug, now=clock.now())
+    device, credentials = await device_admin.rotate(
+        db, settings, board, slug, now=clock.now(), actor=principal.actor
+    )
     return _provisioned(device, board, credentials, response)
 
 
 async def _set_enabled(
-    slug: str, db: AsyncSession, settings: Settings, board: StatusBoard, *, enabled: bool
+    slug: str,
+    db: AsyncSession,
+    settings: Settings,
+    board: StatusBoard,
+    principal: Principal,
+    now: datetime,
+    *,
+    enabled: bool,
 ) -> DeviceInfo:
-    return _info(await device_admin.set_enabled(db, settings, board, slug, enabled=enabled), board)
+    device = await device_admin.set_enabled(
+        db, settings, board, slug, enabled=enabled, actor=principal.actor, now=now
+    )
+    return _info(device, board)
 
 
 @router.post("/{slug}/disable", responses=refusals(_UNKNOWN, _BROKER))
 async def disable_device(
-    slug: SlugPath, db: DbDep, settings: SettingsDep, board: StatusBoardDep
+    slug: SlugPath,
+    db: DbDep,
+    settings: SettingsDep,
+    board: StatusBoardDep,
+    clock: ClockDep,
+    principal: AdminDep,
 ) -> DeviceInfo:
     """Drop the device's connection and refuse it until enabled (a stolen or broken reader)."""
-    return await _set_enabled(slug, db, settings, board, enabled=False)
+    return await _set_enabled(slug, db, settings, board, principal, clock.now(), enabled=False)
 
 
 @router.post("/{slug}/enable", responses=refusals(_UNKNOWN, _BROKER))
 async def enable_device(
-    slug: SlugPath, db: DbDep, settings: SettingsDep, board: StatusBoardDep
+    slug: SlugPath,
+    db: DbDep,
+    settings: SettingsDep,
+    board: StatusBoardDep,
+    clock: ClockDep,
+    principal: AdminDep,
 ) -> DeviceInfo:
     """Let a disabled device connect again (with its current password)."""
-    return await _set_enabled(slug, db, settings, board, enabled=True)
+    return await _set_enabled(slug, db, settings, board, principal, clock.now(), enabled=True)
 
 
 @router.delete(
@@ -196,10 +227,15 @@ async def enable_device(
     ),
 )
 async def remove_device(
-    slug: SlugPath, db: DbDep, settings: SettingsDep, board: StatusBoardDep
+    slug: SlugPath,
+    db: DbDep,
+    settings: SettingsDep,
+    board: StatusBoardDep,
+    clock: ClockDep,
+    principal: AdminDep,
 ) -> None:
     """Remove the device and its broker account; its connection is dropped.
 
     A device with sessions on record keeps its row for their history: disable it instead.
     """
-    await device_admin.remove(db, settings, board, slug)
+    await device_admin.remove(db, settings, board, slug, actor=principal.actor, now=clock.now())
