@@ -185,10 +185,19 @@ async def test_an_authorization_granted_changed_and_revoked_keeps_the_own_prices
 ) -> None:
     machine = await make_machine(db)
     member = await make_member(db)
-    grant_to = {"device_id": machine.id, "member_id": member.member_id, "now": T0, "actor": ADA}
 
-    await machines.authorize(db, override=TariffOverride(), **grant_to)
-    await machines.authorize(db, override=TariffOverride(price_per_minute_cents=5), **grant_to)
+    async def authorize(override: TariffOverride) -> None:
+        await machines.authorize(
+            db,
+            device_id=machine.id,
+            member_id=member.member_id,
+            override=override,
+            now=T0,
+            actor=ADA,
+        )
+
+    await authorize(TariffOverride())
+    await authorize(TariffOverride(price_per_minute_cents=5))
     await machines.revoke(db, device_id=machine.id, member_id=member.member_id, actor=ADA, now=T0)
 
     default = f"member={member.member_id} login_fee_cents=none price_per_minute_cents=none"
