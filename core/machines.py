@@ -186,19 +186,9 @@ def _prices(prices: Tariff | TariffOverride | MachineTariff | Authorization, **a
     )
 
 
-async def _record(
-    db: AsyncSession,
-    device_id: int,
-    action: str,
-    *,
-    actor: Actor,
-    now: datetime,
-    old: str | None = None,
-    new: str | None = None,
-) -> None:
-    """An audit row about the machine, named by its slug as its provisioning is."""
-    slug = (await db.scalars(select(Device.slug).where(Device.id == device_id))).one()
-    await devices.record(db, slug, action, actor=actor, now=now, old=old, new=new)
+async def _slug(db: AsyncSession, device_id: int) -> str:
+    """The machine's slug, which names it in the audit trail as its provisioning does."""
+    return (await db.scalars(select(Device.slug).where(Device.id == device_id))).one()
 
 
 async def set_tariff(
@@ -217,7 +207,15 @@ async def set_tariff(
     row.updated_at = now
     row.updated_by = actor.ref
     await db.flush()
-    await _record(db, device_id, "set_tariff", actor=actor, now=now, old=old, new=_prices(tariff))
+    await devices.record(
+        db,
+        await _slug(db, device_id),
+        "set_tariff",
+        actor=actor,
+        now=now,
+        old=old,
+        new=_prices(tariff),
+    )
 
 
 async def _locked_grant(db: AsyncSession, device_id: int, member_id: int) -> Authorization | None:
@@ -278,9 +276,9 @@ async def authorize(
             raise Conflict(f"member {member_id} was just authorized by someone else") from None
     else:
         await db.flush()
-    await _record(
+    await devices.record(
         db,
-        device_id,
+        await _slug(db, device_id),
         "authorize" if created else "change_authorization",
         actor=actor,
         now=now,
@@ -323,7 +321,9 @@ async def revoke(
         f"member {member_id} is not authorized for this machine",
     )
     old = _prices(grant, member=member_id) if grant is not None else None
-    await _record(db, device_id, "revoke_authorization", actor=actor, now=now, old=old)
+    await devices.record(
+        db, await _slug(db, device_id), "revoke_authorization", actor=actor, now=now, old=old
+    )
 
 
 async def authorizations(
@@ -403,7 +403,9 @@ async def add_sub_admin(
     except IntegrityError:
         raise Conflict(f"{subject} is already a sub-admin of this machine") from None
     new = audit.values(sub_admin=subject)
-    await _record(db, device_id, "add_sub_admin", actor=actor, now=now, new=new)
+    await devices.record(
+        db, await _slug(db, device_id), "add_sub_admin", actor=actor, now=now, new=new
+    )
     return SubAdmin(subject, actor.ref, now)
 
 
@@ -419,7 +421,9 @@ async def remove_sub_admin(
         f"{subject} is no sub-admin of this machine",
     )
     old = audit.values(sub_admin=subject)
-    await _record(db, device_id, "remove_sub_admin", actor=actor, now=now, old=old)
+    await devices.record(
+        db, await _slug(db, device_id), "remove_sub_admin", actor=actor, now=now, old=old
+    )
 
 
 async def tariff_for(db: AsyncSession, *, device_id: int, member_id: int) -> Tariff:

@@ -103,6 +103,31 @@ async def update_or_fail(db: AsyncSession, member_id: int, **values: object) -> 
         raise NotFound(f"no member {member_id}")
 
 
+async def record(
+    db: AsyncSession,
+    member_id: int,
+    action: str,
+    *,
+    actor: Actor,
+    now: datetime,
+    old: str | None = None,
+    new: str | None = None,
+    note: str | None = None,
+) -> None:
+    """An audit row about the member (their account, cards, PIN, rental permission)."""
+    await audit.record(
+        db,
+        actor=actor,
+        entity="member",
+        entity_id=member_id,
+        action=action,
+        now=now,
+        old=old,
+        new=new,
+        note=note,
+    )
+
+
 async def _require(db: AsyncSession, member_id: int) -> None:
     if await db.scalar(select(Member.id).where(Member.id == member_id)) is None:
         raise NotFound(f"no member {member_id}")
@@ -158,12 +183,11 @@ async def set_card_blocked(
     if row is None:
         raise NotFound(f"member {member_id} has no card {card_id}")
     card = CardInfo(**row._mapping)
-    await audit.record(
+    await record(
         db,
+        member_id,
+        "block_card" if blocked else "unblock_card",
         actor=actor,
-        entity="member",
-        entity_id=member_id,
-        action="block_card" if blocked else "unblock_card",
         now=now,
         old=audit.values(card=card.uid, blocked=before),
         new=audit.values(card=card.uid, blocked=blocked),
@@ -218,12 +242,11 @@ async def add_member(
         if posted is None:
             raise ValueError("an opening balance cannot be below the credit limit")
         balance = posted.balance_cents
-    await audit.record(
+    await record(
         db,
+        member_id,
+        "create",
         actor=actor,
-        entity="member",
-        entity_id=member_id,
-        action="create",
         now=now,
         new=audit.values(name=name, card=card_uid, balance_cents=balance),
     )
@@ -255,12 +278,11 @@ async def set_credit_limit(
             "the balance is already below that credit limit",
             balance_cents=balance.balance_cents,
         )
-    await audit.record(
+    await record(
         db,
+        member_id,
+        "set_credit_limit",
         actor=actor,
-        entity="member",
-        entity_id=member_id,
-        action="set_credit_limit",
         now=now,
         old=audit.values(credit_limit_cents=before),
         new=audit.values(credit_limit_cents=credit_limit_cents),
@@ -301,12 +323,11 @@ async def correct_balance(
             credit_limit_cents=balance.credit_limit_cents,
             needed_cents=-amount_cents,
         )
-    await audit.record(
+    await record(
         db,
+        member_id,
+        "correct_balance",
         actor=actor,
-        entity="member",
-        entity_id=member_id,
-        action="correct_balance",
         now=now,
         old=audit.values(balance_cents=posted.balance_cents - amount_cents),
         new=audit.values(balance_cents=posted.balance_cents),

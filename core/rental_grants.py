@@ -7,24 +7,9 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import audit, rentals
+from core import audit, members, rentals
 from core.audit import Actor
 from core.errors import NotFound
-
-
-async def _record(
-    db: AsyncSession, member_id: int, action: str, *, actor: Actor, now: datetime, had: bool
-) -> None:
-    await audit.record(
-        db,
-        actor=actor,
-        entity="member",
-        entity_id=member_id,
-        action=action,
-        now=now,
-        old=audit.values(may_rent=had),
-        new=audit.values(may_rent=action == "permit_rentals"),
-    )
 
 
 async def _may_rent(db: AsyncSession, member_id: int) -> bool:
@@ -39,12 +24,16 @@ async def permit(db: AsyncSession, member_id: int, *, actor: Actor, now: datetim
     """Let a member rent items (granting again records the new grant); NotFound for no member."""
     had = await _may_rent(db, member_id)
     await rentals.permit(db, member_id, actor=actor.ref, now=now)
-    await _record(db, member_id, "permit_rentals", actor=actor, now=now, had=had)
+    old, new = audit.values(may_rent=had), audit.values(may_rent=True)
+    await members.record(db, member_id, "permit_rentals", actor=actor, now=now, old=old, new=new)
 
 
 async def revoke(db: AsyncSession, member_id: int, *, actor: Actor, now: datetime) -> bool:
     """Take the permission away (rentals already out stay out); whether there was one."""
     had = await rentals.revoke(db, member_id)
     if had:
-        await _record(db, member_id, "revoke_rentals", actor=actor, now=now, had=had)
+        old, new = audit.values(may_rent=True), audit.values(may_rent=False)
+        await members.record(
+            db, member_id, "revoke_rentals", actor=actor, now=now, old=old, new=new
+        )
     return had

@@ -42,7 +42,7 @@ async def test_the_trail_is_filtered_by_entity_and_by_who(
     lathe = unique_slug("lathe")
     await _record(committed_db, ada, "device", lathe, "disable")
     await _record(committed_db, grace, "device", lathe, "enable")
-    await _record(committed_db, ada, "member", "7", "set_credit_limit")
+    await _record(committed_db, ada, "api_token", unique_slug("script"), "revoke")
     await committed_db.commit()
 
     of_lathe = await _events(client, admin, entity="device", entity_id=lathe)
@@ -53,7 +53,7 @@ async def test_the_trail_is_filtered_by_entity_and_by_who(
         ("disable", ada.id),
     ]
     assert [(e["entity"], e["action"]) for e in by_ada] == [
-        ("member", "set_credit_limit"),
+        ("api_token", "revoke"),
         ("device", "disable"),
     ]
     assert by_ada[0]["actor"] == {"kind": "person", "id": ada.id, "name": "Ada"}
@@ -64,7 +64,7 @@ async def test_the_trail_is_paged_newest_first(
 ) -> None:
     ada = Actor.person(unique_slug("ada"))
     for action in ("first", "second", "third"):
-        await _record(committed_db, ada, "member", "1", action)
+        await _record(committed_db, ada, "api_token", unique_slug("script"), action)
     await committed_db.commit()
 
     first = (await client.get(AUDIT, params={"actor": ada.id, "limit": 2}, headers=admin)).json()
