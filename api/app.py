@@ -11,12 +11,14 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from api import card_link, catalogue, docs, errors, health, login, me
 from api.access import AccessLog
+from api.admin import audit as audit_api
 from api.admin import cash_boxes, devices, machines, member_lookup, members, products, rentals
 from api.live import monitor
 from api.login import LOGIN_STATE_MAX_AGE_S, make_oauth
 from api.session_tokens import LOGIN_STATE_COOKIE, SessionSigner, cookie_name, derive_key
 from api.web import member as member_pages
 from api.web import public, site
+from api.web.admin import audit as audit_pages
 from api.web.admin import cash_boxes as cash_box_pages
 from api.web.admin import dashboard, live
 from api.web.admin import devices as device_pages
@@ -42,6 +44,7 @@ ROUTERS = (
     products.router,
     cash_boxes.router,
     rentals.router,
+    audit_api.router,
     site.router,
     public.router,
     member_pages.router,
@@ -52,6 +55,7 @@ ROUTERS = (
     product_pages.router,
     cash_box_pages.router,
     rental_pages.router,
+    audit_pages.router,
     live.router,
 )
 

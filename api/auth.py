@@ -36,6 +36,7 @@ from api.session_tokens import (
     cookie_name,
 )
 from core import api_tokens, logins, web_sessions
+from core.audit import Actor
 from core.clock import Clock
 from core.settings import Settings
 
@@ -73,6 +74,11 @@ class Principal:
     def is_token(self) -> bool:
         """An API token rather than a person's login."""
         return self.session is None
+
+    @property
+    def actor(self) -> Actor:
+        """Who the audit trail names for this caller's changes."""
+        return Actor.person(self.subject, self.name)
 
 
 def get_clock(request: Request) -> Clock:

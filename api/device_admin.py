@@ -22,6 +22,7 @@ from broker import provisioning
 from broker.dynsec import DynsecError
 from broker.provisioning import Credentials, DeviceBroker
 from core import devices
+from core.audit import Actor
 from core.errors import Conflict
 from core.formats import DeviceKind
 from core.models import Device
@@ -92,6 +93,7 @@ async def provision(
     kind: DeviceKind,
     name: str | None,
     now: datetime,
+    actor: Actor,
 ) -> tuple[Device, Credentials]:
     """Register a device and create its broker account; the password is in the credentials
     only. The name defaults to the slug; a taken slug is a Conflict."""
@@ -99,38 +101,59 @@ async def provision(
         raise Conflict(f"device {slug} exists already")
     async with _broker(settings, db) as broker:
         _, credentials = await provisioning.add(
-            db, broker, slug=slug, kind=kind, name=name or slug, now=now
+            db, broker, slug=slug, kind=kind, name=name or slug, now=now, actor=actor
         )
     board.forget(slug)
     return await devices.get_row(db, slug), credentials
 
 
 async def rotate(
-    db: AsyncSession, settings: Settings, board: StatusBoard, slug: str, *, now: datetime
+    db: AsyncSession,
+    settings: Settings,
+    board: StatusBoard,
+    slug: str,
+    *,
+    now: datetime,
+    actor: Actor,
 ) -> tuple[Device, Credentials]:
     """A new password; the broker drops the device's connection at once."""
     await devices.get(db, slug)
     async with _broker(settings, db) as broker:
-        credentials = await provisioning.rotate(db, broker, slug, now=now)
+        credentials = await provisioning.rotate(db, broker, slug, now=now, actor=actor)
     board.went_offline(slug)
     return await devices.get_row(db, slug), credentials
 
 
 async def set_enabled(
-    db: AsyncSession, settings: Settings, board: StatusBoard, slug: str, *, enabled: bool
+    db: AsyncSession,
+    settings: Settings,
+    board: StatusBoard,
+    slug: str,
+    *,
+    enabled: bool,
+    actor: Actor,
+    now: datetime,
 ) -> Device:
     """Disabling drops the device's connection and refuses it until enabled again."""
     await devices.get(db, slug)
     async with _broker(settings, db) as broker:
-        await provisioning.set_enabled(db, broker, slug, enabled=enabled)
+        await provisioning.set_enabled(db, broker, slug, enabled=enabled, actor=actor, now=now)
     if not enabled:
         board.went_offline(slug)
     return await devices.get_row(db, slug)
 
 
-async def remove(db: AsyncSession, settings: Settings, board: StatusBoard, slug: str) -> None:
+async def remove(
+    db: AsyncSession,
+    settings: Settings,
+    board: StatusBoard,
+    slug: str,
+    *,
+    actor: Actor,
+    now: datetime,
+) -> None:
     """Remove the device and its broker account; one with sessions on record is a Conflict."""
     await devices.get(db, slug)
     async with _broker(settings, db) as broker:
-        await provisioning.remove(db, broker, slug)
+        await provisioning.remove(db, broker, slug, actor=actor, now=now)
     board.forget(slug)

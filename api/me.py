@@ -17,10 +17,11 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth import MemberDep
+from api.auth import ClockDep, MemberDep, PrincipalDep
 from api.deps import DbDep, SettingsDep
 from api.fields import Id, Page, PagingDep, refusals
 from core import members, self_service
+from core.audit import Actor
 from core.ledger import EntryKind
 from core.members import CardInfo
 from core.rentals import history as rental_history
@@ -162,16 +163,23 @@ async def list_cards(member_id: MemberDep, db: DbDep) -> list[MyCard]:
 
 
 @router.post("/cards/{card_id}/block", responses=refusals({404: "No card of yours."}))
-async def block_card(member_id: MemberDep, db: DbDep, card_id: Id) -> MyCard:
+async def block_card(
+    member_id: MemberDep, principal: PrincipalDep, db: DbDep, clock: ClockDep, card_id: Id
+) -> MyCard:
     """Block a lost card of yours: it stops working on every terminal at once; your balance
     and your other cards stay as they are. Blocking again changes nothing. Only an admin can
     unblock a card."""
-    return MyCard.model_validate(await block_own_card(db, member_id, card_id))
+    blocked = await block_own_card(db, member_id, card_id, actor=principal.actor, now=clock.now())
+    return MyCard.model_validate(blocked)
 
 
-async def block_own_card(db: AsyncSession, member_id: int, card_id: int) -> CardInfo:
+async def block_own_card(
+    db: AsyncSession, member_id: int, card_id: int, *, actor: Actor, now: datetime
+) -> CardInfo:
     """A member blocks a card of theirs (this route and the cards page); NotFound if the
     card is not theirs."""
-    card = await members.set_card_blocked(db, member_id, card_id, blocked=True)
+    card = await members.set_card_blocked(
+        db, member_id, card_id, blocked=True, actor=actor, now=now
+    )
     log.info("card blocked by its member", extra={"member_id": member_id, "card_id": card_id})
     return card

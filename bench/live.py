@@ -34,6 +34,7 @@ from bench.run import ROOT, TARIFF, child_env, processes, settings_for
 from broker.launcher import LocalBroker, free_port, init_local
 from broker.provisioning import open_device_broker
 from core import api_tokens
+from core.audit import Actor
 from core.clock import SystemClock
 from core.migrations import upgrade
 from core.settings import Settings
@@ -273,7 +274,9 @@ async def provision(settings: Settings, devices: int) -> tuple[list[tuple[str, s
             balance_cents=10**12,
             now=now,
         )
-        _, token = await api_tokens.create(db, name="bench", role="admin", now=now)
+        _, token = await api_tokens.create(
+            db, name="bench", role="admin", now=now, actor=Actor.person("bench")
+        )
     return [(machine.slug, machine.password, machine.card) for machine in machines], token
 
 

@@ -27,6 +27,7 @@ from broker import provisioning
 from broker.launcher import LocalBroker, free_port, init_local
 from broker.provisioning import open_device_broker
 from core import products, stock
+from core.audit import Actor
 from core.billing import Tariff
 from core.clock import SystemClock
 from core.formats import STOCK_MAX, DeviceKind
@@ -37,6 +38,7 @@ from makerbus.context import accounts_from, database
 from makerbus.fleet import provision_fleet
 from tests.databases import fresh_postgres, postgres_reachable
 
+ACTOR = Actor.person("bench")
 CONCURRENCY = (1, 8, 64)
 TARIFF = Tariff(login_fee_cents=100, price_per_minute_cents=20, interval_min=15)
 BASKET = ("2000000000015", "2000000000022", "2000000000039")  # a 3-item basket
@@ -143,13 +145,14 @@ async def provision(settings: Settings, count: int) -> Fleet:
                 kind=DeviceKind.CHECKOUT,
                 name=f"Bench checkout {index}",
                 now=now,
+                actor=ACTOR,
             )
             checkouts.append((credentials.username, credentials.password))
         for index, ean in enumerate(BASKET):
             await products.create(
                 db, ean=ean, name=f"Bench product {index}", price_cents=100 + index, now=now
             )
-            await stock.restock(db, ean, STOCK_MAX, Origin(now=now, actor="bench"))
+            await stock.restock(db, ean, STOCK_MAX, Origin.of(ACTOR, now=now))
     return Fleet(
         [(machine.slug, machine.password, machine.card) for machine in machines], checkouts
     )

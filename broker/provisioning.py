@@ -31,6 +31,7 @@ from broker.identities import admin_login
 from broker.mqtt import BrokerAddress
 from broker.topics import Topics
 from core import devices
+from core.audit import Actor
 from core.devices import DeviceRef
 from core.errors import Conflict
 from core.formats import DeviceKind
@@ -109,8 +110,9 @@ async def add(
     kind: DeviceKind,
     name: str,
     now: datetime,
+    actor: Actor,
 ) -> tuple[DeviceRef, Credentials]:
-    device = await devices.create(db, slug=slug, kind=kind, name=name, now=now)
+    device = await devices.create(db, slug=slug, kind=kind, name=name, now=now, actor=actor)
     password = accounts.new_password()
     try:
         await accounts.create_device(broker.admin, broker.topics, slug, password)
@@ -129,7 +131,7 @@ async def add(
 
 
 async def rotate(
-    db: AsyncSession, broker: DeviceBroker, slug: str, *, now: datetime
+    db: AsyncSession, broker: DeviceBroker, slug: str, *, now: datetime, actor: Actor
 ) -> Credentials:
     """A new password; the broker drops the device's connection at once.
 
@@ -137,7 +139,7 @@ async def rotate(
     new account with the new password, so rotating also repairs it.
     """
     device = await devices.get(db, slug)
-    await devices.mark_rotated(db, slug, now=now)
+    await devices.mark_rotated(db, slug, now=now, actor=actor)
     password = accounts.new_password()
     try:
         await accounts.set_password(broker.admin, slug, password)
@@ -151,25 +153,40 @@ async def rotate(
 
 
 async def ensure(
-    db: AsyncSession, broker: DeviceBroker, *, slug: str, kind: DeviceKind, name: str, now: datetime
+    db: AsyncSession,
+    broker: DeviceBroker,
+    *,
+    slug: str,
+    kind: DeviceKind,
+    name: str,
+    now: datetime,
+    actor: Actor,
 ) -> Credentials:
     """Credentials for the device `slug`: added if it is new, else given a new password (makerbus
     keeps none to hand out again). For fleets made again and again, such as the simulator's."""
     if await devices.find(db, slug) is None:
-        _, credentials = await add(db, broker, slug=slug, kind=kind, name=name, now=now)
+        _, credentials = await add(
+            db, broker, slug=slug, kind=kind, name=name, now=now, actor=actor
+        )
         return credentials
-    return await rotate(db, broker, slug, now=now)
+    return await rotate(db, broker, slug, now=now, actor=actor)
 
 
 async def set_enabled(
-    db: AsyncSession, broker: DeviceBroker, slug: str, *, enabled: bool
+    db: AsyncSession,
+    broker: DeviceBroker,
+    slug: str,
+    *,
+    enabled: bool,
+    actor: Actor,
+    now: datetime,
 ) -> DeviceRef:
     """Disabling drops the device's connection and refuses it until enabled.
 
     A device without a broker account is disabled already in effect; enabling it is refused
     (Conflict) until `rotate` gives it an account.
     """
-    device = await devices.set_enabled(db, slug, enabled=enabled)
+    device = await devices.set_enabled(db, slug, enabled=enabled, actor=actor, now=now)
     try:
         await accounts.set_enabled(broker.admin, slug, enabled=enabled)
     except DynsecError as error:
@@ -182,8 +199,10 @@ async def set_enabled(
     return device
 
 
-async def remove(db: AsyncSession, broker: DeviceBroker, slug: str) -> None:
-    await devices.remove(db, slug)
+async def remove(
+    db: AsyncSession, broker: DeviceBroker, slug: str, *, actor: Actor, now: datetime
+) -> None:
+    await devices.remove(db, slug, actor=actor, now=now)
     await accounts.delete_device(broker.admin, slug)
 
 

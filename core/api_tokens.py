@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import audit
+from core.audit import Actor
 from core.errors import Conflict, NotFound
 from core.models import API_TOKEN_ROLES, ApiToken
 
@@ -41,8 +43,11 @@ def _info(row: ApiToken) -> TokenInfo:
     return TokenInfo(row.id, row.name, row.role, row.created_at, row.last_used_at, row.revoked_at)
 
 
-async def create(db: AsyncSession, *, name: str, role: str, now: datetime) -> tuple[TokenInfo, str]:
-    """A new token; the second value is the token in clear, to be shown once."""
+async def create(
+    db: AsyncSession, *, name: str, role: str, now: datetime, actor: Actor
+) -> tuple[TokenInfo, str]:
+    """A new token; the second value is the token in clear, to be shown once (the audit trail
+    keeps its name and role only)."""
     if role not in API_TOKEN_ROLES:
         raise ValueError(f"role must be one of {', '.join(API_TOKEN_ROLES)}")
     if not 1 <= len(name) <= NAME_MAX or not name.isprintable():
@@ -53,6 +58,15 @@ async def create(db: AsyncSession, *, name: str, role: str, now: datetime) -> tu
     row = ApiToken(name=name, role=role, token_hash=_digest(token), created_at=now)
     db.add(row)
     await db.flush()
+    await audit.record(
+        db,
+        actor=actor,
+        entity="api_token",
+        entity_id=name,
+        action="create",
+        now=now,
+        new=audit.values(role=role),
+    )
     return _info(row), token
 
 
@@ -68,7 +82,7 @@ async def authenticate(db: AsyncSession, token: str, *, now: datetime) -> TokenI
     return _info(row)
 
 
-async def revoke(db: AsyncSession, name: str, *, now: datetime) -> None:
+async def revoke(db: AsyncSession, name: str, *, now: datetime, actor: Actor) -> None:
     result = await db.execute(
         update(ApiToken)
         .where(ApiToken.name == name, ApiToken.revoked_at.is_(None))
@@ -76,6 +90,16 @@ async def revoke(db: AsyncSession, name: str, *, now: datetime) -> None:
     )
     if not getattr(result, "rowcount", 0):
         raise NotFound(f"no live token named {name!r}")
+    await audit.record(
+        db,
+        actor=actor,
+        entity="api_token",
+        entity_id=name,
+        action="revoke",
+        now=now,
+        old=audit.values(live=True),
+        new=audit.values(live=False),
+    )
 
 
 async def listing(db: AsyncSession) -> list[TokenInfo]:

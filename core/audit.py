@@ -44,6 +44,12 @@ class Actor:
         """How a person reads it: the name, else the subject or slug, else "system"."""
         return self.name or self.id or "system"
 
+    @property
+    def ref(self) -> str:
+        """What the `actor` and `granted_by` columns that predate the trail keep: the subject
+        or slug, else "system"."""
+        return self.id or "system"
+
 
 SYSTEM = Actor.system()
 
@@ -59,6 +65,21 @@ class Event:
     old_value: str | None
     new_value: str | None
     note: str | None
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def values(**fields: object) -> str:
+    """Values as the trail keeps them: `name=value` pairs in the order given (None: "none").
+
+    Never pass a secret: the trail is read by every admin."""
+    return " ".join(f"{name}={_shown(value)}" for name, value in fields.items())
 
 
 def _clip(text: str | None, limit: int) -> str | None:
@@ -118,6 +139,12 @@ async def events(
         return [_event(row) for row in await db.scalars(paged)]
 
     return await fetch_page(fetch, limit, by_id)
+
+
+async def entities(db: AsyncSession) -> list[str]:
+    """The kinds of entity the trail holds rows for, by name (the filter's choices)."""
+    found = await db.scalars(select(AuditEvent.entity).distinct().order_by(AuditEvent.entity))
+    return list(found)
 
 
 def _event(row: AuditEvent) -> Event:

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import cards, ledger, members, products, stock
+from core.audit import Actor
 from core.errors import CardExists, Conflict, InsufficientFunds, OutOfStock
 from core.formats import MAX_LINES, MAX_QTY, REGISTER_NAME_MAX
 from core.ledger import EntryKind, Posting
@@ -140,9 +141,10 @@ def default_member_name(card_uid: str) -> str:
 
 
 async def register_card(
-    db: AsyncSession, *, card_uid: str, name: str | None, now: datetime
+    db: AsyncSession, *, card_uid: str, name: str | None, now: datetime, actor: Actor
 ) -> NewMember:
-    """A new member holding this card, with a balance of 0; CardExists if it is anyone's."""
+    """A new member holding this card, with a balance of 0; CardExists if it is anyone's.
+    `actor` is the terminal it was registered at."""
     if name is not None:
         name = name.strip()
         if not 1 <= len(name) <= REGISTER_NAME_MAX:
@@ -152,7 +154,11 @@ async def register_card(
     try:
         async with db.begin_nested():
             return await members.add_member(
-                db, name=name or default_member_name(card_uid), card_uid=card_uid, now=now
+                db,
+                name=name or default_member_name(card_uid),
+                card_uid=card_uid,
+                now=now,
+                actor=actor,
             )
     except (Conflict, IntegrityError):
         # Another terminal registered the same card a moment before.

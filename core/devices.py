@@ -9,6 +9,8 @@ from datetime import datetime
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import audit
+from core.audit import Actor
 from core.errors import Conflict, NotFound
 from core.formats import SLUG_PATTERN, DeviceKind
 from core.models import Device, MachineSession
@@ -116,8 +118,26 @@ async def lock_registry(db: AsyncSession) -> None:
         await db.connection()
 
 
+async def record(
+    db: AsyncSession,
+    slug: str,
+    action: str,
+    *,
+    actor: Actor,
+    now: datetime,
+    old: str | None = None,
+    new: str | None = None,
+) -> None:
+    """An audit row about the device `slug` (its provisioning, a machine's prices and grants).
+
+    Never a password: the broker holds those, and rotating shows one only to its caller."""
+    await audit.record(
+        db, actor=actor, entity="device", entity_id=slug, action=action, now=now, old=old, new=new
+    )
+
+
 async def create(
-    db: AsyncSession, *, slug: str, kind: DeviceKind, name: str, now: datetime
+    db: AsyncSession, *, slug: str, kind: DeviceKind, name: str, now: datetime, actor: Actor
 ) -> DeviceRef:
     check_slug(slug)
     if await db.scalar(select(Device.id).where(Device.slug == slug)) is not None:
@@ -132,6 +152,8 @@ async def create(
     )
     db.add(device)
     await db.flush()
+    new = audit.values(kind=kind.value, name=name, enabled=True)
+    await record(db, slug, "create", actor=actor, now=now, new=new)
     return _ref(device)
 
 
@@ -160,22 +182,36 @@ async def list_all(db: AsyncSession) -> list[Device]:
     return list((await db.scalars(select(Device).order_by(Device.slug))).all())
 
 
-async def set_enabled(db: AsyncSession, slug: str, *, enabled: bool) -> DeviceRef:
-    await get(db, slug)
+async def set_enabled(
+    db: AsyncSession, slug: str, *, enabled: bool, actor: Actor, now: datetime
+) -> DeviceRef:
+    before = await get(db, slug)
     await db.execute(update(Device).where(Device.slug == slug).values(enabled=enabled))
+    await record(
+        db,
+        slug,
+        "enable" if enabled else "disable",
+        actor=actor,
+        now=now,
+        old=audit.values(enabled=before.enabled),
+        new=audit.values(enabled=enabled),
+    )
     return await get(db, slug)
 
 
-async def mark_rotated(db: AsyncSession, slug: str, *, now: datetime) -> None:
+async def mark_rotated(db: AsyncSession, slug: str, *, now: datetime, actor: Actor) -> None:
     await db.execute(update(Device).where(Device.slug == slug).values(credentials_rotated_at=now))
+    await record(db, slug, "rotate_password", actor=actor, now=now)
 
 
-async def remove(db: AsyncSession, slug: str) -> None:
+async def remove(db: AsyncSession, slug: str, *, actor: Actor, now: datetime) -> None:
     """Remove a device that has no history; one with sessions must be disabled instead."""
     device = await get(db, slug)
     if await db.scalar(select(MachineSession.id).where(MachineSession.device_id == device.id)):
         raise Conflict(f"device {slug} has sessions on record: disable it instead")
     await db.execute(delete(Device).where(Device.slug == slug))
+    old = audit.values(kind=device.kind.value, name=device.name, enabled=device.enabled)
+    await record(db, slug, "remove", actor=actor, now=now, old=old)
 
 
 async def touch(db: AsyncSession, device_id: int, *, now: datetime) -> None:

@@ -15,6 +15,8 @@ from sqlalchemy import Delete, Select, delete, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import audit, devices
+from core.audit import Actor
 from core.billing import Tariff, TariffOverride, effective_tariff
 from core.db import run
 from core.errors import Conflict, NotAuthorized, NotFound
@@ -174,12 +176,28 @@ async def tariff_of(db: AsyncSession, device_id: int) -> TariffRecord | None:
     )
 
 
+def _prices(prices: Tariff | TariffOverride | MachineTariff | Authorization, **also: object) -> str:
+    """The prices for the trail (None in a member's own prices: the machine's)."""
+    return audit.values(
+        **also,
+        login_fee_cents=prices.login_fee_cents,
+        price_per_minute_cents=prices.price_per_minute_cents,
+        interval_min=prices.interval_min,
+    )
+
+
+async def _slug(db: AsyncSession, device_id: int) -> str:
+    """The machine's slug, which names it in the audit trail as its provisioning does."""
+    return (await db.scalars(select(Device.slug).where(Device.id == device_id))).one()
+
+
 async def set_tariff(
-    db: AsyncSession, device_id: int, tariff: Tariff, *, now: datetime, actor: str
+    db: AsyncSession, device_id: int, tariff: Tariff, *, now: datetime, actor: Actor
 ) -> None:
     """Set a machine's prices; sessions already running keep the tariff they started with."""
     _checked(tariff)
     row = await db.get(MachineTariff, device_id)
+    old = None if row is None else _prices(row)
     if row is None:
         row = MachineTariff(device_id=device_id)
         db.add(row)
@@ -187,8 +205,17 @@ async def set_tariff(
     row.price_per_minute_cents = tariff.price_per_minute_cents
     row.interval_min = tariff.interval_min
     row.updated_at = now
-    row.updated_by = actor
+    row.updated_by = actor.ref
     await db.flush()
+    await devices.record(
+        db,
+        await _slug(db, device_id),
+        "set_tariff",
+        actor=actor,
+        now=now,
+        old=old,
+        new=_prices(tariff),
+    )
 
 
 async def _locked_grant(db: AsyncSession, device_id: int, member_id: int) -> Authorization | None:
@@ -214,7 +241,7 @@ async def authorize(
     member_id: int,
     override: TariffOverride,
     now: datetime,
-    actor: str,
+    actor: Actor,
     sub_admin: str | None = None,
 ) -> bool:
     """Let a member use a machine, optionally at their own prices; True if newly granted.
@@ -232,23 +259,33 @@ async def authorize(
             db, member_id=member_id, sub_admin=sub_admin, override=override, current=_own(row)
         )
     created = row is None
+    old = None if row is None else _prices(row, member=member_id)
     if row is None:
         row = Authorization(device_id=device_id, member_id=member_id)
     row.login_fee_cents = override.login_fee_cents
     row.price_per_minute_cents = override.price_per_minute_cents
     row.interval_min = override.interval_min
-    row.granted_by = actor
+    row.granted_by = actor.ref
     row.granted_at = now
-    if not created:
+    if created:
+        try:
+            async with db.begin_nested():
+                db.add(row)
+        except IntegrityError:
+            # Another grant of the same member and machine committed first.
+            raise Conflict(f"member {member_id} was just authorized by someone else") from None
+    else:
         await db.flush()
-        return False
-    try:
-        async with db.begin_nested():
-            db.add(row)
-    except IntegrityError:
-        # Another grant of the same member and machine committed first.
-        raise Conflict(f"member {member_id} was just authorized by someone else") from None
-    return True
+    await devices.record(
+        db,
+        await _slug(db, device_id),
+        "authorize" if created else "change_authorization",
+        actor=actor,
+        now=now,
+        old=old,
+        new=_prices(override, member=member_id),
+    )
+    return created
 
 
 async def _delete_one(db: AsyncSession, statement: Delete, missing: str) -> None:
@@ -257,17 +294,24 @@ async def _delete_one(db: AsyncSession, statement: Delete, missing: str) -> None
 
 
 async def revoke(
-    db: AsyncSession, *, device_id: int, member_id: int, sub_admin: str | None = None
+    db: AsyncSession,
+    *,
+    device_id: int,
+    member_id: int,
+    actor: Actor,
+    now: datetime,
+    sub_admin: str | None = None,
 ) -> None:
     """Take a member's authorization away; a session already running goes on (NotFound if the
     member had none). `sub_admin` as for `authorize`."""
+    grant = await _locked_grant(db, device_id, member_id)
     if sub_admin is not None:
         await check_sub_admin_change(
             db,
             member_id=member_id,
             sub_admin=sub_admin,
             override=TariffOverride(),
-            current=_own(await _locked_grant(db, device_id, member_id)),
+            current=_own(grant),
         )
     await _delete_one(
         db,
@@ -275,6 +319,10 @@ async def revoke(
             Authorization.device_id == device_id, Authorization.member_id == member_id
         ),
         f"member {member_id} is not authorized for this machine",
+    )
+    old = _prices(grant, member=member_id) if grant is not None else None
+    await devices.record(
+        db, await _slug(db, device_id), "revoke_authorization", actor=actor, now=now, old=old
     )
 
 
@@ -339,22 +387,31 @@ async def sub_admins(db: AsyncSession, device_id: int) -> list[SubAdmin]:
 
 
 async def add_sub_admin(
-    db: AsyncSession, device_id: int, subject: str, *, now: datetime, actor: str
+    db: AsyncSession, device_id: int, subject: str, *, now: datetime, actor: Actor
 ) -> SubAdmin:
     """Make an OIDC subject a sub-admin of the machine; Conflict if they are one already."""
     try:
         async with db.begin_nested():
             db.add(
                 MachineAdmin(
-                    device_id=device_id, oidc_subject=subject, granted_by=actor, granted_at=now
+                    device_id=device_id,
+                    oidc_subject=subject,
+                    granted_by=actor.ref,
+                    granted_at=now,
                 )
             )
     except IntegrityError:
         raise Conflict(f"{subject} is already a sub-admin of this machine") from None
-    return SubAdmin(subject, actor, now)
+    new = audit.values(sub_admin=subject)
+    await devices.record(
+        db, await _slug(db, device_id), "add_sub_admin", actor=actor, now=now, new=new
+    )
+    return SubAdmin(subject, actor.ref, now)
 
 
-async def remove_sub_admin(db: AsyncSession, device_id: int, subject: str) -> None:
+async def remove_sub_admin(
+    db: AsyncSession, device_id: int, subject: str, *, actor: Actor, now: datetime
+) -> None:
     """NotFound if the subject was no sub-admin of the machine."""
     await _delete_one(
         db,
@@ -362,6 +419,10 @@ async def remove_sub_admin(db: AsyncSession, device_id: int, subject: str) -> No
             MachineAdmin.device_id == device_id, MachineAdmin.oidc_subject == subject
         ),
         f"{subject} is no sub-admin of this machine",
+    )
+    old = audit.values(sub_admin=subject)
+    await devices.record(
+        db, await _slug(db, device_id), "remove_sub_admin", actor=actor, now=now, old=old
     )
 
 

@@ -14,7 +14,8 @@ from sqlalchemy import Row, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import ledger, logins
+from core import audit, ledger, logins
+from core.audit import Actor
 from core.db import run
 from core.errors import Conflict, InsufficientFunds, NotFound
 from core.formats import ADMIN_AMOUNT_MAX_CENTS
@@ -102,6 +103,31 @@ async def update_or_fail(db: AsyncSession, member_id: int, **values: object) -> 
         raise NotFound(f"no member {member_id}")
 
 
+async def record(
+    db: AsyncSession,
+    member_id: int,
+    action: str,
+    *,
+    actor: Actor,
+    now: datetime,
+    old: str | None = None,
+    new: str | None = None,
+    note: str | None = None,
+) -> None:
+    """An audit row about the member (their account, cards, PIN, rental permission)."""
+    await audit.record(
+        db,
+        actor=actor,
+        entity="member",
+        entity_id=member_id,
+        action=action,
+        now=now,
+        old=old,
+        new=new,
+        note=note,
+    )
+
+
 async def _require(db: AsyncSession, member_id: int) -> None:
     if await db.scalar(select(Member.id).where(Member.id == member_id)) is None:
         raise NotFound(f"no member {member_id}")
@@ -133,9 +159,18 @@ def _card_taken(uid: str) -> Conflict:
 
 
 async def set_card_blocked(
-    db: AsyncSession, member_id: int, card_id: int, *, blocked: bool
+    db: AsyncSession,
+    member_id: int,
+    card_id: int,
+    *,
+    blocked: bool,
+    actor: Actor,
+    now: datetime,
 ) -> CardInfo:
     """Block (lost) or unblock one of the member's cards; NotFound if it is not theirs."""
+    before = await db.scalar(
+        select(Card.blocked).where(Card.id == card_id, Card.member_id == member_id)
+    )
     row = (
         await run(
             db,
@@ -147,7 +182,17 @@ async def set_card_blocked(
     ).one_or_none()
     if row is None:
         raise NotFound(f"member {member_id} has no card {card_id}")
-    return CardInfo(**row._mapping)
+    card = CardInfo(**row._mapping)
+    await record(
+        db,
+        member_id,
+        "block_card" if blocked else "unblock_card",
+        actor=actor,
+        now=now,
+        old=audit.values(card=card.uid, blocked=before),
+        new=audit.values(card=card.uid, blocked=blocked),
+    )
+    return card
 
 
 async def cards(db: AsyncSession, member_id: int) -> list[CardInfo]:
@@ -172,7 +217,7 @@ async def add_member(
     email: str | None = None,
     card_uid: str | None = None,
     opening_balance_cents: int = 0,
-    actor: str | None = None,
+    actor: Actor,
 ) -> NewMember:
     """Create a member, optionally with a card and an opening balance booked in the ledger."""
     member_id = (
@@ -191,12 +236,20 @@ async def add_member(
             db,
             member_id,
             [ledger.Posting(ledger.EntryKind.OPENING, opening_balance_cents, "opening balance")],
-            Origin(now=now, actor=actor),
+            Origin.of(actor, now=now),
             within_credit=True,
         )
         if posted is None:
             raise ValueError("an opening balance cannot be below the credit limit")
         balance = posted.balance_cents
+    await record(
+        db,
+        member_id,
+        "create",
+        actor=actor,
+        now=now,
+        new=audit.values(name=name, card=card_uid, balance_cents=balance),
+    )
     return NewMember(member_id, name, card_uid, balance)
 
 
@@ -205,9 +258,12 @@ async def set_contact(db: AsyncSession, member_id: int, *, name: str, email: str
     await update_or_fail(db, member_id, name=name, email=email)
 
 
-async def set_credit_limit(db: AsyncSession, member_id: int, credit_limit_cents: int) -> None:
+async def set_credit_limit(
+    db: AsyncSession, member_id: int, credit_limit_cents: int, *, actor: Actor, now: datetime
+) -> None:
     """How far below zero the member may go; refused if the balance is already lower."""
     _check_amount(credit_limit_cents, "a credit limit", allow_negative=False)
+    before = await db.scalar(select(Member.credit_limit_cents).where(Member.id == member_id))
     result = await run(
         db,
         update(Member)
@@ -222,6 +278,15 @@ async def set_credit_limit(db: AsyncSession, member_id: int, credit_limit_cents:
             "the balance is already below that credit limit",
             balance_cents=balance.balance_cents,
         )
+    await record(
+        db,
+        member_id,
+        "set_credit_limit",
+        actor=actor,
+        now=now,
+        old=audit.values(credit_limit_cents=before),
+        new=audit.values(credit_limit_cents=credit_limit_cents),
+    )
 
 
 async def correct_balance(
@@ -231,7 +296,7 @@ async def correct_balance(
     *,
     reason: str,
     now: datetime,
-    actor: str,
+    actor: Actor,
 ) -> Correction:
     """Book an admin's correction as one ledger entry whose note is the reason.
 
@@ -247,7 +312,7 @@ async def correct_balance(
         db,
         member_id,
         [ledger.Posting(ledger.EntryKind.CORRECTION, amount_cents, reason)],
-        Origin(now=now, actor=actor),
+        Origin.of(actor, now=now),
         within_credit=True,
     )
     if posted is None:
@@ -258,6 +323,16 @@ async def correct_balance(
             credit_limit_cents=balance.credit_limit_cents,
             needed_cents=-amount_cents,
         )
+    await record(
+        db,
+        member_id,
+        "correct_balance",
+        actor=actor,
+        now=now,
+        old=audit.values(balance_cents=posted.balance_cents - amount_cents),
+        new=audit.values(balance_cents=posted.balance_cents),
+        note=reason,
+    )
     return Correction(member_id, amount_cents, reason, posted.balance_cents)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from core.audit import SYSTEM, Actor
+
 
 @dataclass(frozen=True)
 class Origin:
@@ -20,6 +22,21 @@ class Origin:
     device_slug: str | None = None  # for log lines; entries record the id
     request_id: str | None = None
     actor: str | None = None
+    actor_name: str | None = None  # for the audit trail; entries record `actor`
+
+    @classmethod
+    def of(cls, actor: Actor, *, now: datetime) -> Origin:
+        """A change a person (or the system) makes on the web or the CLI."""
+        return cls(now=now, actor=actor.id, actor_name=actor.name)
+
+    @property
+    def who(self) -> Actor:
+        """Who the audit trail names: the device, else the person, else the system."""
+        if self.device_slug is not None:
+            return Actor.device(self.device_slug)
+        if self.actor is not None:
+            return Actor.person(self.actor, self.actor_name)
+        return SYSTEM
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ import bcrypt
 from sqlalchemy import and_, case, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import audit, members
+from core.audit import Actor
 from core.db import run
 from core.errors import NotFound, PinRequired
 from core.formats import PIN_PATTERN
@@ -66,18 +68,39 @@ def _hash(pin: str, rounds: int) -> str:
 
 
 async def set_pin(
-    db: AsyncSession, member_id: int, pin: str, *, rounds: int = BCRYPT_ROUNDS
+    db: AsyncSession,
+    member_id: int,
+    pin: str,
+    *,
+    actor: Actor,
+    now: datetime,
+    rounds: int = BCRYPT_ROUNDS,
 ) -> None:
     """Give the member a PIN (making them a treasurer); clears failures and any lock."""
     check_format(pin)
     # bcrypt releases the GIL: hashing in a thread keeps the event loop serving others.
     pin_hash = await asyncio.to_thread(_hash, pin, rounds)
-    await update_or_fail(db, member_id, pin_hash=pin_hash, pin_failures=0, pin_locked_until=None)
+    await _store(db, member_id, pin_hash, actor=actor, now=now)
 
 
-async def clear_pin(db: AsyncSession, member_id: int) -> None:
+async def clear_pin(db: AsyncSession, member_id: int, *, actor: Actor, now: datetime) -> None:
     """Remove the member's PIN: they are no longer a treasurer."""
-    await update_or_fail(db, member_id, pin_hash=None, pin_failures=0, pin_locked_until=None)
+    await _store(db, member_id, None, actor=actor, now=now)
+
+
+async def _store(
+    db: AsyncSession, member_id: int, pin_hash: str | None, *, actor: Actor, now: datetime
+) -> None:
+    """The new hash (None: no PIN) with no failures and no lock, and its audit row, which
+    says whether there is a PIN: never the PIN nor its hash."""
+    had_pin = bool(
+        await db.scalar(select(Member.pin_hash.is_not(None)).where(Member.id == member_id))
+    )
+    await update_or_fail(db, member_id, pin_hash=pin_hash, pin_failures=0, pin_locked_until=None)
+    has_pin = pin_hash is not None
+    action = ("reset_pin" if had_pin else "set_pin") if has_pin else "clear_pin"
+    old, new = audit.values(has_pin=had_pin), audit.values(has_pin=has_pin)
+    await members.record(db, member_id, action, actor=actor, now=now, old=old, new=new)
 
 
 async def verify(db: AsyncSession, member_id: int, pin: str, *, now: datetime) -> Verdict:

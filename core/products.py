@@ -16,6 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from core import audit
+from core.audit import Actor
 from core.db import run
 from core.errors import Conflict, NotFound, ProductInactive, UnknownProduct
 from core.formats import CATEGORY_MAX, EAN_PATTERN, NAME_MAX, PRICE_MAX_CENTS
@@ -253,6 +255,8 @@ async def update_product(
     category: str | None = None,
     clear_category: bool = False,
     allow_negative_stock: bool | None = None,
+    actor: Actor,
+    now: datetime,
 ) -> ProductInfo:
     """Change what is given (`clear_category` leaves it in none); the stock changes only
     through `core.stock`."""
@@ -278,14 +282,41 @@ async def update_product(
             raise Conflict(
                 f"{product.name} has negative stock: count it before forbidding that", ean=ean
             )
-    return await find(db, product.ean)
+    return await _audited(db, product, "update", actor=actor, now=now)
 
 
-async def set_active(db: AsyncSession, ean: str, *, active: bool) -> ProductInfo:
+async def set_active(
+    db: AsyncSession, ean: str, *, active: bool, actor: Actor, now: datetime
+) -> ProductInfo:
     """Take a product off sale (terminals then answer `product_inactive`) or back on."""
     product = await find(db, check_ean(ean))
     await run(db, update(Product).where(Product.id == product.product_id).values(active=active))
-    return await find(db, product.ean)
+    action = "activate" if active else "deactivate"
+    return await _audited(db, product, action, actor=actor, now=now)
+
+
+_AUDITED_FIELDS = ("name", "price_cents", "category", "active", "allow_negative_stock")
+
+
+async def _audited(
+    db: AsyncSession, before: ProductInfo, action: str, *, actor: Actor, now: datetime
+) -> ProductInfo:
+    """The product after a change, with an audit row of the fields it changed (if any)."""
+    after = await find(db, before.ean)
+    old, new = asdict(before), asdict(after)
+    changed = [name for name in _AUDITED_FIELDS if old[name] != new[name]]
+    if changed:
+        await audit.record(
+            db,
+            actor=actor,
+            entity="product",
+            entity_id=after.ean,
+            action=action,
+            now=now,
+            old=audit.values(**{name: old[name] for name in changed}),
+            new=audit.values(**{name: new[name] for name in changed}),
+        )
+    return after
 
 
 async def catalogue(db: AsyncSession, *, category: str | None = None) -> list[ProductInfo]:

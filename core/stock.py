@@ -13,7 +13,7 @@ from enum import StrEnum
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import products
+from core import audit, products
 from core.db import run
 from core.errors import Conflict, OutOfStock
 from core.formats import STOCK_MAX
@@ -94,6 +94,24 @@ async def record(
     )
 
 
+async def _book(
+    db: AsyncSession, kind: MovementKind, change: Change, origin: Origin, reason: str | None
+) -> None:
+    """A person's stock change: its movement and its audit row (sales have movements only)."""
+    await record(db, kind, [change], origin, reason=reason)
+    await audit.record(
+        db,
+        actor=origin.who,
+        entity="product",
+        entity_id=change.ean,
+        action=kind.value,
+        now=origin.now,
+        old=audit.values(stock=change.stock_after - change.delta),
+        new=audit.values(stock=change.stock_after),
+        note=reason,
+    )
+
+
 async def _add(db: AsyncSession, product_id: int, delta: int) -> int | None:
     """Add `delta` (of either sign) unless that breaks the floor; the stock after, or None.
 
@@ -125,7 +143,7 @@ async def restock(
     after = await _add(db, product.product_id, qty)
     assert after is not None  # adding has no floor
     change = Change(product.product_id, product.ean, qty, after)
-    await record(db, MovementKind.RESTOCK, [change], origin, reason=reason)
+    await _book(db, MovementKind.RESTOCK, change, origin, reason)
     return change
 
 
@@ -150,7 +168,7 @@ async def stocktake(
     ).scalar_one()
     await run(db, update(Product).where(Product.id == product.product_id).values(stock=count))
     change = Change(product.product_id, product.ean, count - before, count)
-    await record(db, MovementKind.STOCKTAKING, [change], origin, reason=reason)
+    await _book(db, MovementKind.STOCKTAKING, change, origin, reason)
     return change
 
 
@@ -166,7 +184,7 @@ async def correct(db: AsyncSession, ean: str, delta: int, origin: Origin, *, rea
         stock = await current(db, product.product_id)
         raise OutOfStock(f"only {stock} of {product.name} in stock", ean=ean, stock=stock)
     change = Change(product.product_id, product.ean, delta, after)
-    await record(db, MovementKind.CORRECTION, [change], origin, reason=reason)
+    await _book(db, MovementKind.CORRECTION, change, origin, reason)
     return change
 
 

@@ -36,7 +36,9 @@ async def checkout_purchase(req: CheckoutPurchaseRequest, ctx: OpContext) -> Che
 
 async def card_register(req: CardRegisterRequest, ctx: OpContext) -> CardRegisterAnswer:
     """A new member holding this card."""
-    created = await checkout.register_card(ctx.db, card_uid=req.card, name=req.name, now=ctx.now)
+    created = await checkout.register_card(
+        ctx.db, card_uid=req.card, name=req.name, now=ctx.now, actor=ctx.origin.who
+    )
     return answer(CardRegisterAnswer, created)
 
 

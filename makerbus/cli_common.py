@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from broker.dynsec import DynsecError
 from broker.provisioning import DeviceBroker, open_device_broker
 from core import cards, members
+from core.audit import Actor
 from core.cards import normalize_uid
 from core.errors import DomainError
 from core.settings import get_settings
@@ -25,8 +26,9 @@ from makerbus.context import database
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Who the ledger, the stock movements and the grants record for a change made here.
-ACTOR = "cli"
+# Who the audit trail, the ledger, the stock movements and the grants record for a change
+# made here.
+ACTOR = Actor.person("cli")
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

@@ -10,7 +10,7 @@ from broker.provisioning import Credentials, DeviceBroker
 from core import devices
 from core.clock import SystemClock, rfc3339
 from core.formats import DeviceKind
-from makerbus.cli_common import TEXT_LINE, echo_json, in_database, with_broker
+from makerbus.cli_common import ACTOR, TEXT_LINE, echo_json, in_database, with_broker
 
 KINDS = click.Choice([kind.value for kind in DeviceKind])
 
@@ -42,7 +42,13 @@ def add(slug: str, kind: str, name: str | None, as_json: bool) -> None:
 
     async def work(db: AsyncSession, broker: DeviceBroker) -> Credentials:
         _, credentials = await provisioning.add(
-            db, broker, slug=slug, kind=DeviceKind(kind), name=name or slug, now=SystemClock().now()
+            db,
+            broker,
+            slug=slug,
+            kind=DeviceKind(kind),
+            name=name or slug,
+            now=SystemClock().now(),
+            actor=ACTOR,
         )
         return credentials
 
@@ -81,13 +87,19 @@ def list_(as_json: bool) -> None:
 def rotate(slug: str, as_json: bool) -> None:
     """Give a device a new password; the old one stops working at once."""
     credentials = with_broker(
-        lambda db, broker: provisioning.rotate(db, broker, slug, now=SystemClock().now())
+        lambda db, broker: provisioning.rotate(
+            db, broker, slug, now=SystemClock().now(), actor=ACTOR
+        )
     )
     _show_credentials(credentials, as_json, f"Device {slug} has a new password.")
 
 
 def _set_enabled(slug: str, enabled: bool) -> None:
-    with_broker(lambda db, broker: provisioning.set_enabled(db, broker, slug, enabled=enabled))
+    with_broker(
+        lambda db, broker: provisioning.set_enabled(
+            db, broker, slug, enabled=enabled, actor=ACTOR, now=SystemClock().now()
+        )
+    )
     click.echo(f"Device {slug} {'enabled' if enabled else 'disabled and disconnected'}.")
 
 
@@ -110,5 +122,9 @@ def enable(slug: str) -> None:
 @click.confirmation_option(prompt="Remove the device and its broker account?")
 def remove(slug: str) -> None:
     """Remove a device and its broker account."""
-    with_broker(lambda db, broker: provisioning.remove(db, broker, slug))
+    with_broker(
+        lambda db, broker: provisioning.remove(
+            db, broker, slug, actor=ACTOR, now=SystemClock().now()
+        )
+    )
     click.echo(f"Device {slug} removed.")

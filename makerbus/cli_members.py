@@ -85,7 +85,7 @@ def credit_limit(card_uid: str | None, member_id: int | None, cents: int) -> Non
 
     async def work(db: AsyncSession) -> tuple[int, ledger.Balance]:
         who = await chosen_member(db, card_uid, member_id)
-        await members.set_credit_limit(db, who, cents)
+        await members.set_credit_limit(db, who, cents, actor=ACTOR, now=SystemClock().now())
         return who, await ledger.balance_of(db, who)
 
     who, balance = in_database(work)
@@ -120,7 +120,7 @@ def pin_set(card_uid: str, pin_stdin: bool) -> None:
 
     async def work(db: AsyncSession) -> int:
         member_id = await cards.member_of(db, uid)
-        await pins.set_pin(db, member_id, pin)
+        await pins.set_pin(db, member_id, pin, actor=ACTOR, now=SystemClock().now())
         return member_id
 
     member_id = in_database(work)
@@ -135,7 +135,7 @@ def pin_clear(card_uid: str) -> None:
 
     async def work(db: AsyncSession) -> int:
         member_id = await cards.member_of(db, uid)
-        await pins.clear_pin(db, member_id)
+        await pins.clear_pin(db, member_id, actor=ACTOR, now=SystemClock().now())
         return member_id
 
     member_id = in_database(work)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import cards, rentals
+from core import cards, rental_grants, rentals
 from core.cards import normalize_uid
 from core.clock import SystemClock, rfc3339
 from makerbus.cli_common import ACTOR, TEXT_LINE, TEXT_LINES, echo_json, in_database
@@ -77,7 +77,7 @@ def permit(card_uid: str) -> None:
 
     async def work(db: AsyncSession) -> int:
         member_id = await cards.member_of(db, normalize_uid(card_uid))
-        await rentals.permit(db, member_id, actor=ACTOR, now=SystemClock().now())
+        await rental_grants.permit(db, member_id, actor=ACTOR, now=SystemClock().now())
         return member_id
 
     click.echo(f"Member {in_database(work)} may rent items.")
@@ -90,7 +90,9 @@ def revoke(card_uid: str) -> None:
 
     async def work(db: AsyncSession) -> tuple[int, bool]:
         member_id = await cards.member_of(db, normalize_uid(card_uid))
-        return member_id, await rentals.revoke(db, member_id)
+        return member_id, await rental_grants.revoke(
+            db, member_id, actor=ACTOR, now=SystemClock().now()
+        )
 
     member_id, had = in_database(work)
     if had:

@@ -21,7 +21,7 @@ def _ean(_ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 
 def _origin() -> Origin:
-    return Origin(now=SystemClock().now(), actor=ACTOR)
+    return Origin.of(ACTOR, now=SystemClock().now())
 
 
 def _describe(product: ProductInfo) -> str:
@@ -103,7 +103,9 @@ def stocktake(ean: str, count: int, reason: str | None) -> None:
 @click.argument("ean", callback=_ean)
 def deactivate(ean: str) -> None:
     """Take a product off sale (terminals answer product_inactive)."""
-    found = in_database(lambda db: products.set_active(db, ean, active=False))
+    found = in_database(
+        lambda db: products.set_active(db, ean, active=False, actor=ACTOR, now=SystemClock().now())
+    )
     click.echo(f"Deactivated {_describe(found)}.")
 
 

@@ -7,7 +7,7 @@ import click
 from core import api_tokens
 from core.clock import SystemClock
 from core.models import API_TOKEN_ROLES
-from makerbus.cli_common import TEXT_LINE, echo_json, in_database
+from makerbus.cli_common import ACTOR, TEXT_LINE, echo_json, in_database
 
 
 @click.group()
@@ -22,7 +22,7 @@ def token() -> None:
 def create(name: str, role: str, as_json: bool) -> None:
     """Create a token; it is printed once and cannot be shown again."""
     info, secret = in_database(
-        lambda db: api_tokens.create(db, name=name, role=role, now=SystemClock().now())
+        lambda db: api_tokens.create(db, name=name, role=role, now=SystemClock().now(), actor=ACTOR)
     )
     if as_json:
         echo_json({"name": info.name, "role": info.role, "token": secret})
@@ -57,5 +57,5 @@ def list_tokens(as_json: bool) -> None:
 @click.argument("name")
 def revoke(name: str) -> None:
     """Revoke a token: requests carrying it are refused from now on."""
-    in_database(lambda db: api_tokens.revoke(db, name, now=SystemClock().now()))
+    in_database(lambda db: api_tokens.revoke(db, name, now=SystemClock().now(), actor=ACTOR))
     click.echo(f"revoked {name}")

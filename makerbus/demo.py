@@ -25,15 +25,19 @@ from core import (
     members,
     pins,
     products,
+    rental_grants,
     rentals,
     stock,
 )
+from core.audit import Actor
 from core.billing import Tariff, TariffOverride
 from core.clock import SystemClock
 from core.errors import UnknownCard, UnknownItem, UnknownProduct
 from core.formats import DeviceKind
 from core.origin import Origin
 
+# Who the trail, the ledger and the grants name for what the demo sets up.
+ACTOR = Actor.person("demo")
 DEVICES = (
     ("laser-1", DeviceKind.MACHINE, "Laser cutter"),
     ("lathe-1", DeviceKind.MACHINE, "Lathe"),
@@ -88,10 +92,12 @@ async def _devices(
         if slug in existing and slug in known:
             credentials = known[slug]
         elif slug in existing:
-            credentials = (await provisioning.rotate(db, broker, slug, now=now)).as_json()
+            credentials = (
+                await provisioning.rotate(db, broker, slug, now=now, actor=ACTOR)
+            ).as_json()
         else:
             _, created = await provisioning.add(
-                db, broker, slug=slug, kind=kind, name=name, now=now
+                db, broker, slug=slug, kind=kind, name=name, now=now, actor=ACTOR
             )
             credentials = created.as_json()
         credentials.update(host=broker.device_host, port=broker.device_port)
@@ -107,7 +113,7 @@ async def _members(db: AsyncSession) -> list[dict[str, Any]]:
             member_id = await cards.member_of(db, uid)
         except UnknownCard:
             created = await members.add_member(
-                db, name=name, card_uid=uid, opening_balance_cents=opening, now=now, actor="demo"
+                db, name=name, card_uid=uid, opening_balance_cents=opening, now=now, actor=ACTOR
             )
             member_id = created.member_id
             await members.link_login(db, member_id, subject)
@@ -129,7 +135,7 @@ async def _machines(db: AsyncSession) -> tuple[list[dict[str, Any]], list[dict[s
     tariffs = []
     for slug, tariff in TARIFFS.items():
         device_id = await machines.machine_id(db, slug)
-        await machines.set_tariff(db, device_id, tariff, now=now, actor="demo")
+        await machines.set_tariff(db, device_id, tariff, now=now, actor=ACTOR)
         tariffs.append(
             {
                 "machine": slug,
@@ -146,13 +152,13 @@ async def _machines(db: AsyncSession) -> tuple[list[dict[str, Any]], list[dict[s
             member_id=await cards.member_of(db, uid),
             override=TariffOverride(price_per_minute_cents=price),
             now=now,
-            actor="demo",
+            actor=ACTOR,
         )
         grants.append({"machine": slug, "card": uid, "price_per_minute_cents": price})
     for slug, subject in SUB_ADMINS:
         device_id = await machines.machine_id(db, slug)
         if not await machines.manages(db, device_id, subject):
-            await machines.add_sub_admin(db, device_id, subject, now=now, actor="demo")
+            await machines.add_sub_admin(db, device_id, subject, now=now, actor=ACTOR)
     return tariffs, grants
 
 
@@ -177,7 +183,7 @@ async def _shop(db: AsyncSession) -> list[dict[str, Any]]:
                 db, ean=ean, name=name, price_cents=price, now=now, category=category
             )
             await stock.restock(
-                db, ean, stock_count, Origin(now=now, actor="demo"), reason="demo stock"
+                db, ean, stock_count, Origin.of(ACTOR, now=now), reason="demo stock"
             )
             if alias is not None:
                 await products.add_alias(db, ean, alias)
@@ -192,7 +198,7 @@ async def _bank(db: AsyncSession) -> dict[str, Any]:
     card, pin = TREASURER
     member_id = await cards.member_of(db, card)
     if not (await members.detail(db, member_id, now=SystemClock().now())).has_pin:
-        await pins.set_pin(db, member_id, pin)
+        await pins.set_pin(db, member_id, pin, actor=ACTOR, now=SystemClock().now())
     return {"cash_box": slug, "treasurer": {"card": card, "pin": pin}}
 
 
@@ -204,7 +210,7 @@ async def _rentals(db: AsyncSession) -> list[dict[str, Any]]:
         except UnknownItem:
             await rentals.add_item(db, tid=tid, name=name, description=None, now=now)
     for card in RENTERS:
-        await rentals.permit(db, await cards.member_of(db, card), actor="demo", now=now)
+        await rental_grants.permit(db, await cards.member_of(db, card), actor=ACTOR, now=now)
     return [{"tid": tid, "name": name} for tid, name in RENTAL_ITEMS]
 
 

@@ -15,11 +15,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker import provisioning
 from broker.provisioning import DeviceBroker
-from core import cards, cash_boxes, ledger, machines, members, products, rentals, stock
+from core import (
+    cards,
+    cash_boxes,
+    ledger,
+    machines,
+    members,
+    products,
+    rental_grants,
+    rentals,
+    stock,
+)
+from core.audit import Actor
 from core.billing import Tariff, TariffOverride
 from core.errors import NotFound, UnknownCard, UnknownItem, UnknownProduct, UnknownTarget
 from core.formats import DeviceKind
 from core.origin import Origin
+
+# Who the trail, the ledger and the grants name for what a fleet is given.
+ACTOR = Actor.person("fleet")
 
 
 @dataclass(frozen=True)
@@ -46,7 +60,7 @@ async def _member(
             card_uid=card,
             opening_balance_cents=balance_cents,
             now=now,
-            actor="fleet",
+            actor=ACTOR,
         )
         return created.member_id
     balance = (await ledger.balance_of(db, found)).balance_cents
@@ -57,7 +71,7 @@ async def _member(
             db,
             found,
             [ledger.Posting(ledger.EntryKind.CORRECTION, balance_cents - balance, "fleet top-up")],
-            Origin(now=now, actor="fleet"),
+            Origin.of(ACTOR, now=now),
             within_credit=False,
         )
     return found
@@ -90,10 +104,16 @@ async def provision_fleet(
     for index in range(machine_count):
         slug = f"{prefix}-{index}"
         credentials = await provisioning.ensure(
-            db, broker, slug=slug, kind=DeviceKind.MACHINE, name=f"Simulated {index}", now=now
+            db,
+            broker,
+            slug=slug,
+            kind=DeviceKind.MACHINE,
+            name=f"Simulated {index}",
+            now=now,
+            actor=ACTOR,
         )
         device_id = await machines.machine_id(db, slug)
-        await machines.set_tariff(db, device_id, tariff, now=now, actor="fleet")
+        await machines.set_tariff(db, device_id, tariff, now=now, actor=ACTOR)
         owner = index % member_count
         await machines.authorize(
             db,
@@ -101,7 +121,7 @@ async def provision_fleet(
             member_id=member_ids[owner],
             override=TariffOverride(),
             now=now,
-            actor="fleet",
+            actor=ACTOR,
         )
         fleet.append(FleetMachine(slug, credentials.password, card_of(prefix_code, owner)))
     return fleet
@@ -157,7 +177,7 @@ async def _devices(
         name = f"Simulated {kind.value} {index}"
         slug = f"{prefix}-{kind.value}-{index}"
         credentials = await provisioning.ensure(
-            db, broker, slug=slug, kind=kind, name=name, now=now
+            db, broker, slug=slug, kind=kind, name=name, now=now, actor=ACTOR
         )
         made.append(FleetDevice(slug, credentials.password))
     return made
@@ -172,9 +192,9 @@ async def _product(
     except UnknownProduct:
         product = await products.create(db, ean=ean, name=name, price_cents=price_cents, now=now)
     if not product.active:
-        await products.set_active(db, ean, active=True)
+        await products.set_active(db, ean, active=True, actor=ACTOR, now=now)
     if product.stock < LARGE_STOCK // 2:
-        origin = Origin(now=now, actor="fleet")
+        origin = Origin.of(ACTOR, now=now)
         await stock.restock(db, ean, LARGE_STOCK - product.stock, origin, reason="fleet stock")
 
 
@@ -225,7 +245,7 @@ async def provision_shop(
         try:
             await rentals.permission(db, member_id)
         except NotFound:
-            await rentals.permit(db, member_id, actor="fleet", now=now)
+            await rental_grants.permit(db, member_id, actor=ACTOR, now=now)
     eans = [ean_of(prefix_code, index) for index in range(PRODUCT_COUNT if checkouts else 0)]
     for index, ean in enumerate(eans):
         name = f"{prefix} product {index}"

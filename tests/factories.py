@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import devices, machines, members
+from core.audit import Actor
 from core.billing import Tariff, TariffOverride
 from core.devices import DeviceRef
 from core.formats import DeviceKind
@@ -17,6 +18,8 @@ from core.members import NewMember
 from core.models import LedgerEntry, Member
 
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+# Who the audit trail names for what tests set up.
+TESTER = Actor.person("test")
 _counter = itertools.count(1)
 
 
@@ -36,7 +39,12 @@ async def make_member(
     card: str | None = None,
 ) -> NewMember:
     return await members.add_member(
-        db, name=name, card_uid=card or unique_uid(), opening_balance_cents=balance_cents, now=T0
+        db,
+        name=name,
+        card_uid=card or unique_uid(),
+        opening_balance_cents=balance_cents,
+        now=T0,
+        actor=TESTER,
     )
 
 
@@ -44,13 +52,13 @@ async def make_device(
     db: AsyncSession, *, kind: DeviceKind = DeviceKind.MACHINE, slug: str | None = None
 ) -> DeviceRef:
     slug = slug or unique_slug(kind.value)
-    return await devices.create(db, slug=slug, kind=kind, name=f"Test {slug}", now=T0)
+    return await devices.create(db, slug=slug, kind=kind, name=f"Test {slug}", now=T0, actor=TESTER)
 
 
 async def make_machine(db: AsyncSession, tariff: Tariff | None = None) -> DeviceRef:
     """A machine device with a tariff (default: 1.00 login fee, 0.20/min, 15-minute interval)."""
     device = await make_device(db, kind=DeviceKind.MACHINE)
-    await machines.set_tariff(db, device.id, tariff or Tariff(100, 20, 15), now=T0, actor="test")
+    await machines.set_tariff(db, device.id, tariff or Tariff(100, 20, 15), now=T0, actor=TESTER)
     return device
 
 
@@ -66,7 +74,7 @@ async def grant(
         member_id=member.member_id,
         override=override or TariffOverride(),
         now=T0,
-        actor="test",
+        actor=TESTER,
     )
 
 

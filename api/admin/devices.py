@@ -7,6 +7,7 @@ broker cannot be reached or refuses, the answer is 503/502 and the database is n
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
@@ -15,12 +16,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import device_admin
-from api.auth import ClockDep, require_admin
+from api.auth import AdminDep, ClockDep, require_admin
 from api.deps import DbDep, SettingsDep
 from api.device_status import StatusBoard, StatusBoardDep
 from api.fields import ADMIN_ONLY, REQUEST, one_line, refusals
 from broker.provisioning import Credentials
 from core import devices
+from core.audit import Actor
 from core.formats import NAME_MAX, SLUG_PATTERN, DeviceKind
 from core.models import Device
 from core.settings import Settings
@@ -125,67 +127,87 @@ async def get_device(slug: SlugPath, db: DbDep, board: StatusBoardDep) -> Device
     return _info(await devices.get_row(db, slug), board)
 
 
+@dataclass(frozen=True)
+class Change:
+    """What changing a device needs: the database and the broker, who makes it and when."""
+
+    db: AsyncSession
+    settings: Settings
+    board: StatusBoard
+    actor: Actor
+    now: datetime
+
+
+async def _change(
+    db: DbDep, settings: SettingsDep, board: StatusBoardDep, clock: ClockDep, principal: AdminDep
+) -> Change:
+    return Change(db, settings, board, principal.actor, clock.now())
+
+
+ChangeDep = Annotated[Change, Depends(_change)]
+
+
 @router.post(
     "",
     status_code=201,
     responses=refusals({409: "The slug is taken."}, _BROKER),
 )
-async def add_device(
-    body: NewDevice,
-    response: Response,
-    db: DbDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    board: StatusBoardDep,
-) -> ProvisionedDevice:
+async def add_device(body: NewDevice, response: Response, change: ChangeDep) -> ProvisionedDevice:
     """Register a device and create its broker account.
 
     The answer holds the MQTT credentials, **shown only this once**: makerbus keeps no copy of
     the password. The device connects with `username` as both username and client id.
     """
     device, credentials = await device_admin.provision(
-        db, settings, board, slug=body.slug, kind=body.kind, name=body.name, now=clock.now()
+        change.db,
+        change.settings,
+        change.board,
+        slug=body.slug,
+        kind=body.kind,
+        name=body.name,
+        now=change.now,
+        actor=change.actor,
     )
-    return _provisioned(device, board, credentials, response)
+    return _provisioned(device, change.board, credentials, response)
 
 
 @router.post("/{slug}/rotate", responses=refusals(_UNKNOWN, _BROKER))
 async def rotate_password(
-    slug: SlugPath,
-    response: Response,
-    db: DbDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    board: StatusBoardDep,
+    slug: SlugPath, response: Response, change: ChangeDep
 ) -> ProvisionedDevice:
     """Give the device a new password, **shown only this once**.
 
     The broker drops the device's connection at once; only the new password lets it back in.
     """
-    device, credentials = await device_admin.rotate(db, settings, board, slug, now=clock.now())
-    return _provisioned(device, board, credentials, response)
+    device, credentials = await device_admin.rotate(
+        change.db, change.settings, change.board, slug, now=change.now, actor=change.actor
+    )
+    return _provisioned(device, change.board, credentials, response)
 
 
-async def _set_enabled(
-    slug: str, db: AsyncSession, settings: Settings, board: StatusBoard, *, enabled: bool
-) -> DeviceInfo:
-    return _info(await device_admin.set_enabled(db, settings, board, slug, enabled=enabled), board)
+async def _set_enabled(slug: str, change: Change, *, enabled: bool) -> DeviceInfo:
+    device = await device_admin.set_enabled(
+        change.db,
+        change.settings,
+        change.board,
+        slug,
+        enabled=enabled,
+        actor=change.actor,
+        now=change.now,
+    )
+    return _info(device, change.board)
 
 
 @router.post("/{slug}/disable", responses=refusals(_UNKNOWN, _BROKER))
-async def disable_device(
-    slug: SlugPath, db: DbDep, settings: SettingsDep, board: StatusBoardDep
-) -> DeviceInfo:
+async def disable_device(slug: SlugPath, change: ChangeDep) -> DeviceInfo:
     """Drop the device's connection and refuse it until enabled (a stolen or broken reader)."""
-    return await _set_enabled(slug, db, settings, board, enabled=False)
+    return await _set_enabled(slug, change, enabled=False)
 
 
 @router.post("/{slug}/enable", responses=refusals(_UNKNOWN, _BROKER))
-async def enable_device(
-    slug: SlugPath, db: DbDep, settings: SettingsDep, board: StatusBoardDep
-) -> DeviceInfo:
+async def enable_device(slug: SlugPath, change: ChangeDep) -> DeviceInfo:
     """Let a disabled device connect again (with its current password)."""
-    return await _set_enabled(slug, db, settings, board, enabled=True)
+    return await _set_enabled(slug, change, enabled=True)
 
 
 @router.delete(
@@ -195,11 +217,11 @@ async def enable_device(
         _UNKNOWN, {409: "The device has sessions on record: disable it instead."}, _BROKER
     ),
 )
-async def remove_device(
-    slug: SlugPath, db: DbDep, settings: SettingsDep, board: StatusBoardDep
-) -> None:
+async def remove_device(slug: SlugPath, change: ChangeDep) -> None:
     """Remove the device and its broker account; its connection is dropped.
 
     A device with sessions on record keeps its row for their history: disable it instead.
     """
-    await device_admin.remove(db, settings, board, slug)
+    await device_admin.remove(
+        change.db, change.settings, change.board, slug, actor=change.actor, now=change.now
+    )

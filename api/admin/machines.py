@@ -237,7 +237,7 @@ async def set_tariff(
     """Set the machine's prices (admin only). Running sessions keep the tariff they started
     with; members' own prices still apply on top."""
     await machines.set_tariff(
-        db, device_id, prices.tariff(), now=clock.now(), actor=principal.subject
+        db, device_id, prices.tariff(), now=clock.now(), actor=principal.actor
     )
     return await _tariff(db, device_id)
 
@@ -289,7 +289,7 @@ async def grant_authorization(
         member_id=member_id,
         override=TariffOverride(own.login_fee_cents, own.price_per_minute_cents, own.interval_min),
         now=clock.now(),
-        actor=principal.subject,
+        actor=principal.actor,
         sub_admin=restricted(principal),
     )
     if created:
@@ -299,14 +299,23 @@ async def grant_authorization(
 
 @router.delete("/machines/{slug}/authorizations/{member_id}", status_code=204)
 async def revoke_authorization(
-    device_id: ManagedMachineDep, member_id: Id, principal: PrincipalDep, db: DbDep
+    device_id: ManagedMachineDep,
+    member_id: Id,
+    principal: PrincipalDep,
+    db: DbDep,
+    clock: ClockDep,
 ) -> None:
     """Take the authorization away (404 if there was none). A session already running goes
     on until it ends; end it at `POST /api/v1/admin/sessions/{id}/end` to stop it now.
 
     A sub-admin revokes others' grants at the machine's tariff only (403 otherwise)."""
     await machines.revoke(
-        db, device_id=device_id, member_id=member_id, sub_admin=restricted(principal)
+        db,
+        device_id=device_id,
+        member_id=member_id,
+        actor=principal.actor,
+        now=clock.now(),
+        sub_admin=restricted(principal),
     )
 
 
@@ -326,7 +335,7 @@ async def add_sub_admin(
 ) -> SubAdmin:
     """Make an OIDC subject a sub-admin of the machine (admin only; 409 if already one)."""
     added = await machines.add_sub_admin(
-        db, device_id, new.subject, now=clock.now(), actor=principal.subject
+        db, device_id, new.subject, now=clock.now(), actor=principal.actor
     )
     return SubAdmin.model_validate(added)
 
@@ -335,10 +344,12 @@ async def add_sub_admin(
 async def remove_sub_admin(
     subject: SubjectPath,
     device_id: AdminMachineDep,
+    principal: AdminDep,
     db: DbDep,
+    clock: ClockDep,
 ) -> None:
     """Remove a sub-admin from the machine (admin only; 404 if they were none)."""
-    await machines.remove_sub_admin(db, device_id, subject)
+    await machines.remove_sub_admin(db, device_id, subject, actor=principal.actor, now=clock.now())
 
 
 @router.get("/sessions")
@@ -385,5 +396,5 @@ async def end_session(
     when the device ends it; the handler service then tells the device on
     `cmd/session/terminate`. 409 if the session has ended already.
     """
-    await sessions.admin_end(db, session_id=session_id, now=clock.now(), actor=principal.subject)
+    await sessions.admin_end(db, session_id=session_id, now=clock.now(), actor=principal.actor)
     return Session.model_validate(await sessions.record(db, session_id))

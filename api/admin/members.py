@@ -27,6 +27,7 @@ from api.auth import AdminDep, ClockDep, require_admin
 from api.deps import DbDep
 from api.fields import ADMIN_ONLY, PRINTABLE, Id, Page, PagingDep, Subject, one_line, refusals
 from core import members, pins
+from core.audit import Actor
 from core.cards import normalize_uid
 from core.formats import ADMIN_AMOUNT_MAX_CENTS, EMAIL_MAX, NAME_MAX, PIN_PATTERN, REASON_MAX
 from core.paging import by_id
@@ -208,7 +209,7 @@ class LoginLink(BaseModel):
 
 
 async def add_member(
-    db: AsyncSession, new: NewMember, *, now: datetime, actor: str
+    db: AsyncSession, new: NewMember, *, now: datetime, actor: Actor
 ) -> members.NewMember:
     """The member asked for, created (this route's and the admin pages' way)."""
     return await members.add_member(
@@ -246,7 +247,7 @@ async def create_member(
     new: NewMember, db: DbDep, clock: ClockDep, principal: AdminDep
 ) -> MemberOut:
     """Create a member, optionally with a card (409 if it is taken) and an opening balance."""
-    created = await add_member(db, new, now=clock.now(), actor=principal.subject)
+    created = await add_member(db, new, now=clock.now(), actor=principal.actor)
     return await _detail(db, clock, created.member_id)
 
 
@@ -258,7 +259,7 @@ async def get_member(member_id: Id, db: DbDep, clock: ClockDep) -> MemberOut:
 
 @router.patch("/{member_id}", responses=refusals(404, 409))
 async def update_member(
-    member_id: Id, changes: MemberChanges, db: DbDep, clock: ClockDep
+    member_id: Id, changes: MemberChanges, db: DbDep, clock: ClockDep, principal: AdminDep
 ) -> MemberOut:
     """Change name, e-mail or credit limit. A credit limit below the member's current debt
     is refused (409): the balance would already break it."""
@@ -272,7 +273,9 @@ async def update_member(
             email=changes.email if "email" in sent else current.email,
         )
     if changes.credit_limit_cents is not None:
-        await members.set_credit_limit(db, member_id, changes.credit_limit_cents)
+        await members.set_credit_limit(
+            db, member_id, changes.credit_limit_cents, actor=principal.actor, now=clock.now()
+        )
     return await _detail(db, clock, member_id)
 
 
@@ -284,31 +287,41 @@ async def add_card(member_id: Id, card: NewCard, db: DbDep, clock: ClockDep) -> 
 
 
 @router.post("/{member_id}/cards/{card_id}/block", responses=refusals(404))
-async def block_card(member_id: Id, card_id: Id, db: DbDep) -> CardOut:
+async def block_card(
+    member_id: Id, card_id: Id, db: DbDep, clock: ClockDep, principal: AdminDep
+) -> CardOut:
     """Block a lost card: it stops working everywhere, the account is untouched."""
-    card = await members.set_card_blocked(db, member_id, card_id, blocked=True)
+    card = await members.set_card_blocked(
+        db, member_id, card_id, blocked=True, actor=principal.actor, now=clock.now()
+    )
     return CardOut.model_validate(card)
 
 
 @router.post("/{member_id}/cards/{card_id}/unblock", responses=refusals(404))
-async def unblock_card(member_id: Id, card_id: Id, db: DbDep) -> CardOut:
+async def unblock_card(
+    member_id: Id, card_id: Id, db: DbDep, clock: ClockDep, principal: AdminDep
+) -> CardOut:
     """Let a blocked card work again."""
-    card = await members.set_card_blocked(db, member_id, card_id, blocked=False)
+    card = await members.set_card_blocked(
+        db, member_id, card_id, blocked=False, actor=principal.actor, now=clock.now()
+    )
     return CardOut.model_validate(card)
 
 
 @_pin_router.put("/{member_id}/pin", status_code=204, responses=refusals(404))
-async def set_pin(member_id: Id, new: NewPin, db: DbDep) -> None:
+async def set_pin(
+    member_id: Id, new: NewPin, db: DbDep, clock: ClockDep, principal: AdminDep
+) -> None:
     """Set the member's PIN, making them a treasurer; clears wrong-PIN counts and any lock.
 
     The PIN is never answered back, not even in a 422."""
-    await pins.set_pin(db, member_id, new.pin)
+    await pins.set_pin(db, member_id, new.pin, actor=principal.actor, now=clock.now())
 
 
 @router.delete("/{member_id}/pin", status_code=204, responses=refusals(404))
-async def clear_pin(member_id: Id, db: DbDep) -> None:
+async def clear_pin(member_id: Id, db: DbDep, clock: ClockDep, principal: AdminDep) -> None:
     """Remove the PIN (and any lock): the member is no longer a treasurer."""
-    await pins.clear_pin(db, member_id)
+    await pins.clear_pin(db, member_id, actor=principal.actor, now=clock.now())
 
 
 @router.post("/{member_id}/corrections", status_code=201, responses=refusals(404, 409))
@@ -327,7 +340,7 @@ async def correct_balance(
         correction.amount_cents,
         reason=correction.reason,
         now=clock.now(),
-        actor=principal.subject,
+        actor=principal.actor,
     )
     return CorrectionOut.model_validate(booked)
 

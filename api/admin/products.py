@@ -199,16 +199,23 @@ async def get_product(ean: EanPath, db: DbDep) -> AdminProduct:
     "/products/{ean}",
     responses=refusals(_UNKNOWN, {409: "Negative stock may not be forbidden now."}),
 )
-async def update_product(ean: EanPath, body: ProductChanges, db: DbDep) -> AdminProduct:
+async def update_product(
+    ean: EanPath, body: ProductChanges, db: DbDep, clock: ClockDep, principal: ProductManagerDep
+) -> AdminProduct:
     """Change name, price, category, whether it is for sale and whether stock may go below 0.
 
     The stock itself changes only by restock, stocktake and sales.
     """
-    return AdminProduct.model_validate(await change_product(db, ean, body))
+    changed = await change_product(db, ean, body, Origin.of(principal.actor, now=clock.now()))
+    return AdminProduct.model_validate(changed)
 
 
-async def change_product(db: AsyncSession, ean: str, body: ProductChanges) -> ProductDetail:
-    """Apply `body` to the product `ean` names (the JSON route's and the page's edit)."""
+async def change_product(
+    db: AsyncSession, ean: str, body: ProductChanges, origin: Origin
+) -> ProductDetail:
+    """Apply `body` to the product `ean` names (the JSON route's and the page's edit), as
+    the person `origin` names."""
+    actor, now = origin.who, origin.now
     product = await products.update_product(
         db,
         ean,
@@ -217,9 +224,13 @@ async def change_product(db: AsyncSession, ean: str, body: ProductChanges) -> Pr
         category=body.category,
         clear_category="category" in body.model_fields_set and body.category is None,
         allow_negative_stock=body.allow_negative_stock,
+        actor=actor,
+        now=now,
     )
     if body.active is not None:
-        product = await products.set_active(db, product.ean, active=body.active)
+        product = await products.set_active(
+            db, product.ean, active=body.active, actor=actor, now=now
+        )
     return await products.detail(db, product)
 
 
@@ -259,7 +270,7 @@ async def restock(
     ean: EanPath, body: Restock, db: DbDep, clock: ClockDep, principal: ProductManagerDep
 ) -> StockChange:
     """Book units that arrived; recorded as a `restock` movement with you as its actor."""
-    origin = Origin(now=clock.now(), actor=principal.subject)
+    origin = Origin.of(principal.actor, now=clock.now())
     change = await stock.restock(db, ean, body.count, origin, reason=body.note)
     return StockChange.model_validate(change)
 
@@ -270,7 +281,7 @@ async def stocktake(
 ) -> StockChange:
     """Set the stock to the units counted on the shelf; the `stocktaking` movement records the
     difference to the stock the system expected."""
-    origin = Origin(now=clock.now(), actor=principal.subject)
+    origin = Origin.of(principal.actor, now=clock.now())
     change = await stock.stocktake(db, ean, body.counted, origin, reason=body.note)
     return StockChange.model_validate(change)
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from api.auth import AdminDep, ClockDep, require_admin
 from api.deps import DbDep
 from api.fields import ADMIN_ONLY, REQUEST, Id, Page, PagingDep, one_line, refusals
-from core import rentals
+from core import rental_grants, rentals
 from core.errors import NotFound
 from core.formats import NAME_MAX
 from core.text import PLAIN_LINES
@@ -159,7 +159,7 @@ async def grant_permission(
     member_id: Id, db: DbDep, clock: ClockDep, principal: AdminDep
 ) -> RentalPermission:
     """Let a member rent items (all of them); granting again records you and now as the grant."""
-    await rentals.permit(db, member_id, actor=principal.subject, now=clock.now())
+    await rental_grants.permit(db, member_id, actor=principal.actor, now=clock.now())
     return RentalPermission.model_validate(await rentals.permission(db, member_id))
 
 
@@ -168,7 +168,7 @@ async def grant_permission(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=refusals({404: "The member had no rental permission."}),
 )
-async def revoke_permission(member_id: Id, db: DbDep) -> None:
+async def revoke_permission(member_id: Id, db: DbDep, clock: ClockDep, principal: AdminDep) -> None:
     """Stop a member renting; items they have out stay out until returned."""
-    if not await rentals.revoke(db, member_id):
+    if not await rental_grants.revoke(db, member_id, actor=principal.actor, now=clock.now()):
         raise NotFound(f"member {member_id} has no rental permission")

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.auth import ClockDep
 from api.deps import DbDep
 from api.fields import Id, PagingDep
 from api.me import block_own_card
@@ -185,11 +186,15 @@ async def confirm_block(
 
 
 @router.post("/me/cards/{card_id}/block")
-async def block(request: Request, viewer: MemberViewerDep, db: DbDep, card_id: Id) -> Response:
+async def block(
+    request: Request, viewer: MemberViewerDep, db: DbDep, clock: ClockDep, card_id: Id
+) -> Response:
     """Block the card, then back to the cards with a notice."""
     try:
         async with db.begin_nested():
-            card = await block_own_card(db, _own(viewer), card_id)
+            card = await block_own_card(
+                db, _own(viewer), card_id, actor=viewer.actor, now=clock.now()
+            )
     except NotFound:
         raise PageNotFound(viewer) from None
     _ = gettext_for(viewer.language)

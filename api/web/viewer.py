@@ -15,6 +15,7 @@ from api.auth import Principal, bearer_credentials, lenient_principal, session_c
 from api.deps import DbDep, SettingsDep
 from api.web.i18n import Formats, Language, language_for
 from core import logins, machines
+from core.audit import Actor
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,13 @@ class Viewer:
     def is_staff(self) -> bool:
         """Someone with any management page."""
         return self.is_product_manager or self.sees_machines
+
+    @property
+    def actor(self) -> Actor:
+        """Who the audit trail names for a change made on a page (which needs a login)."""
+        if self.principal is None:
+            raise LoginRequired(self)
+        return self.principal.actor
 
 
 class PageRefusal(Exception):

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import ledger
+from core import audit, ledger
+from core.audit import Actor
 from core.billing import settle
 from core.db import run
 from core.errors import SessionClosed, UnknownSession
@@ -83,20 +84,33 @@ async def close(
     )
 
 
-async def admin_end(db: AsyncSession, *, session_id: int, now: datetime, actor: str) -> Ended:
+async def admin_end(db: AsyncSession, *, session_id: int, now: datetime, actor: Actor) -> Ended:
     """An admin closes a session; the handler service then tells the device (`untold`)."""
     row = await locked(db, S.id == session_id)
     if row is None:
         raise UnknownSession(f"no session {session_id}")
     if row.ended_at is not None:
         raise SessionClosed(f"session {session_id} has ended")
-    return await close(
+    ended = await close(
         db,
         row,
         end_at=min(now, row.paid_until),
         reason="admin",
-        origin=Origin(now=now, device_id=row.device_id, actor=actor),
+        origin=Origin(now=now, device_id=row.device_id, actor=actor.id, actor_name=actor.name),
     )
+    await audit.record(
+        db,
+        actor=actor,
+        entity="session",
+        entity_id=session_id,
+        action="end",
+        now=now,
+        old=audit.values(state="running", device=ended.device_slug, member=ended.member_id),
+        new=audit.values(
+            state="ended", total_cents=ended.total_cents, refund_cents=ended.refund_cents
+        ),
+    )
+    return ended
 
 
 async def reap(db: AsyncSession, *, now: datetime, heartbeat_period: timedelta) -> list[Ended]:

@@ -35,6 +35,7 @@ from tests.api.conftest import ORIGIN, Headers, SessionFor
 from tests.e2e.stack import Stack, wait_until
 from tests.factories import (
     T0,
+    TESTER,
     assert_ledger_matches_balances,
     grant,
     make_device,
@@ -69,7 +70,7 @@ class Lab:
 async def lab(committed_db: AsyncSession, session_for: SessionFor) -> Lab:
     a, b = await make_machine(committed_db), await make_machine(committed_db)
     subject = unique_slug("sub")
-    await machines.add_sub_admin(committed_db, a.id, subject, now=T0, actor="test")
+    await machines.add_sub_admin(committed_db, a.id, subject, now=T0, actor=TESTER)
     member = await make_member(committed_db, balance_cents=1000)
     await grant(committed_db, a, member)
     await grant(committed_db, b, member)
@@ -113,7 +114,7 @@ class Starter:
         for session_id in self.session_ids:
             with contextlib.suppress(SessionClosed):
                 await sessions.admin_end(
-                    self.db, session_id=session_id, now=self.clock.now(), actor="test"
+                    self.db, session_id=session_id, now=self.clock.now(), actor=TESTER
                 )
         await sessions.mark_told(self.db, self.session_ids, now=self.clock.now())
         await self.db.commit()
@@ -216,7 +217,7 @@ async def keeper(committed_db: AsyncSession, session_for: SessionFor, lab: Lab) 
     subject = unique_slug("keeper")
     member = await make_member(committed_db, name="Keeper", balance_cents=1000)
     await link_login(committed_db, member.member_id, subject)
-    await machines.add_sub_admin(committed_db, lab.a.id, subject, now=T0, actor="test")
+    await machines.add_sub_admin(committed_db, lab.a.id, subject, now=T0, actor=TESTER)
     await committed_db.commit()
     return Keeper(member, session_for(subject))
 
@@ -300,7 +301,7 @@ async def test_an_admin_who_also_keeps_the_machine_grants_themselves_own_prices(
     subject = unique_slug("boss")
     boss = await make_member(committed_db, name="Boss")
     await link_login(committed_db, boss.member_id, subject)
-    await machines.add_sub_admin(committed_db, lab.a.id, subject, now=T0, actor="test")
+    await machines.add_sub_admin(committed_db, lab.a.id, subject, now=T0, actor=TESTER)
     await committed_db.commit()
     url = f"{API}/machines/{lab.a.slug}/authorizations/{boss.member_id}"
     as_admin = session_for(subject, Role.ADMIN)
@@ -385,7 +386,7 @@ async def test_core_refuses_out_of_range_own_prices_from_any_caller(
                 member_id=lab.member.member_id,
                 override=override,
                 now=T0,
-                actor="test",
+                actor=TESTER,
             )
     await committed_db.rollback()
 
@@ -592,7 +593,7 @@ async def test_authorizations_and_sessions_are_paged_newest_first(
     for member in members:
         session_ids.append(await start(machine, member))
         await sessions.admin_end(
-            committed_db, session_id=session_ids[-1], now=clock.now(), actor="test"
+            committed_db, session_id=session_ids[-1], now=clock.now(), actor=TESTER
         )
     await committed_db.commit()
     grants = f"{API}/machines/{machine.slug}/authorizations"

@@ -14,7 +14,7 @@ from core.models import Card, Member
 from tests.api.browser import Browser
 from tests.api.cards import card_with_token, subject_of
 from tests.api.conftest import ORIGIN, SESSION_COOKIE, LinkedMember, SessionFor
-from tests.factories import unique_slug
+from tests.factories import TESTER, unique_slug
 
 JSON = {"Accept": "application/json"}
 
@@ -161,7 +161,11 @@ async def test_an_api_token_cannot_link_a_card(
 ) -> None:
     member, token = await card_with_token(committed_db, app)
     _, api_token = await api_tokens.create(
-        committed_db, name=unique_slug("script"), role="admin", now=app.state.clock.now()
+        committed_db,
+        name=unique_slug("script"),
+        role="admin",
+        now=app.state.clock.now(),
+        actor=TESTER,
     )
     await committed_db.commit()
     headers = {"Authorization": f"Bearer {api_token}", **JSON}

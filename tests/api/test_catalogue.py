@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import products, stock
 from core.origin import Origin
-from tests.factories import T0
+from tests.factories import T0, TESTER
 
 
 async def _product(db: AsyncSession, ean: str, name: str, category: str, count: int) -> None:
@@ -22,7 +22,7 @@ async def test_the_catalogue_lists_active_products_with_category_filter(
     await _product(committed_db, "9990000000011", "API mate", "API drinks", 3)
     await _product(committed_db, "9990000000028", "API crisps", "API snacks", 0)
     await _product(committed_db, "9990000000035", "API retired", "API drinks", 1)
-    await products.set_active(committed_db, "9990000000035", active=False)
+    await products.set_active(committed_db, "9990000000035", active=False, actor=TESTER, now=T0)
     await committed_db.commit()
 
     drinks = (await client.get("/api/v1/products", params={"category": "API drinks"})).json()

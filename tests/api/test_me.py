@@ -17,7 +17,7 @@ from core.formats import DeviceKind
 from core.models import Card
 from core.origin import Origin
 from tests.api.conftest import SESSION_COOKIE, Headers, LinkedMember, SessionFor
-from tests.factories import T0, make_device, make_machine, unique_slug, unique_uid
+from tests.factories import T0, TESTER, make_device, make_machine, unique_slug, unique_uid
 
 HEARTBEAT = timedelta(seconds=30)
 ME_ROUTES = [
@@ -45,7 +45,7 @@ async def _grant(
         member_id=member_id,
         override=override or TariffOverride(),
         now=T0,
-        actor="test",
+        actor=TESTER,
     )
 
 
@@ -137,7 +137,7 @@ async def test_the_ledger_filtered_by_kind_shows_only_that_kind(
 ) -> None:
     member_id, headers = await linked_member(balance_cents=1000)
     await members.correct_balance(
-        committed_db, member_id, -250, reason="broken drill bit", now=T0, actor="test"
+        committed_db, member_id, -250, reason="broken drill bit", now=T0, actor=TESTER
     )
     await committed_db.commit()
 

@@ -12,7 +12,7 @@ from core import machines, members
 from core.devices import DeviceRef
 from core.members import NewMember
 from tests.api.conftest import Headers, SessionFor
-from tests.factories import T0, grant, make_machine, make_member, unique_slug
+from tests.factories import T0, TESTER, grant, make_machine, make_member, unique_slug
 
 API = "/api/v1/admin"
 MATCH_FIELDS = {"id", "name", "card_endings", "authorized"}
@@ -37,7 +37,7 @@ class Workshop:
 async def workshop(committed_db: AsyncSession, session_for: SessionFor) -> Workshop:
     machine = await make_machine(committed_db)
     subject = unique_slug("keeper")
-    await machines.add_sub_admin(committed_db, machine.id, subject, now=T0, actor="test")
+    await machines.add_sub_admin(committed_db, machine.id, subject, now=T0, actor=TESTER)
     surname = unique_slug("Lookup")
     member = await make_member(committed_db, name=f"Ada {surname}", balance_cents=98765)
     await members.set_contact(

@@ -30,6 +30,7 @@ from core.models import Card, CashBoxEntry, LedgerEntry, Member
 from core.origin import Origin
 from tests.factories import (
     T0,
+    TESTER,
     assert_ledger_matches_balances,
     make_device,
     make_member,
@@ -52,7 +53,7 @@ async def make_box(db: AsyncSession, *, balance_cents: int = 0) -> cash_boxes.Bo
 
 async def make_treasurer(db: AsyncSession, *, balance_cents: int = 0) -> NewMember:
     member = await make_member(db, name="Treasurer", balance_cents=balance_cents)
-    await pins.set_pin(db, member.member_id, PIN, rounds=FAST)
+    await pins.set_pin(db, member.member_id, PIN, rounds=FAST, actor=TESTER, now=T0)
     return member
 
 
@@ -251,7 +252,7 @@ async def test_transfer_beyond_the_balance_raises_and_moves_nothing(
 
 async def test_transfer_within_the_credit_limit_goes_below_zero(db: AsyncSession) -> None:
     sender = await make_member(db, balance_cents=100)
-    await members.set_credit_limit(db, sender.member_id, 200)
+    await members.set_credit_limit(db, sender.member_id, 200, actor=TESTER, now=T0)
     receiver = await make_member(db)
 
     done = await bank.transfer(

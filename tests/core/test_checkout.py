@@ -30,6 +30,7 @@ from core.products import ProductInfo
 from tests.core.test_products import make_product, movements, unique_ean
 from tests.factories import (
     T0,
+    TESTER,
     assert_ledger_matches_balances,
     make_device,
     make_member,
@@ -153,7 +154,7 @@ async def test_purchase_with_an_unknown_line_changes_nothing(db: AsyncSession) -
 
 async def test_purchase_with_an_inactive_line_changes_nothing(db: AsyncSession) -> None:
     mate, bar = await make_product(db, stock_units=10), await make_product(db, stock_units=10)
-    await products.set_active(db, bar.ean, active=False)
+    await products.set_active(db, bar.ean, active=False, actor=TESTER, now=T0)
     member = await make_member(db, balance_cents=1000)
 
     refused = await _refused_buy(db, member, (mate.ean, 1), (bar.ean, 1))
@@ -275,7 +276,7 @@ async def test_register_card_creates_a_member_with_zero_balance_and_a_default_na
 ) -> None:
     uid = unique_uid()
 
-    created = await checkout.register_card(db, card_uid=uid, name=None, now=T0)
+    created = await checkout.register_card(db, card_uid=uid, name=None, now=T0, actor=TESTER)
 
     assert (created.name, created.balance_cents, created.card_uid) == (
         f"Member {uid[-4:]}",
@@ -288,7 +289,7 @@ async def test_register_card_creates_a_member_with_zero_balance_and_a_default_na
 
 async def test_register_card_keeps_the_given_name(db: AsyncSession) -> None:
     created = await checkout.register_card(
-        db, card_uid=unique_uid(), name="  Grace Hopper ", now=T0
+        db, card_uid=unique_uid(), name="  Grace Hopper ", now=T0, actor=TESTER
     )
 
     assert created.name == "Grace Hopper"
@@ -301,7 +302,9 @@ async def test_register_a_known_card_raises_card_exists(db: AsyncSession) -> Non
 
     with pytest.raises(CardExists):
         async with db.begin_nested():
-            await checkout.register_card(db, card_uid=member.card_uid, name="Thief", now=T0)
+            await checkout.register_card(
+                db, card_uid=member.card_uid, name="Thief", now=T0, actor=TESTER
+            )
 
     assert await db.scalar(select(Member.id).order_by(Member.id.desc()).limit(1)) == (
         members_before

@@ -14,7 +14,7 @@ from core.dashboard import Sales
 from core.origin import Origin
 from tests.core.test_products import make_product
 from tests.core.test_sessions import _start as start_session
-from tests.factories import grant, make_machine, make_member
+from tests.factories import TESTER, grant, make_machine, make_member
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # The clocks go forward that night: the local day is 23 hours long. No other test uses 2031.
@@ -72,7 +72,7 @@ async def test_an_open_session_is_running_and_an_ended_one_is_not(
     started = await start_session(db, machine, member, clock)
     during = await dashboard.running_sessions(db)
 
-    await sessions.admin_end(db, session_id=started.session_id, now=clock.now(), actor="test")
+    await sessions.admin_end(db, session_id=started.session_id, now=clock.now(), actor=TESTER)
 
     assert during == before + 1
     assert await dashboard.running_sessions(db) == before

@@ -11,7 +11,7 @@ from core import devices
 from core.errors import Conflict, NotFound
 from core.formats import DeviceKind
 from core.models import Device
-from tests.factories import T0, make_device
+from tests.factories import T0, TESTER, make_device
 
 
 @pytest.mark.parametrize("slug", ["a", "Lathe", "lathe_1", "x" * 41, "makerbus-handlers", "lä"])
@@ -24,19 +24,23 @@ async def test_a_slug_is_registered_once(db: AsyncSession) -> None:
     device = await make_device(db)
 
     with pytest.raises(Conflict):
-        await devices.create(db, slug=device.slug, kind=DeviceKind.RENTAL, name="again", now=T0)
+        await devices.create(
+            db, slug=device.slug, kind=DeviceKind.RENTAL, name="again", now=T0, actor=TESTER
+        )
 
 
 async def test_disable_and_enable(db: AsyncSession) -> None:
     device = await make_device(db)
 
-    assert not (await devices.set_enabled(db, device.slug, enabled=False)).enabled
-    assert (await devices.set_enabled(db, device.slug, enabled=True)).enabled
+    assert not (
+        await devices.set_enabled(db, device.slug, enabled=False, actor=TESTER, now=T0)
+    ).enabled
+    assert (await devices.set_enabled(db, device.slug, enabled=True, actor=TESTER, now=T0)).enabled
 
 
 async def test_removing_an_unknown_device_is_not_found(db: AsyncSession) -> None:
     with pytest.raises(NotFound):
-        await devices.remove(db, "no-such-device")
+        await devices.remove(db, "no-such-device", actor=TESTER, now=T0)
 
 
 def _record(*, enabled: bool, status: devices.DeviceStatus) -> devices.DeviceRecord:

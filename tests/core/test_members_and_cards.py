@@ -10,7 +10,7 @@ from core import cards, ledger, members
 from core.errors import CardBlocked, Conflict, UnknownCard
 from core.models import Card, LedgerEntry, Member
 from core.origin import Origin
-from tests.factories import T0, make_member, unique_uid
+from tests.factories import T0, TESTER, make_member, unique_uid
 
 
 async def _ledger_sum(db: AsyncSession, member_id: int) -> int:
@@ -74,7 +74,7 @@ async def test_a_card_belongs_to_one_member(db: AsyncSession) -> None:
     await make_member(db, card=uid)
 
     with pytest.raises(Conflict):
-        await members.add_member(db, name="Copycat", card_uid=uid, now=T0)
+        await members.add_member(db, name="Copycat", card_uid=uid, now=T0, actor=TESTER)
 
 
 async def test_posting_below_the_floor_changes_nothing(db: AsyncSession) -> None:

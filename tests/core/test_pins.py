@@ -16,7 +16,7 @@ from core.clock import FrozenClock, SystemClock
 from core.db import async_session_factory, make_async_engine
 from core.errors import NotFound, PinRequired
 from core.models import Member
-from tests.factories import make_member
+from tests.factories import T0, TESTER, make_member
 
 PIN = "4711"
 WRONG = "0000"
@@ -25,7 +25,7 @@ FAST = 4  # bcrypt rounds: the lowest cost keeps the tests quick; the rules are 
 
 async def make_treasurer(db: AsyncSession, pin: str = PIN) -> int:
     member = await make_member(db, name="Treasurer")
-    await pins.set_pin(db, member.member_id, pin, rounds=FAST)
+    await pins.set_pin(db, member.member_id, pin, rounds=FAST, actor=TESTER, now=T0)
     return member.member_id
 
 
@@ -50,7 +50,7 @@ async def _fail(db: AsyncSession, member_id: int, clock: FrozenClock, times: int
 async def test_set_pin_stores_a_bcrypt_hash_not_the_pin(db: AsyncSession) -> None:
     member = await make_member(db)
 
-    await pins.set_pin(db, member.member_id, "12345678", rounds=FAST)
+    await pins.set_pin(db, member.member_id, "12345678", rounds=FAST, actor=TESTER, now=T0)
 
     pin_hash, failures, locked = await _stored(db, member.member_id)
     assert pin_hash is not None
@@ -70,14 +70,14 @@ async def test_set_pin_with_a_bad_format_raises_value_error(db: AsyncSession, pi
     member = await make_member(db)
 
     with pytest.raises(ValueError, match="4 to 8 digits") as raised:
-        await pins.set_pin(db, member.member_id, pin, rounds=FAST)
+        await pins.set_pin(db, member.member_id, pin, rounds=FAST, actor=TESTER, now=T0)
 
     assert pin.strip() == "" or pin not in str(raised.value)
 
 
 async def test_set_pin_for_an_unknown_member_raises_not_found(db: AsyncSession) -> None:
     with pytest.raises(NotFound):
-        await pins.set_pin(db, 10**9, PIN, rounds=FAST)
+        await pins.set_pin(db, 10**9, PIN, rounds=FAST, actor=TESTER, now=T0)
 
 
 async def test_verify_right_pin_is_accepted(db: AsyncSession, clock: FrozenClock) -> None:
@@ -176,7 +176,7 @@ async def test_set_pin_lifts_a_lock(db: AsyncSession, clock: FrozenClock) -> Non
     member_id = await make_treasurer(db)
     await _fail(db, member_id, clock, 3)
 
-    await pins.set_pin(db, member_id, "2468", rounds=FAST)
+    await pins.set_pin(db, member_id, "2468", rounds=FAST, actor=TESTER, now=T0)
 
     assert await pins.verify(db, member_id, "2468", now=clock.now()) == pins.Accepted()
 
@@ -184,7 +184,7 @@ async def test_set_pin_lifts_a_lock(db: AsyncSession, clock: FrozenClock) -> Non
 async def test_clear_pin_makes_verify_require_a_pin(db: AsyncSession, clock: FrozenClock) -> None:
     member_id = await make_treasurer(db)
 
-    await pins.clear_pin(db, member_id)
+    await pins.clear_pin(db, member_id, actor=TESTER, now=T0)
 
     assert (await _stored(db, member_id))[0] is None
     with pytest.raises(PinRequired):

@@ -14,7 +14,7 @@ from core.formats import DeviceKind
 from core.models import StockMovement
 from core.origin import Origin
 from core.products import ProductInfo
-from tests.factories import T0, make_device, make_member
+from tests.factories import T0, TESTER, make_device, make_member
 
 ORIGIN = Origin(now=T0, actor="test")
 
@@ -132,7 +132,7 @@ async def test_lookup_of_an_unknown_ean_raises_unknown_product(db: AsyncSession)
 
 async def test_lookup_of_a_deactivated_product_raises_product_inactive(db: AsyncSession) -> None:
     product = await make_product(db)
-    await products.set_active(db, product.ean, active=False)
+    await products.set_active(db, product.ean, active=False, actor=TESTER, now=T0)
 
     with pytest.raises(ProductInactive) as refused:
         await products.lookup(db, product.ean)
@@ -300,7 +300,9 @@ async def test_update_forbidding_negative_stock_while_negative_raises_conflict(
     await stock.correct(db, product.ean, -1, ORIGIN, reason="sold on trust")
 
     with pytest.raises(Conflict):
-        await products.update_product(db, product.ean, allow_negative_stock=False)
+        await products.update_product(
+            db, product.ean, allow_negative_stock=False, actor=TESTER, now=T0
+        )
 
     assert (await products.find(db, product.ean)).allow_negative_stock is True
 
@@ -310,7 +312,13 @@ async def test_update_changes_name_price_and_category(db: AsyncSession) -> None:
     category = f"Drinks {unique_ean()}"
 
     updated = await products.update_product(
-        db, product.ean, name="Mate (cold)", price_cents=180, category=category
+        db,
+        product.ean,
+        name="Mate (cold)",
+        price_cents=180,
+        category=category,
+        actor=TESTER,
+        now=T0,
     )
 
     assert (updated.name, updated.price_cents, updated.category) == (
@@ -322,7 +330,7 @@ async def test_update_changes_name_price_and_category(db: AsyncSession) -> None:
 
 async def test_list_all_includes_inactive_products(db: AsyncSession) -> None:
     product = await make_product(db)
-    await products.set_active(db, product.ean, active=False)
+    await products.set_active(db, product.ean, active=False, actor=TESTER, now=T0)
 
     listed = await products.list_all(db)
 

@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import members, self_service
 from core.ledger import EntryKind
-from tests.factories import T0, make_member
+from tests.factories import T0, TESTER, make_member
 
 
 async def test_the_ledger_filtered_by_kind_keeps_only_that_kind_and_pages_within_it(
@@ -15,7 +15,7 @@ async def test_the_ledger_filtered_by_kind_keeps_only_that_kind_and_pages_within
     ada = await make_member(db, balance_cents=1000)
     for amount in (-100, 50, -200, -300):
         await members.correct_balance(
-            db, ada.member_id, amount, reason=f"fix {amount}", now=T0, actor="test"
+            db, ada.member_id, amount, reason=f"fix {amount}", now=T0, actor=TESTER
         )
 
     corrections = await self_service.ledger(db, ada.member_id, kind=EntryKind.CORRECTION)

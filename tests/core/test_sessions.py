@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import sessions
+from core.audit import Actor
 from core.billing import Tariff, TariffOverride
 from core.clock import FrozenClock
 from core.devices import DeviceRef
@@ -377,7 +378,7 @@ async def test_admin_end_closes_and_bills(db: AsyncSession, clock: FrozenClock) 
     clock.advance(timedelta(minutes=3))
 
     ended = await sessions.admin_end(
-        db, session_id=opened.session_id, now=clock.now(), actor="admin"
+        db, session_id=opened.session_id, now=clock.now(), actor=Actor.person("admin")
     )
 
     assert (ended.reason, ended.total_cents, ended.refund_cents) == ("admin", 30, 120)
@@ -400,7 +401,9 @@ async def test_sessions_closed_without_the_device_wait_to_be_told(
     await sessions.end(
         db, device_id=machine.id, session_id=own.session_id, now=clock.now(), request_id="e"
     )
-    await sessions.admin_end(db, session_id=admins.session_id, now=clock.now(), actor="admin")
+    await sessions.admin_end(
+        db, session_id=admins.session_id, now=clock.now(), actor=Actor.person("admin")
+    )
 
     notices = await sessions.untold(db)
     await sessions.mark_told(db, [n.session_id for n in notices], now=clock.now())
@@ -420,7 +423,9 @@ async def test_open_counts_count_only_open_sessions_per_machine(
         await grant(db, machine, member)
     await _start(db, busy, member, clock)
     finished = await _start(db, ended, member, clock)
-    await sessions.admin_end(db, session_id=finished.session_id, now=clock.now(), actor="admin")
+    await sessions.admin_end(
+        db, session_id=finished.session_id, now=clock.now(), actor=Actor.person("admin")
+    )
 
     counts = await sessions.open_counts(db, [busy.id, ended.id, idle.id])
 

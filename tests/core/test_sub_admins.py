@@ -7,12 +7,13 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import machines, members
+from core.audit import Actor
 from core.billing import Tariff, TariffOverride
 from core.devices import DeviceRef
 from core.errors import NotAuthorized, NotFound
 from core.members import NewMember
 from core.sub_admins import OwnAuthorization, PricesAdminOnly, find_members
-from tests.factories import T0, grant, make_machine, make_member, unique_slug, unique_uid
+from tests.factories import T0, TESTER, grant, make_machine, make_member, unique_slug, unique_uid
 
 TARIFF = Tariff(login_fee_cents=100, price_per_minute_cents=20, interval_min=15)
 
@@ -22,7 +23,7 @@ async def _keeper(db: AsyncSession, machine: DeviceRef) -> tuple[str, NewMember]
     subject = unique_slug("keeper")
     member = await make_member(db, name="Keeper")
     await members.link_login(db, member.member_id, subject)
-    await machines.add_sub_admin(db, machine.id, subject, now=T0, actor="test")
+    await machines.add_sub_admin(db, machine.id, subject, now=T0, actor=TESTER)
     return subject, member
 
 
@@ -39,7 +40,7 @@ async def _authorize(
         member_id=member.member_id,
         override=override,
         now=T0,
-        actor=sub_admin or "admin",
+        actor=Actor.person(sub_admin or "admin"),
         sub_admin=sub_admin,
     )
 
@@ -64,7 +65,14 @@ async def test_a_sub_admin_cannot_revoke_their_own_authorization(db: AsyncSessio
     await grant(db, machine, own)
 
     with pytest.raises(OwnAuthorization):
-        await machines.revoke(db, device_id=machine.id, member_id=own.member_id, sub_admin=subject)
+        await machines.revoke(
+            db,
+            device_id=machine.id,
+            member_id=own.member_id,
+            sub_admin=subject,
+            actor=TESTER,
+            now=T0,
+        )
 
     assert await machines.tariff_for(db, device_id=machine.id, member_id=own.member_id) == TARIFF
 
@@ -94,7 +102,12 @@ async def test_a_sub_admin_can_neither_replace_nor_revoke_own_prices_an_admin_ga
         await _authorize(db, machine, other, TariffOverride(), subject)
     with pytest.raises(PricesAdminOnly):
         await machines.revoke(
-            db, device_id=machine.id, member_id=other.member_id, sub_admin=subject
+            db,
+            device_id=machine.id,
+            member_id=other.member_id,
+            sub_admin=subject,
+            actor=TESTER,
+            now=T0,
         )
 
     kept = await machines.authorization(db, device_id=machine.id, member_id=other.member_id)
@@ -107,7 +120,9 @@ async def test_a_sub_admin_grants_another_member_the_machines_tariff(db: AsyncSe
     other = await make_member(db)
 
     created = await _authorize(db, machine, other, TariffOverride(), subject)
-    await machines.revoke(db, device_id=machine.id, member_id=other.member_id, sub_admin=subject)
+    await machines.revoke(
+        db, device_id=machine.id, member_id=other.member_id, sub_admin=subject, actor=TESTER, now=T0
+    )
     again = await _authorize(db, machine, other, TariffOverride(), subject)
 
     assert (created, again) == (True, True)
@@ -155,7 +170,9 @@ async def test_a_lookup_shows_no_blocked_card_and_never_matches_an_email(db: Asy
     member = await make_member(db, name=name)
     await members.set_contact(db, member.member_id, name=name, email=f"{name}-mail@example.org")
     detail = await members.detail(db, member.member_id, now=T0)
-    await members.set_card_blocked(db, member.member_id, detail.cards[0].id, blocked=True)
+    await members.set_card_blocked(
+        db, member.member_id, detail.cards[0].id, blocked=True, actor=TESTER, now=T0
+    )
 
     found = await find_members(db, device_id=machine.id, query=name, limit=10)
     by_email = await find_members(db, device_id=machine.id, query=f"{name}-mail", limit=10)

@@ -26,6 +26,7 @@ from broker.mqtt import BrokerAddress
 from broker.mqtt import client as mqtt_client
 from broker.provisioning import Credentials, open_device_broker
 from core import machines, members
+from core.audit import Actor
 from core.billing import Tariff, TariffOverride
 from core.clock import SystemClock
 from core.formats import DeviceKind
@@ -34,6 +35,8 @@ from core.models import MachineSession, Member
 from core.settings import Environment, Settings
 from makerbus.context import accounts_from, database
 from tests.factories import (
+    T0,
+    TESTER,
     assert_ledger_matches_balances,
     make_member,
     unique_slug,
@@ -227,6 +230,7 @@ class Stack:
                     kind=kind,
                     name="e2e device",
                     now=SystemClock().now(),
+                    actor=TESTER,
                 )
                 return credentials
 
@@ -246,7 +250,9 @@ class Stack:
                     db, name=name, balance_cents=balance_cents, card=card or unique_uid()
                 )
                 if credit_limit_cents:
-                    await members.set_credit_limit(db, created.member_id, credit_limit_cents)
+                    await members.set_credit_limit(
+                        db, created.member_id, credit_limit_cents, actor=TESTER, now=T0
+                    )
                 return created
 
         return run_async(go())
@@ -259,7 +265,7 @@ class Stack:
             async with database(self.settings) as db:
                 device_id = await machines.machine_id(db, credentials.username)
                 await machines.set_tariff(
-                    db, device_id, tariff, now=SystemClock().now(), actor="e2e"
+                    db, device_id, tariff, now=SystemClock().now(), actor=Actor.person("e2e")
                 )
 
         run_async(go())
@@ -275,7 +281,7 @@ class Stack:
                     member_id=member.member_id,
                     override=TariffOverride(),
                     now=SystemClock().now(),
-                    actor="e2e",
+                    actor=Actor.person("e2e"),
                 )
 
         run_async(go())

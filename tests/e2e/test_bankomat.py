@@ -20,7 +20,7 @@ from core.origin import Origin
 from makerbus.context import database
 from tests.e2e.stack import Stack, run_async
 from tests.e2e.test_identify import assert_matches_schema
-from tests.factories import unique_slug, unique_uid
+from tests.factories import T0, TESTER, unique_slug, unique_uid
 
 PIN = "86429753"
 WRONG_PIN = "13572468"
@@ -63,7 +63,7 @@ def check_boxes(stack: Stack) -> None:
 def set_pin_fast(stack: Stack, member: NewMember, pin: str = PIN) -> None:
     async def go() -> None:
         async with database(stack.settings) as db:
-            await pins.set_pin(db, member.member_id, pin, rounds=FAST)
+            await pins.set_pin(db, member.member_id, pin, rounds=FAST, actor=TESTER, now=T0)
 
     run_async(go())
 

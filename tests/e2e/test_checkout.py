@@ -20,7 +20,7 @@ from makerbus.context import database
 from tests.core.test_products import make_product, movements, unique_ean
 from tests.e2e.stack import Stack, run_async
 from tests.e2e.test_identify import assert_matches_schema
-from tests.factories import unique_uid
+from tests.factories import T0, TESTER, unique_uid
 
 
 def add_product(
@@ -62,7 +62,7 @@ def stock_of(stack: Stack, product: ProductInfo) -> tuple[int, list[tuple[str, i
 def deactivate(stack: Stack, product: ProductInfo) -> None:
     async def go() -> None:
         async with database(stack.settings) as db:
-            await products.set_active(db, product.ean, active=False)
+            await products.set_active(db, product.ean, active=False, actor=TESTER, now=T0)
 
     run_async(go())
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core import members
+from core.audit import Actor
 from core.billing import Tariff
 from core.clock import SystemClock
 from core.members import NewMember
@@ -30,7 +31,12 @@ def _in_debt(stack: Stack) -> NewMember:
     async def go() -> None:
         async with database(stack.settings) as db:
             await members.correct_balance(
-                db, member.member_id, -50, reason="test debt", now=SystemClock().now(), actor="e2e"
+                db,
+                member.member_id,
+                -50,
+                reason="test debt",
+                now=SystemClock().now(),
+                actor=Actor.person("e2e"),
             )
 
     run_async(go())

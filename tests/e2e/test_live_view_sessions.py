@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Page
 
 from core import machines
+from core.audit import Actor
 from core.billing import Tariff
 from core.clock import SystemClock
 from makerbus.context import database
@@ -35,7 +36,7 @@ def _make_sub_admin(stack: Stack, slug: str, subject: str) -> None:
         async with database(stack.settings) as db:
             device_id = await machines.machine_id(db, slug)
             await machines.add_sub_admin(
-                db, device_id, subject, now=SystemClock().now(), actor="e2e"
+                db, device_id, subject, now=SystemClock().now(), actor=Actor.person("e2e")
             )
 
     run_async(go())

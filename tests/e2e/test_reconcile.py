@@ -16,7 +16,7 @@ from core.formats import DeviceKind
 from core.models import Device
 from makerbus.context import database
 from tests.e2e.stack import Stack, run_async
-from tests.factories import unique_slug
+from tests.factories import TESTER, unique_slug
 
 
 def test_broker_account_without_a_database_row_is_removed(stack: Stack) -> None:
@@ -40,7 +40,12 @@ def test_database_device_without_an_account_gets_one_that_needs_rotation(stack: 
     async def register() -> None:
         async with database(stack.settings) as db:
             await devices.create(
-                db, slug=slug, kind=DeviceKind.RENTAL, name="restored", now=SystemClock().now()
+                db,
+                slug=slug,
+                kind=DeviceKind.RENTAL,
+                name="restored",
+                now=SystemClock().now(),
+                actor=TESTER,
             )
 
     run_async(register())

@@ -6,7 +6,7 @@ import json
 
 from core import members
 from core.clock import SystemClock
-from tests.factories import unique_uid
+from tests.factories import TESTER, unique_uid
 from tests.makerbus.conftest import InDatabase, Makerbus
 
 
@@ -51,7 +51,12 @@ def test_credit_limit_by_member_id_reports_limit_and_balance(
 ) -> None:
     created = in_database(
         lambda db: members.add_member(
-            db, name="Ada", card_uid=None, opening_balance_cents=30, now=SystemClock().now()
+            db,
+            name="Ada",
+            card_uid=None,
+            opening_balance_cents=30,
+            now=SystemClock().now(),
+            actor=TESTER,
         )
     )
 
@@ -76,7 +81,12 @@ def test_pin_set_from_stdin_and_pin_clear_name_the_member(
     uid = unique_uid()
     created = in_database(
         lambda db: members.add_member(
-            db, name="Ada", card_uid=uid, opening_balance_cents=0, now=SystemClock().now()
+            db,
+            name="Ada",
+            card_uid=uid,
+            opening_balance_cents=0,
+            now=SystemClock().now(),
+            actor=TESTER,
         )
     )
 

@@ -171,6 +171,7 @@ async def provision_device(desk: DeskDep) -> HTMLResponse:
                 kind=new.kind,
                 name=new.name,
                 now=desk.clock.now(),
+                actor=desk.viewer.actor,
             )
     except BrokerFailure as failure:
         return desk.not_changed(LIST, failure=failure)
@@ -193,7 +194,12 @@ async def rotate_password(slug: str, desk: DeskDep) -> HTMLResponse:
     try:
         async with desk.db.begin_nested():
             device, credentials = await device_admin.rotate(
-                desk.db, desk.settings, desk.board, slug, now=desk.clock.now()
+                desk.db,
+                desk.settings,
+                desk.board,
+                slug,
+                now=desk.clock.now(),
+                actor=desk.viewer.actor,
             )
     except BrokerFailure as failure:
         return desk.not_changed(_page_of(slug), failure=failure)
@@ -210,7 +216,15 @@ async def _set_enabled(slug: str, desk: Desk, *, enabled: bool) -> Response:
         done, conflict = desk._("Device %(slug)s disabled.", slug=slug), None
     return await desk.change(
         slug,
-        lambda: device_admin.set_enabled(desk.db, desk.settings, desk.board, slug, enabled=enabled),
+        lambda: device_admin.set_enabled(
+            desk.db,
+            desk.settings,
+            desk.board,
+            slug,
+            enabled=enabled,
+            actor=desk.viewer.actor,
+            now=desk.clock.now(),
+        ),
         done=done,
         after=_page_of(slug),
         conflict=conflict,
@@ -240,7 +254,9 @@ async def remove_device(slug: str, desk: DeskDep) -> Response:
     """Remove the device and its broker account."""
     return await desk.change(
         slug,
-        lambda: device_admin.remove(desk.db, desk.settings, desk.board, slug),
+        lambda: device_admin.remove(
+            desk.db, desk.settings, desk.board, slug, actor=desk.viewer.actor, now=desk.clock.now()
+        ),
         done=desk._("Device %(slug)s removed.", slug=slug),
         after=LIST,
         conflict=desk._("This device has sessions on record, which keep it: disable it instead."),

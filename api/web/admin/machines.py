@@ -64,7 +64,7 @@ async def set_tariff(here: AdminOnMachineDep, clock: ClockDep) -> Response:
     if prices is None:
         return await here.page(errors={"tariff": errors}, typed=form, status=422)
     await machines.set_tariff(
-        here.db, here.device_id, prices.tariff(), now=clock.now(), actor=here.principal.subject
+        here.db, here.device_id, prices.tariff(), now=clock.now(), actor=here.principal.actor
     )
     _ = here.gettext
     notify(here.request, _("Tariff saved."))
@@ -94,7 +94,7 @@ async def grant(here: OnMachineDep, clock: ClockDep) -> Response:
                     wanted.login_fee_cents, wanted.price_per_minute_cents, wanted.interval_min
                 ),
                 now=clock.now(),
-                actor=here.principal.subject,
+                actor=here.principal.actor,
                 sub_admin=restricted(here.principal),
             )
         ),
@@ -104,7 +104,7 @@ async def grant(here: OnMachineDep, clock: ClockDep) -> Response:
 
 
 @router.post("/admin/machines/{slug}/authorizations/{member_id}/revoke")
-async def revoke(member_id: int, here: OnMachineDep) -> Response:
+async def revoke(member_id: int, here: OnMachineDep, clock: ClockDep) -> Response:
     """Take the member's authorization away; a running session goes on until ended."""
     _ = here.gettext
     return await here.apply(
@@ -113,6 +113,8 @@ async def revoke(member_id: int, here: OnMachineDep) -> Response:
             here.db,
             device_id=here.device_id,
             member_id=member_id,
+            actor=here.principal.actor,
+            now=clock.now(),
             sub_admin=restricted(here.principal),
         ),
         specific={"not_found": _("This member is not authorized for this machine.")},
@@ -132,7 +134,7 @@ async def add_sub_admin(here: AdminOnMachineDep, clock: ClockDep) -> Response:
         if new is None
         else (
             lambda: machines.add_sub_admin(
-                here.db, here.device_id, new.subject, now=clock.now(), actor=here.principal.subject
+                here.db, here.device_id, new.subject, now=clock.now(), actor=here.principal.actor
             )
         ),
         specific={"conflict": _("This login is a sub-admin of this machine already.")},
@@ -141,7 +143,7 @@ async def add_sub_admin(here: AdminOnMachineDep, clock: ClockDep) -> Response:
 
 
 @router.post("/admin/machines/{slug}/sub-admins/remove")
-async def remove_sub_admin(here: AdminOnMachineDep) -> Response:
+async def remove_sub_admin(here: AdminOnMachineDep, clock: ClockDep) -> Response:
     """Remove a sub-admin from the machine (admins only)."""
     gone, errors = validated(NewSubAdmin, await here.request.form(), here.viewer.formats)
     _ = here.gettext
@@ -150,7 +152,11 @@ async def remove_sub_admin(here: AdminOnMachineDep) -> Response:
         errors=errors,
         change=None
         if gone is None
-        else (lambda: machines.remove_sub_admin(here.db, here.device_id, gone.subject)),
+        else (
+            lambda: machines.remove_sub_admin(
+                here.db, here.device_id, gone.subject, actor=here.principal.actor, now=clock.now()
+            )
+        ),
         specific={"not_found": _("This login is no sub-admin of this machine.")},
         done=_("Sub-admin removed."),
     )
@@ -166,7 +172,7 @@ async def end_session(session_id: int, here: OnMachineDep, clock: ClockDep) -> R
     return await here.apply(
         form="sessions",
         change=lambda: sessions.admin_end(
-            here.db, session_id=session_id, now=clock.now(), actor=here.principal.subject
+            here.db, session_id=session_id, now=clock.now(), actor=here.principal.actor
         ),
         done=_("Session ended."),
     )

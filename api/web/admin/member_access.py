@@ -68,7 +68,14 @@ async def _block(page: MemberForms, card_id: str, *, blocked: bool) -> None:
     if found is None:
         raise PageNotFound(page.viewer)
     async with refusable(page.db, page.viewer):
-        await members.set_card_blocked(page.db, page.member_id, found, blocked=blocked)
+        await members.set_card_blocked(
+            page.db,
+            page.member_id,
+            found,
+            blocked=blocked,
+            actor=page.viewer.actor,
+            now=page.clock.now(),
+        )
 
 
 @router.post(ONE_MEMBER + "/cards/{card_id}/block")
@@ -90,14 +97,16 @@ async def set_pin(page: MemberFormsDep) -> Response:
     if new is None:
         return await page.again(replace(form, errors={"pin": page._("A PIN is 4 to 8 digits.")}))
     async with refusable(page.db, page.viewer):
-        await pins.set_pin(page.db, page.member_id, new.pin)
+        await pins.set_pin(
+            page.db, page.member_id, new.pin, actor=page.viewer.actor, now=page.clock.now()
+        )
     return page.saved(page._("PIN set: the member is a treasurer now."))
 
 
 @router.post(ONE_MEMBER + "/pin/remove")
 async def remove_pin(page: MemberFormsDep) -> Response:
     async with refusable(page.db, page.viewer):
-        await pins.clear_pin(page.db, page.member_id)
+        await pins.clear_pin(page.db, page.member_id, actor=page.viewer.actor, now=page.clock.now())
     return page.saved(page._("PIN removed: the member is no longer a treasurer."))
 
 

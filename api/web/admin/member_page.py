@@ -226,7 +226,13 @@ async def change_credit_limit(page: MemberFormsDep) -> Response:
     if limit is None:
         return await page.again(form)
     async with refusable(page.db, page.viewer) as outcome:
-        await members.set_credit_limit(page.db, page.member_id, limit.credit_limit_cents)
+        await members.set_credit_limit(
+            page.db,
+            page.member_id,
+            limit.credit_limit_cents,
+            actor=page.viewer.actor,
+            now=page.clock.now(),
+        )
     if outcome.refusal is not None:
         why = {"conflict": page._("The balance (%(balance_cents)s) is already below this limit.")}
         return await page.again(page.refused_by(outcome.refusal, form, "credit_limit_cents", why))
@@ -241,7 +247,6 @@ async def correct_balance(page: MemberFormsDep) -> Response:
     )
     if correction is None:
         return await page.again(form)
-    assert page.viewer.principal is not None
     async with refusable(page.db, page.viewer) as outcome:
         booked = await members.correct_balance(
             page.db,
@@ -249,7 +254,7 @@ async def correct_balance(page: MemberFormsDep) -> Response:
             correction.amount_cents,
             reason=correction.reason,
             now=page.clock.now(),
-            actor=page.viewer.principal.subject,
+            actor=page.viewer.actor,
         )
     if outcome.refusal is not None:
         why = {

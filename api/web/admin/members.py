@@ -95,9 +95,8 @@ async def add_new_member(
     values = typed(form, *NEW_MEMBER_FIELDS)
     if new is None:
         return await _list_page(request, viewer, db, refused=Refused(errors, 422, values))
-    assert viewer.principal is not None
     async with refusable(db, viewer) as outcome:
-        added = await add_member(db, new, now=clock.now(), actor=viewer.principal.subject)
+        added = await add_member(db, new, now=clock.now(), actor=viewer.actor)
     if outcome.refusal is not None:
         assert new.card_uid is not None
         taken = await card_taken(db, viewer.formats, outcome.refusal, new.card_uid, "card_uid")

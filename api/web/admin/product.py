@@ -85,7 +85,7 @@ def _again(request: Request, viewer: Viewer, db: AsyncSession, product: ProductI
 
 @router.post(LIST + "/{ean}")
 async def product_edit(
-    request: Request, ean: str, viewer: ProductManagerViewerDep, db: DbDep
+    request: Request, ean: str, viewer: ProductManagerViewerDep, db: DbDep, clock: ClockDep
 ) -> Response:
     product = await _product(db, viewer, ean)
     _ = gettext_for(viewer.language)
@@ -96,7 +96,10 @@ async def product_edit(
     async def save(changes: ProductChanges) -> Done:
         # The empty choice is "no category", not "leave it as it is".
         await change_product(
-            db, product.ean, changes.model_copy(update={"category": changes.category})
+            db,
+            product.ean,
+            changes.model_copy(update={"category": changes.category}),
+            origin_of(viewer, clock),
         )
         return Done(f"{LIST}/{product.ean}", _("Saved."))
 

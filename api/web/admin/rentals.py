@@ -18,7 +18,7 @@ from api.fields import REQUEST, Paging, one_line
 from api.web.forms import FieldErrors, validated
 from api.web.render import gettext_for, notify, render
 from api.web.viewer import AdminViewerDep, PageNotFound, Viewer
-from core import members, rentals
+from core import members, rental_grants, rentals
 from core.clock import Clock
 from core.errors import Conflict, NotFound, UnknownItem
 from core.formats import BIGINT_MAX, NAME_MAX
@@ -183,10 +183,9 @@ async def grant_permission(
     if grantee is None:
         choose = Forms(grant_error=_("Please look the member up and choose them."))
         return await _page(request, viewer, db, clock, forms=choose, status=422)
-    actor = viewer.principal.subject if viewer.principal else ""
     try:
         async with db.begin_nested():
-            await rentals.permit(db, grantee.member_id, actor=actor, now=clock.now())
+            await rental_grants.permit(db, grantee.member_id, actor=viewer.actor, now=clock.now())
     except NotFound:
         gone = Forms(grant_error=_("This member no longer exists."))
         return await _page(request, viewer, db, clock, forms=gone, status=404)
@@ -197,14 +196,14 @@ async def grant_permission(
 
 @router.post(SECTION + "/permissions/{member_id}/revoke")
 async def revoke_permission(
-    member_id: str, request: Request, viewer: AdminViewerDep, db: DbDep
+    member_id: str, request: Request, viewer: AdminViewerDep, db: DbDep, clock: ClockDep
 ) -> Response:
     """Stop the member renting; what they have out stays out until it comes back."""
     try:
         revoked = await rentals.permission(db, _row_id(member_id, viewer))
     except NotFound:
         raise PageNotFound(viewer) from None
-    await rentals.revoke(db, revoked.member_id)
+    await rental_grants.revoke(db, revoked.member_id, actor=viewer.actor, now=clock.now())
     _ = gettext_for(viewer.language)
     notify(request, _("%(name)s may no longer rent items.") % {"name": revoked.member_name})
     return RedirectResponse(f"{SECTION}#permissions", status_code=303)

@@ -98,5 +98,4 @@ async def submitted(
 
 def origin_of(viewer: Viewer, clock: Clock) -> Origin:
     """A stock change made on a page: by the logged-in person."""
-    assert viewer.principal is not None  # the pages' guard lets only a login in
-    return Origin(now=clock.now(), actor=viewer.principal.subject)
+    return Origin.of(viewer.actor, now=clock.now())

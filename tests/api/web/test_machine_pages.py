@@ -15,6 +15,7 @@ from playwright.sync_api import Page
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import machines, sessions
+from core.audit import Actor
 from core.billing import Tariff, TariffOverride
 from core.clock import FrozenClock
 from core.errors import NotFound
@@ -22,7 +23,7 @@ from core.members import link_login
 from tests.api.conftest import Headers, SessionFor
 from tests.api.web.conftest import Person, log_in
 from tests.chromium import Chromium
-from tests.factories import T0, grant, make_machine, make_member, unique_slug
+from tests.factories import T0, TESTER, grant, make_machine, make_member, unique_slug
 from tests.live_server import LiveApp
 from tests.page_checks import LANGUAGE_LOCALES, page_problems, watched
 
@@ -208,7 +209,7 @@ async def test_a_sub_admin_grants_on_their_own_machine_and_no_other(
     own = await make_member(committed_db, name=_unique("Sam Sub"))
     sam = person("Sam Sub")
     await link_login(committed_db, own.member_id, sam)
-    await machines.add_sub_admin(committed_db, theirs.id, sam, now=T0, actor="test")
+    await machines.add_sub_admin(committed_db, theirs.id, sam, now=T0, actor=TESTER)
     await committed_db.commit()
 
     def keep_the_machine(page: Page) -> dict[str, Any]:
@@ -293,7 +294,9 @@ async def test_ending_a_session_that_has_ended_says_so_and_another_machines_is_n
         heartbeat_period=timedelta(seconds=30),
         request_id=None,
     )
-    await sessions.admin_end(committed_db, session_id=opened.session_id, now=clock.now(), actor="t")
+    await sessions.admin_end(
+        committed_db, session_id=opened.session_id, now=clock.now(), actor=Actor.person("t")
+    )
     await sessions.mark_told(committed_db, [opened.session_id], now=clock.now())
     await committed_db.commit()
     end = f"sessions/{opened.session_id}/end"
@@ -313,7 +316,7 @@ async def test_a_sub_admin_is_told_that_own_prices_are_for_admins(
     member = await make_member(committed_db)
     await grant(committed_db, machine, member, TariffOverride(price_per_minute_cents=5))
     sam = unique_slug("sam")
-    await machines.add_sub_admin(committed_db, machine.id, sam, now=T0, actor="test")
+    await machines.add_sub_admin(committed_db, machine.id, sam, now=T0, actor=TESTER)
     await committed_db.commit()
     revoke = f"/admin/machines/{machine.slug}/authorizations/{member.member_id}/revoke"
 

@@ -24,12 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.session_tokens import Role
 from api.web.admin.member_page import LEDGER_LINES
 from core import members, pins
+from core.audit import Actor
 from core.members import MemberDetail, NewMember
 from core.paging import PAGE_DEFAULT
 from tests.api.conftest import Headers, SessionFor
 from tests.api.web.conftest import Person, log_in
 from tests.chromium import Chromium
-from tests.factories import T0, make_member, unique_slug, unique_uid
+from tests.factories import T0, TESTER, make_member, unique_slug, unique_uid
 from tests.live_server import LiveApp
 from tests.page_checks import LANGUAGE_LOCALES, page_problems, watched
 
@@ -374,10 +375,15 @@ async def test_long_lists_go_on_on_older_pages(
 ) -> None:
     namesake = unique_slug("namesake")
     for number in range(PAGE_DEFAULT + 1):
-        await members.add_member(committed_db, name=f"{namesake} {number}", now=T0)
+        await members.add_member(committed_db, name=f"{namesake} {number}", now=T0, actor=TESTER)
     for number in range(LEDGER_LINES):
         await members.correct_balance(
-            committed_db, accounts.grace.member_id, 1, reason=f"Fix {number}", now=T0, actor="ada"
+            committed_db,
+            accounts.grace.member_id,
+            1,
+            reason=f"Fix {number}",
+            now=T0,
+            actor=Actor.person("ada"),
         )
     await committed_db.commit()
     html = admin | {"Accept": "text/html"}
@@ -413,7 +419,7 @@ async def test_wrong_pins_show_on_the_member_page_and_a_lock_with_its_end(
     page = f"/admin/members/{member_id}"
     html = admin | {"Accept": "text/html"}
     now = app.state.clock.now()
-    await pins.set_pin(committed_db, member_id, PIN, rounds=FAST_BCRYPT)
+    await pins.set_pin(committed_db, member_id, PIN, rounds=FAST_BCRYPT, actor=TESTER, now=T0)
     await pins.verify(committed_db, member_id, "0000", now=now)
     await committed_db.commit()
 

@@ -21,7 +21,7 @@ from core.formats import DeviceKind
 from tests.api.conftest import LinkedMember
 from tests.api.web.conftest import Person, log_in
 from tests.chromium import Chromium
-from tests.factories import grant, make_device, make_machine, make_member, unique_uid
+from tests.factories import TESTER, grant, make_device, make_machine, make_member, unique_uid
 from tests.live_server import LiveApp
 from tests.page_checks import LANGUAGE_LOCALES, page_problems, watched
 
@@ -88,7 +88,7 @@ async def grace(committed_db: AsyncSession, person: Person) -> Grace:
     await rentals.return_item(committed_db, device_id=station.id, tid=saw.tid, now=now)
     await rentals.rent(committed_db, device_id=station.id, card_uid=card, tid=drill.tid, now=now)
     await members.correct_balance(
-        committed_db, member.member_id, -210, reason="Broken drill bit", now=now, actor="test"
+        committed_db, member.member_id, -210, reason="Broken drill bit", now=now, actor=TESTER
     )
     bob = await make_member(committed_db, name="Bob Other")
     cards = [card.id for card in await members.cards(committed_db, member.member_id)]
