@@ -9,7 +9,18 @@ from datetime import timedelta
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
-from api import card_link, catalogue, docs, errors, health, login, me
+from api import (
+    card_link,
+    catalogue,
+    docs,
+    equipment,
+    errors,
+    health,
+    login,
+    me,
+    notifications,
+    projects,
+)
 from api.access import AccessLog
 from api.admin import cash_boxes, devices, machines, member_lookup, members, products, rentals
 from api.live import monitor
@@ -42,6 +53,12 @@ ROUTERS = (
     products.router,
     cash_boxes.router,
     rentals.router,
+    projects.mine,
+    projects.lab,
+    equipment.mine,
+    equipment.lab,
+    notifications.mine,
+    notifications.lab,
     site.router,
     public.router,
     member_pages.router,
