@@ -35,6 +35,10 @@ from api.web.admin import machines as machine_pages
 from api.web.admin import members as member_admin_pages
 from api.web.admin import products as product_pages
 from api.web.admin import rentals as rental_pages
+from api.web.lending import lab as lab_pages
+from api.web.lending import notices as notice_pages
+from api.web.lending import projects as project_pages
+from api.web.lending import requests as request_pages
 from core.clock import Clock, SystemClock
 from core.db import async_session_factory, make_async_engine
 from core.settings import WEB_SECRET_FIELDS, Settings
@@ -70,6 +74,10 @@ ROUTERS = (
     cash_box_pages.router,
     rental_pages.router,
     live.router,
+    project_pages.router,
+    request_pages.router,
+    notice_pages.router,
+    lab_pages.router,
 )
 
 
