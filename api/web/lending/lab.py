@@ -9,10 +9,12 @@ the page again with why, next to the form.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import ClockDep
@@ -25,7 +27,6 @@ from api.web.lending.common import acting, decision_note, posted, refusal, said
 from api.web.render import notify, render
 from api.web.viewer import PageNotFound, TechnicianViewerDep, Viewer
 from core import equipment, projects, reservations
-from core.clock import Clock
 from core.errors import DomainError, NotFound
 from core.paging import PAGE_MAX
 
@@ -118,104 +119,77 @@ async def request_page(
     return await _request_page(request, viewer, db, request_id)
 
 
-Decide = Callable[[AsyncSession, Viewer, int, Clock, dict[str, str]], Awaitable[str | FieldErrors]]
+@dataclass(frozen=True)
+class Decision:
+    """A decision's form post: the core function that `make`s it (called with the acting
+    technician, the id, `now` and the checked `form`'s fields) and the notice when done."""
+
+    action: str
+    make: Callable[..., Awaitable[object]]
+    done: str
+    form: type[BaseModel] | None = None
+
+
+PROJECT_DECISIONS = (
+    Decision("approve", projects.approve, _("Project approved: its members are told."), Approval),
+    Decision(
+        "reject", projects.reject, _("Project rejected: its members are told why."), Rejection
+    ),
+    Decision("complete", projects.complete, _("Project completed.")),
+    Decision("archive", projects.archive, _("Project archived.")),
+)
+REQUEST_DECISIONS = (
+    Decision(
+        "approve",
+        equipment.approve,
+        _("Request approved: the item is reserved for the project."),
+        Approval,
+    ),
+    Decision(
+        "reject", equipment.reject, _("Request rejected: the requester is told why."), Rejection
+    ),
+)
 Shown = Callable[..., Awaitable[Response]]
 
 
-def _decision(decide: Decide, shown: Shown, back: str) -> Callable[..., Awaitable[Response]]:
-    """A decision's form post: `decide` makes it and says what was done, or returns the
-    form's errors; the core's refusals are shown above the forms."""
+def _post(decision: Decision, shown: Shown, back: str) -> Callable[..., Awaitable[Response]]:
+    """The decision's route: made, back to the page with the notice; refused (by the form's
+    check, or by the core, whose refusals go above the forms), the page again with why."""
 
     async def post(
         request: Request, viewer: TechnicianViewerDep, db: DbDep, clock: ClockDep, thing_id: Id
     ) -> Response:
         form = await posted(request)
+        values: dict[str, Any] = {}
+        if decision.form is not None:
+            fields = {name: form.get(name, "") for name in decision.form.model_fields}
+            checked, errors = validated(decision.form, fields, viewer.formats)
+            if checked is None:
+                return await shown(
+                    request, viewer, db, thing_id, errors=errors, values=form, status=422
+                )
+            values = checked.model_dump()
         try:
             async with db.begin_nested():
-                done = await decide(db, viewer, thing_id, clock, form)
+                await decision.make(db, acting(viewer), thing_id, now=clock.now(), **values)
         except NotFound:
             raise PageNotFound(viewer) from None
         except DomainError as error:
-            errors = {"": refusal(error, viewer.formats)}
+            refused = {"": refusal(error, viewer.formats)}
             return await shown(
-                request, viewer, db, thing_id, errors=errors, values=form, status=error.status
+                request, viewer, db, thing_id, errors=refused, values=form, status=error.status
             )
-        if isinstance(done, dict):
-            return await shown(request, viewer, db, thing_id, errors=done, values=form, status=422)
-        notify(request, done)
+        notify(request, said(viewer, decision.done))
         return RedirectResponse(f"{back}/{thing_id}", status_code=303)
 
     return post
 
 
-async def _approve_project(
-    db: AsyncSession, viewer: Viewer, project_id: int, clock: Clock, form: dict[str, str]
-) -> str | FieldErrors:
-    approval, errors = validated(Approval, {"note": form.get("note", "")}, viewer.formats)
-    if approval is None:
-        return errors
-    await projects.approve(db, acting(viewer), project_id, now=clock.now(), note=approval.note)
-    return said(viewer, _("Project approved: its members are told."))
-
-
-async def _reject_project(
-    db: AsyncSession, viewer: Viewer, project_id: int, clock: Clock, form: dict[str, str]
-) -> str | FieldErrors:
-    rejection, errors = validated(Rejection, {"reason": form.get("reason", "")}, viewer.formats)
-    if rejection is None:
-        return errors
-    await projects.reject(db, acting(viewer), project_id, reason=rejection.reason, now=clock.now())
-    return said(viewer, _("Project rejected: its members are told why."))
-
-
-async def _complete_project(
-    db: AsyncSession, viewer: Viewer, project_id: int, clock: Clock, form: dict[str, str]
-) -> str | FieldErrors:
-    await projects.complete(db, acting(viewer), project_id, now=clock.now())
-    return said(viewer, _("Project completed."))
-
-
-async def _archive_project(
-    db: AsyncSession, viewer: Viewer, project_id: int, clock: Clock, form: dict[str, str]
-) -> str | FieldErrors:
-    await projects.archive(db, acting(viewer), project_id, now=clock.now())
-    return said(viewer, _("Project archived."))
-
-
-async def _approve_request(
-    db: AsyncSession, viewer: Viewer, request_id: int, clock: Clock, form: dict[str, str]
-) -> str | FieldErrors:
-    approval, errors = validated(Approval, {"note": form.get("note", "")}, viewer.formats)
-    if approval is None:
-        return errors
-    await equipment.approve(db, acting(viewer), request_id, now=clock.now(), note=approval.note)
-    return said(viewer, _("Request approved: the item is reserved for the project."))
-
-
-async def _reject_request(
-    db: AsyncSession, viewer: Viewer, request_id: int, clock: Clock, form: dict[str, str]
-) -> str | FieldErrors:
-    rejection, errors = validated(Rejection, {"reason": form.get("reason", "")}, viewer.formats)
-    if rejection is None:
-        return errors
-    await equipment.reject(db, acting(viewer), request_id, reason=rejection.reason, now=clock.now())
-    return said(viewer, _("Request rejected: the requester is told why."))
-
-
 for base, shown, decisions in (
-    (
-        PROJECTS,
-        _project_page,
-        (
-            ("approve", _approve_project),
-            ("reject", _reject_project),
-            ("complete", _complete_project),
-            ("archive", _archive_project),
-        ),
-    ),
-    (REQUESTS, _request_page, (("approve", _approve_request), ("reject", _reject_request))),
+    (PROJECTS, _project_page, PROJECT_DECISIONS),
+    (REQUESTS, _request_page, REQUEST_DECISIONS),
 ):
-    for action, decide in decisions:
+    for decision in decisions:
         router.add_api_route(
-            f"{base}/{{thing_id}}/{action}", _decision(decide, shown, base), methods=["POST"]
+            f"{base}/{{thing_id}}/{decision.action}", _post(decision, shown, base), methods=["POST"]
         )
