@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("makerbus.api.access")
-PERSONAL_PREFIXES = ("/auth/", "/api/v1/me", "/api/v1/admin/", "/link/")
+PERSONAL_PREFIXES = ("/auth/", "/api/v1/me", "/api/v1/admin/", "/api/v1/lab/", "/link/")
 
 
 def route_template(scope: Scope) -> str:

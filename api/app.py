@@ -9,7 +9,18 @@ from datetime import timedelta
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
-from api import card_link, catalogue, docs, errors, health, login, me
+from api import (
+    card_link,
+    catalogue,
+    docs,
+    equipment,
+    errors,
+    health,
+    login,
+    me,
+    notifications,
+    projects,
+)
 from api.access import AccessLog
 from api.admin import audit as audit_api
 from api.admin import cash_boxes, devices, machines, member_lookup, members, products, rentals
@@ -26,6 +37,10 @@ from api.web.admin import machines as machine_pages
 from api.web.admin import members as member_admin_pages
 from api.web.admin import products as product_pages
 from api.web.admin import rentals as rental_pages
+from api.web.lending import lab as lab_pages
+from api.web.lending import notices as notice_pages
+from api.web.lending import projects as project_pages
+from api.web.lending import requests as request_pages
 from core.clock import Clock, SystemClock
 from core.db import async_session_factory, make_async_engine
 from core.settings import WEB_SECRET_FIELDS, Settings
@@ -45,6 +60,12 @@ ROUTERS = (
     cash_boxes.router,
     rentals.router,
     audit_api.router,
+    projects.mine,
+    projects.lab,
+    equipment.mine,
+    equipment.lab,
+    notifications.mine,
+    notifications.lab,
     site.router,
     public.router,
     member_pages.router,
@@ -57,6 +78,10 @@ ROUTERS = (
     rental_pages.router,
     audit_pages.router,
     live.router,
+    project_pages.router,
+    request_pages.router,
+    notice_pages.router,
+    lab_pages.router,
 )
 
 

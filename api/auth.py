@@ -71,6 +71,11 @@ class Principal:
         return self.is_admin or Role.PRODUCT_MANAGER in self.roles
 
     @property
+    def is_technician(self) -> bool:
+        """A lab technician: approves projects and equipment requests (admins are ones)."""
+        return self.is_admin or Role.TECHNICIAN in self.roles
+
+    @property
     def is_token(self) -> bool:
         """An API token rather than a person's login."""
         return self.session is None
@@ -202,8 +207,15 @@ async def require_product_manager(principal: PrincipalDep) -> Principal:
     return principal
 
 
+async def require_technician(principal: PrincipalDep) -> Principal:
+    if not principal.is_technician:
+        raise HTTPException(403, "this needs a lab technician (the admin role or technician group)")
+    return principal
+
+
 AdminDep = Annotated[Principal, Depends(require_admin)]
 ProductManagerDep = Annotated[Principal, Depends(require_product_manager)]
+TechnicianDep = Annotated[Principal, Depends(require_technician)]
 
 
 async def require_member(principal: PrincipalDep, db: DbDep) -> int:

@@ -79,6 +79,8 @@ def roles_from(claims: dict[str, Any], settings: Settings) -> frozenset[Role]:
         roles.add(Role.ADMIN)
     if settings.product_manager_group in groups:
         roles.add(Role.PRODUCT_MANAGER)
+    if settings.technician_group in groups:
+        roles.add(Role.TECHNICIAN)
     return frozenset(roles)
 
 

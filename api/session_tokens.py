@@ -32,6 +32,7 @@ def cookie_name(base: str, *, secure: bool) -> str:
 class Role(StrEnum):
     ADMIN = "admin"
     PRODUCT_MANAGER = "product_manager"
+    TECHNICIAN = "technician"
 
 
 class InvalidSession(Exception):

@@ -14,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from api.auth import Principal, bearer_credentials, lenient_principal, session_cookie
 from api.deps import DbDep, SettingsDep
 from api.web.i18n import Formats, Language, language_for
-from core import logins, machines
+from core import logins, machines, notifications
 from core.audit import Actor
 
 
@@ -26,6 +26,10 @@ class Viewer:
     formats: Formats
     manages_machines: bool
     """A sub-admin of at least one machine (admins manage them all)."""
+    unread_notices: int = 0
+    """The member's unread notifications (the menu shows the count)."""
+    unread_lab_notices: int = 0
+    """A technician's: the unread notices of the technicians' shared inbox."""
 
     @property
     def is_admin(self) -> bool:
@@ -34,6 +38,11 @@ class Viewer:
     @property
     def is_product_manager(self) -> bool:
         return self.principal is not None and self.principal.is_product_manager
+
+    @property
+    def is_technician(self) -> bool:
+        """A lab technician: the admin role or the technician group."""
+        return self.principal is not None and self.principal.is_technician
 
     @property
     def sees_machines(self) -> bool:
@@ -102,13 +111,18 @@ async def viewer(
 ) -> Viewer:
     member_id = None
     manages = False
+    unread = unread_lab = 0
     if principal is not None and not principal.is_token:
         member_id = await logins.member_id(db, principal.subject)
         if not principal.is_admin:
             manages = await machines.manages_any(db, principal.subject)
+        if member_id is not None:
+            unread = await notifications.unread_count(db, member_id=member_id)
+        if principal.is_technician:
+            unread_lab = await notifications.unread_count(db, technicians=True)
     language = language_for(request)
     formats = Formats(language, settings.currency, settings.zone)
-    return Viewer(principal, member_id, language, formats, manages)
+    return Viewer(principal, member_id, language, formats, manages, unread, unread_lab)
 
 
 ViewerDep = Annotated[Viewer, Depends(viewer)]
@@ -141,5 +155,6 @@ AdminViewerDep = Annotated[Viewer, Depends(_allowed(lambda viewer: viewer.is_adm
 ProductManagerViewerDep = Annotated[
     Viewer, Depends(_allowed(lambda viewer: viewer.is_product_manager))
 ]
+TechnicianViewerDep = Annotated[Viewer, Depends(_allowed(lambda viewer: viewer.is_technician))]
 # Admins and sub-admins; which machine a sub-admin may open, the page checks.
 MachineStaffDep = Annotated[Viewer, Depends(_allowed(lambda viewer: viewer.sees_machines))]
