@@ -39,7 +39,7 @@ from core import equipment, projects, rentals, reservations
 from core.equipment import RequestView
 from core.errors import DomainError, NotFound, UnknownItem
 from core.formats import BIGINT_MAX
-from core.projects import LEADER
+from core.projects import LEADER, NOTE_MAX
 from core.reservations import Availability
 
 router = APIRouter(include_in_schema=False)
@@ -128,6 +128,7 @@ async def new_request(
     tid: Annotated[str | None, Query(max_length=64)] = None,
     starts_at: Annotated[str | None, Query(max_length=40)] = None,
     ends_at: Annotated[str | None, Query(max_length=40)] = None,
+    note: Annotated[str | None, Query(max_length=NOTE_MAX)] = None,
 ) -> Response:
     """The request form; with an item and a period, their availability (the Check button)."""
     start = minute(clock.now())
@@ -136,6 +137,7 @@ async def new_request(
         "tid": tid or "",
         "starts_at": starts_at or local_input(start, viewer.formats),
         "ends_at": ends_at or local_input(start + timedelta(hours=DEFAULT_HOURS), viewer.formats),
+        "note": note or "",
     }
     asked, errors = _period(values, viewer)
     return await _form_page(request, viewer, db, asked, errors, now=clock.now())

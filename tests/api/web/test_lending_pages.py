@@ -8,21 +8,26 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 from playwright.sync_api import Page
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.web.i18n import Formats
-from api.web.lending.common import local_input
+from api.web.lending.common import decision_note, local_input
+from api.web.lending.notices import worded
 from core import equipment, members, projects, rentals
 from core.clock import SystemClock
+from core.equipment import EXPIRED_NOTES
+from core.notifications import JsonValue, Kind, NotificationView
 from core.projects import Acting
 from core.settings import Settings
 from tests.api.conftest import LinkedMember
 from tests.api.web.conftest import Person, log_in
 from tests.chromium import Chromium
-from tests.factories import make_member
+from tests.factories import T0, make_member
 from tests.live_server import LiveApp
 from tests.page_checks import LANGUAGE_LOCALES, page_problems, watched
 
@@ -300,6 +305,41 @@ async def test_a_technician_rejects_with_a_reason_that_the_member_reads_in_her_n
         f"New Your request for {lab.saw} ({lab.project}) was rejected: The saw is being repaired."
     )
     assert seen["after"] == "Notifications"
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_every_kind_of_notification_is_worded_in_both_languages(kind: Kind) -> None:
+    data: dict[str, JsonValue] = {
+        "project": "Robot arm",
+        "item": "Cordless drill",
+        "by": "Grace Hopper",
+        "reason": "No advisor",
+        "starts_at": "2026-11-21T09:00:00Z",
+        "ends_at": "2026-11-21T13:00:00Z",
+    }
+    notice = NotificationView(1, kind.value, data, None, T0, None)
+    zone = ZoneInfo("Europe/Berlin")
+
+    english = worded(notice, Formats("en", "EUR", zone))
+    german = worded(notice, Formats("de", "EUR", zone))
+
+    assert "Robot arm" in english
+    assert "Robot arm" in german
+    assert english != german
+    if kind in (Kind.REQUEST_DUE, Kind.REQUEST_OVERDUE, Kind.REQUEST_EXPIRED):
+        assert "21/11/2026, 14:00" in english  # the end, in the space's zone
+
+
+def test_an_expired_requests_note_is_said_in_the_pages_language() -> None:
+    german = Formats("de", "EUR", ZoneInfo("Europe/Berlin"))
+
+    said = [decision_note(EXPIRED_NOTES[status], german) for status in ("approved", "pending")]
+
+    assert said == [
+        "Ihr Zeitraum endete, ohne dass der Gegenstand abgeholt wurde.",
+        "Ihr Zeitraum endete, bevor über sie entschieden wurde.",
+    ]
+    assert decision_note("Bring the case too.", german) == "Bring the case too."
 
 
 async def test_another_members_project_is_not_found_and_the_lab_is_not_for_members(
