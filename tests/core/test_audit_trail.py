@@ -4,7 +4,7 @@ the change: who, what, old → new and a note; never a PIN, password or token.""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import (
@@ -51,9 +51,18 @@ async def trail(db: AsyncSession, entity: str, entity_id: int | str) -> list[Lin
     ]
 
 
-async def everything_said(db: AsyncSession) -> str:
-    """Every value and note of the trail as one text (for what must never be in it)."""
-    rows = await db.execute(select(AuditEvent.old_value, AuditEvent.new_value, AuditEvent.note))
+async def last_id(db: AsyncSession) -> int:
+    return int(await db.scalar(select(func.max(AuditEvent.id))) or 0)
+
+
+async def everything_said(db: AsyncSession, *, after_id: int = 0) -> str:
+    """Every value and note of the trail written after `after_id` as one text (for what must
+    never be in it; other tests' rows in the shared database are left out)."""
+    rows = await db.execute(
+        select(AuditEvent.old_value, AuditEvent.new_value, AuditEvent.note).where(
+            AuditEvent.id > after_id
+        )
+    )
     return "\n".join(str(value) for row in rows.all() for value in row)
 
 
@@ -100,9 +109,10 @@ async def test_pin_set_reset_and_clear_say_whether_there_is_a_pin_never_which(
     db: AsyncSession,
 ) -> None:
     member = await make_member(db)
+    before = await last_id(db)
 
-    await pins.set_pin(db, member.member_id, "4711", actor=ADA, now=T0, rounds=4)
-    await pins.set_pin(db, member.member_id, "8642", actor=ADA, now=T0, rounds=4)
+    await pins.set_pin(db, member.member_id, "73915286", actor=ADA, now=T0, rounds=4)
+    await pins.set_pin(db, member.member_id, "64208531", actor=ADA, now=T0, rounds=4)
     pin_hash = await db.scalar(select(Member.pin_hash).where(Member.id == member.member_id))
     await pins.clear_pin(db, member.member_id, actor=ADA, now=T0)
 
@@ -111,9 +121,9 @@ async def test_pin_set_reset_and_clear_say_whether_there_is_a_pin_never_which(
         ("Ada Lovelace", "reset_pin", "has_pin=true", "has_pin=true", None),
         ("Ada Lovelace", "clear_pin", "has_pin=true", "has_pin=false", None),
     ]
-    said = await everything_said(db)
-    assert "4711" not in said
-    assert "8642" not in said
+    said = await everything_said(db, after_id=before)
+    assert "73915286" not in said
+    assert "64208531" not in said
     assert str(pin_hash) not in said
 
 
