@@ -150,7 +150,12 @@ async def provision(settings: Settings, count: int) -> Fleet:
             checkouts.append((credentials.username, credentials.password))
         for index, ean in enumerate(BASKET):
             await products.create(
-                db, ean=ean, name=f"Bench product {index}", price_cents=100 + index, now=now
+                db,
+                ean=ean,
+                name=f"Bench product {index}",
+                price_cents=100 + index,
+                now=now,
+                actor=ACTOR,
             )
             await stock.restock(db, ean, STOCK_MAX, Origin.of(ACTOR, now=now))
     return Fleet(
