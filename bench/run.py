@@ -57,24 +57,30 @@ ROUND_TRIPS = {"heartbeat": 1, "start+end": 2, "purchase": 1}
 
 @dataclass(frozen=True)
 class Stack:
-    """What answers the devices: an echo responder (`module`) or the handler service."""
+    """What answers the devices: an echo responder or the handler service on a database."""
 
     name: str  # as --only names it
     label: str
-    module: str = "makerbus"
-    database: str | None = None  # sqlite or postgres; None for an echo
+    echo: str | None = None  # the echo's module
+    database: str | None = None  # sqlite or postgres, for the handler service
     workers: int = 1
 
     @property
     def ops(self) -> tuple[str, ...]:
         """An echo answers heartbeat-shaped requests only: the ceiling every op is read against."""
-        return OPS if self.database else ("heartbeat",)
+        return ("heartbeat",) if self.echo else OPS
+
+    def command(self, port: int) -> tuple[list[str], str]:
+        """The responder's command line and what it prints once it serves."""
+        if self.echo:
+            return [sys.executable, "-m", self.echo, str(port)], READY
+        return [sys.executable, "-m", "makerbus", "handlers"], "serving requests"
 
 
 STACKS = (
-    Stack("aiomqtt-echo", "aiomqtt echo", "bench.echo_aiomqtt"),
-    Stack("paho-echo", "paho echo", "bench.echo_paho"),
-    Stack("socket-echo", "socket echo", "bench.echo_socket"),
+    Stack("aiomqtt-echo", "aiomqtt echo", echo="bench.echo_aiomqtt"),
+    Stack("paho-echo", "paho echo", echo="bench.echo_paho"),
+    Stack("socket-echo", "socket echo", echo="bench.echo_socket"),
     Stack("sqlite", "sqlite", database="sqlite"),
     Stack("postgres", "postgres", database="postgres"),
     Stack("postgres-x2", "postgres x2 workers", database="postgres", workers=2),
@@ -289,7 +295,9 @@ def run(
                     fleet = asyncio.run(
                         provision(settings, max(counts), checkouts="purchase" in ops)
                     )
-                    with _responders(stack, settings) as servers:
+                    command, ready = stack.command(port)
+                    env = child_env(settings)
+                    with processes(command, env, stack.workers, ready) as servers:
                         watch = (*servers, broker.pid, os.getpid())
                         measured = asyncio.run(
                             measure(
@@ -298,7 +306,7 @@ def run(
                                 ops,
                                 counts,
                                 seconds,
-                                echo=stack.database is None,
+                                echo=stack.echo is not None,
                                 watch=watch,
                             )
                         )
@@ -307,19 +315,6 @@ def run(
                     for (op, count), result in measured.items()
                 ]
     return cells
-
-
-@contextmanager
-def _responders(stack: Stack, settings: Settings) -> Iterator[list[int]]:
-    env = child_env(settings)
-    if stack.database is None:
-        command = [sys.executable, "-m", stack.module, str(settings.mqtt_port)]
-        with processes(command, env, 1, READY) as pids:
-            yield pids
-    else:
-        command = [sys.executable, "-m", "makerbus", "handlers"]
-        with processes(command, env, stack.workers, "serving requests") as pids:
-            yield pids
 
 
 @contextmanager
@@ -351,7 +346,7 @@ def table(cells: list[Cell]) -> str:
     rows = [HEADER]
     for cell in cells:
         ceiling = ceilings.get(cell.devices)
-        op = cell.op if cell.stack.database else "request"
+        op = "request" if cell.stack.echo else cell.op
         rows.append(
             f"| {cell.stack.label} · {op} · {cell.devices} | {cell.result.rate:,.0f} "
             f"| {cell.result.p50:.1f} | {cell.result.percentile(99):.1f} "
