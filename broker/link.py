@@ -70,6 +70,8 @@ READ_SIZE = 65_536
 # Packet ids left for subscriptions however many publishes the broker lets us have in flight.
 MAX_PUBLISHES_IN_FLIGHT = 65_000
 RETAIN_AS_PUBLISHED = 0x08
+# What a broker may send a client like this one, besides PUBLISH, once it is connected.
+_AFTER_CONNACK = frozenset({PUBACK, SUBACK, UNSUBACK, PINGRESP, DISCONNECT})
 
 
 class LinkError(Exception):
@@ -288,17 +290,17 @@ class Link:
                 self._writer.write(encode_puback(message.packet_id))
             self._inbox.put_nowait(message)
             return
+        if kind not in _AFTER_CONNACK:
+            raise _Unexpected(f"a packet of type {kind}")
         if flags:
             raise MalformedPacket(f"reserved flags set on a packet of type {kind}")
-        if kind in (PUBACK, SUBACK, UNSUBACK):
-            self._acknowledged(kind, decode_ack(kind, body))
-        elif kind == PINGRESP:
+        if kind == PINGRESP:
             self._ping_answered = True
         elif kind == DISCONNECT:
             reason, properties = decode_disconnect(body)
             raise LinkLost(f"the broker disconnected us ({_reason(reason, properties)})")
         else:
-            raise _Unexpected(f"a packet of type {kind}")
+            self._acknowledged(kind, decode_ack(kind, body))
 
     def _acknowledged(self, kind: int, ack: Ack) -> None:
         expected, waiter = self._pending.pop(ack.packet_id, (None, None))
