@@ -22,6 +22,7 @@ from makerbus.context import accounts_from
 from tests.secrets_for_tests import production_settings
 
 pytestmark = pytest.mark.mqtt
+NEW_KEY = ("req", "-newkey", "rsa:2048", "-nodes")
 
 
 def openssl(*args: str | Path) -> None:
@@ -30,21 +31,7 @@ def openssl(*args: str | Path) -> None:
 
 def make_ca(directory: Path, name: str) -> tuple[Path, Path]:
     key, cert = directory / f"{name}.key", directory / f"{name}.crt"
-    openssl(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        f"/CN={name}",
-        "-keyout",
-        key,
-        "-out",
-        cert,
-    )
+    openssl(*NEW_KEY, "-x509", "-days", "2", "-subj", f"/CN={name}", "-keyout", key, "-out", cert)
     return key, cert
 
 
@@ -52,34 +39,10 @@ def make_server_cert(directory: Path, ca_key: Path, ca_cert: Path) -> tuple[Path
     key, request, cert = (directory / f"server.{ext}" for ext in ("key", "csr", "crt"))
     extensions = directory / "san.ext"
     extensions.write_text("subjectAltName = IP:127.0.0.1, DNS:localhost\n")
+    openssl(*NEW_KEY, "-subj", "/CN=localhost", "-keyout", key, "-out", request)
     openssl(
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=localhost",
-        "-keyout",
-        key,
-        "-out",
-        request,
-    )
-    openssl(
-        "x509",
-        "-req",
-        "-in",
-        request,
-        "-CA",
-        ca_cert,
-        "-CAkey",
-        ca_key,
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        extensions,
-        "-out",
-        cert,
+        *("x509", "-req", "-in", request, "-CA", ca_cert, "-CAkey", ca_key, "-CAcreateserial"),
+        *("-days", "2", "-extfile", extensions, "-out", cert),
     )
     return key, cert
 
