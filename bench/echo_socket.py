@@ -7,9 +7,9 @@ import asyncio
 import sys
 
 from bench.echo import ACCOUNT, READY, SUBSCRIPTION, answer, password
+from broker.address import BrokerAddress
 from broker.identities import Login
 from broker.link import connect
-from broker.mqtt import BrokerAddress
 
 
 async def main(port: int) -> None:

@@ -26,8 +26,8 @@ import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+from broker.address import BrokerAddress
 from broker.identities import Login
-from broker.mqtt import BrokerAddress
 from broker.packets import (
     CONNACK,
     CORRELATION_DATA,

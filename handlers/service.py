@@ -18,9 +18,9 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from broker.address import BrokerAddress
 from broker.identities import handler_login
 from broker.link import Link, LinkError, LinkLost, connect
-from broker.mqtt import BrokerAddress
 from broker.packets import Publish
 from broker.topics import RequestTopic
 from core.clock import Clock

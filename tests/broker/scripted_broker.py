@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+from broker.address import BrokerAddress
 from broker.identities import Login
-from broker.mqtt import BrokerAddress
 from broker.packets import CONNACK, CONNECT, Frame, Framer, PropertyValue, encode_properties, packet
 
 LOGIN = Login("makerbus-handlers-1", "scripted")

@@ -11,10 +11,11 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from broker.address import BrokerAddress
 from broker.identities import Login, handler_login, monitor_login
 from broker.launcher import LocalBroker, free_port, init_local
 from broker.link import Link, LinkLost, Refused, connect
-from broker.mqtt import BrokerAddress, client
+from broker.mqtt import client
 from broker.packets import Publish
 from core.settings import Settings
 from makerbus.context import accounts_from

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from broker.address import BrokerAddress
 from broker.dynsec_file import write_initial
 from broker.identities import handler_login
 from broker.launcher import LocalBroker, free_port, local_config
 from broker.link import Link, LinkLost, connect
 from broker.mosquitto_config import Listener, render
-from broker.mqtt import BrokerAddress
 from core.settings import Settings
 from makerbus.context import accounts_from
 from tests.secrets_for_tests import production_settings
