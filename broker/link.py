@@ -34,7 +34,10 @@ from broker.packets import (
     DISCONNECT,
     FAILURE,
     MALFORMED,
+    MAX_PACKET,
+    MAXIMUM_PACKET_SIZE,
     NO_PROPERTIES,
+    PACKET_TOO_LARGE,
     PINGREQ_PACKET,
     PINGRESP,
     PROTOCOL_ERROR,
@@ -123,6 +126,7 @@ class Link:
         server_keepalive = connack.properties.number(SERVER_KEEP_ALIVE)
         self.keepalive = keepalive if server_keepalive is None else server_keepalive
         self.receive_maximum = connack.properties.number(RECEIVE_MAXIMUM) or 65_535
+        self.maximum_packet_size = connack.properties.number(MAXIMUM_PACKET_SIZE) or MAX_PACKET
         self._window = asyncio.Semaphore(min(self.receive_maximum, MAX_PUBLISHES_IN_FLIGHT))
         self._waiting_for_window = 0
         self._last_id = 0
@@ -207,7 +211,7 @@ class Link:
                     Publish(topic, payload, 1, retain, packet_id, properties)
                 ),
             )
-        except ValueError:  # not encodable, so never sent: the slot is free again
+        except (ValueError, Refused):  # never sent: the slot is free again
             self._window.release()
             raise
         if ack.reasons[0] >= FAILURE:
@@ -242,6 +246,8 @@ class Link:
             raise self._gone()
         packet_id = self._new_id()
         data = encode(packet_id)
+        if len(data) > self.maximum_packet_size:  # the broker would disconnect us for it
+            raise Refused(f"a packet of {len(data)} bytes", PACKET_TOO_LARGE)
         waiter: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
         self._pending[packet_id] = (ack_kind, waiter)
         self._writer.write(data)
@@ -303,9 +309,10 @@ class Link:
             self._acknowledged(kind, decode_ack(kind, body))
 
     def _acknowledged(self, kind: int, ack: Ack) -> None:
-        expected, waiter = self._pending.pop(ack.packet_id, (None, None))
+        expected, waiter = self._pending.get(ack.packet_id, (None, None))
         if expected != kind or waiter is None:
             raise _Unexpected(f"an acknowledgement of packet {ack.packet_id}, never sent")
+        del self._pending[ack.packet_id]
         if kind == PUBACK:
             self._window.release()
         if not waiter.done():  # its publisher may have been cancelled

@@ -19,7 +19,8 @@ PINGREQ, PINGRESP, DISCONNECT = 12, 13, 14
 
 MAX_VARINT = 268_435_455  # four bytes of seven bits
 FAILURE = 0x80  # reason codes from here on say no
-MALFORMED, PROTOCOL_ERROR = 0x81, 0x82
+MALFORMED, PROTOCOL_ERROR, PACKET_TOO_LARGE = 0x81, 0x82, 0x95
+MAX_PACKET = MAX_VARINT + 5  # the largest remaining length and its fixed header
 
 # Property identifiers (MQTT 5.0, 2.2.2.2) and how each is written.
 RESPONSE_TOPIC, CORRELATION_DATA = 0x08, 0x09
@@ -28,6 +29,7 @@ SERVER_KEEP_ALIVE = 0x13
 REASON_STRING = 0x1F
 RECEIVE_MAXIMUM = 0x21
 USER_PROPERTY = 0x26
+MAXIMUM_PACKET_SIZE = 0x27
 _BYTE, _U16, _U32, _VARINT, _TEXT, _BINARY = range(6)
 _KINDS = {
     0x01: _BYTE,  # payload format indicator
@@ -52,7 +54,7 @@ _KINDS = {
     0x23: _U16,  # topic alias
     0x24: _BYTE,  # maximum QoS
     0x25: _BYTE,  # retain available
-    0x27: _U32,  # maximum packet size
+    MAXIMUM_PACKET_SIZE: _U32,
     0x28: _BYTE,  # wildcard subscription available
     0x29: _BYTE,  # subscription identifiers available
     0x2A: _BYTE,  # shared subscription available

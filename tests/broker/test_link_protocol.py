@@ -7,17 +7,20 @@ import asyncio
 
 import pytest
 
-from broker.link import Link, LinkLost, connect
+from broker.link import Link, LinkLost, Refused, connect
 from broker.packets import (
     DISCONNECT,
+    MAXIMUM_PACKET_SIZE,
     PINGREQ,
     PUBACK,
     PUBLISH,
     RECEIVE_MAXIMUM,
     SERVER_KEEP_ALIVE,
+    SUBACK,
     SUBSCRIBE,
     Publish,
     decode_disconnect,
+    decode_publish,
     encode_disconnect,
     encode_puback,
     encode_publish,
@@ -157,3 +160,33 @@ async def test_closing_says_goodbye_with_a_disconnect_of_success() -> None:
 
         assert await disconnect_reason(peer) == 0
         assert await peer.closed()
+
+
+async def test_an_acknowledgement_of_the_wrong_kind_loses_the_link_and_its_publish() -> None:
+    async with scripted_broker() as broker, connect(broker.address, LOGIN) as link:
+        peer = await broker.next_peer()
+        publish = asyncio.create_task(link.publish("t", b""))
+        assert (await peer.read()).kind == PUBLISH
+
+        peer.send(packet(SUBACK, b"\x00\x01\x00\x00"))
+
+        with pytest.raises(LinkLost, match="never sent"):
+            await publish
+
+
+async def test_a_publish_beyond_the_brokers_maximum_packet_size_is_refused_unsent() -> None:
+    async with (
+        scripted_broker({MAXIMUM_PACKET_SIZE: 64, RECEIVE_MAXIMUM: 1}) as broker,
+        connect(broker.address, LOGIN) as link,
+    ):
+        peer = await broker.next_peer()
+
+        with pytest.raises(Refused) as refused:
+            await link.publish("t", b"x" * 64)
+        small = asyncio.create_task(link.publish("t", b"x"))  # the one slot is free again
+
+        sent = decode_publish((frame := await peer.read()).flags, frame.body)
+        peer.send(encode_puback(sent.packet_id or 0))
+        await small
+        assert refused.value.reason == 0x95
+        assert (frame.kind, sent.payload) == (PUBLISH, b"x")
