@@ -2,9 +2,10 @@
 
 One per MQTT layer, each its own process with a handler worker's account on the handler service's
 shared subscription, so the benchmark's figures read as a fraction of each:
-`python -m bench.echo_aiomqtt PORT` (the library the handler service uses), `bench.echo_paho`
-(the library under aiomqtt, on its own loop) and `bench.echo_socket` (no MQTT library:
-bench.mqtt5 over asyncio streams). This module holds what they share.
+`python -m bench.echo_aiomqtt PORT` (the library the handler service used until it had its own
+link; the API's live monitor still does), `bench.echo_paho` (the library under aiomqtt, on its
+own loop) and `bench.echo_socket` (no MQTT library: `broker.link`, the handler service's own
+MQTT 5 link over asyncio streams). This module holds what they share.
 """
 
 from __future__ import annotations

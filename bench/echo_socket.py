@@ -1,4 +1,5 @@
-"""The socket-level echo (see bench.echo): no MQTT library, bench.mqtt5 over asyncio streams."""
+"""The socket-level echo (see bench.echo): no MQTT library, the handler service's own
+`broker.link` over asyncio streams, each answer a task of its own as in the service."""
 
 from __future__ import annotations
 
@@ -6,18 +7,23 @@ import asyncio
 import sys
 
 from bench.echo import ACCOUNT, READY, SUBSCRIPTION, answer, password
-from bench.mqtt5 import Connection
+from broker.address import BrokerAddress
+from broker.identities import Login
+from broker.link import connect
 
 
 async def main(port: int) -> None:
-    connection = await Connection.open(
-        "127.0.0.1", port, client_id=ACCOUNT, username=ACCOUNT, password=password()
-    )
-    await connection.subscribe(SUBSCRIPTION)
-    print(READY, flush=True)
-    async for message in connection.messages():
-        topic, body = answer(message.topic, message.payload, message.response_topic)
-        await connection.publish(topic, body, message.correlation_data)
+    async with connect(BrokerAddress("127.0.0.1", port), Login(ACCOUNT, password())) as link:
+        await link.subscribe(SUBSCRIPTION)
+        print(READY, flush=True)
+        tasks: set[asyncio.Task[None]] = set()
+        async for message in link.messages():
+            topic, body = answer(message.topic, message.payload, message.response_topic)
+            task = asyncio.create_task(
+                link.publish(topic, body, correlation_data=message.correlation_data)
+            )
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Heartbeats, session start+end pairs and 3-item basket purchases.
 
 One real mosquitto (the generated config), the real handler service as subprocesses, SQLite and
 PostgreSQL, closed-loop devices at 1, 8 and 64 at once, and on the same broker three echo
-responders without a database (aiomqtt, paho, a socket-level MQTT 5 codec) as the ceilings. The
+responders without a database (aiomqtt, paho, the handler service's own link) as the ceilings. The
 CPU the responders, the load generator and mosquitto spent in each cell is read from /proc. Not a
 test: it prints a table (also written to bench/last-run.md).
 """

@@ -15,7 +15,8 @@ from typing import Any
 
 import aiomqtt
 
-from broker.mqtt import BrokerAddress, client
+from broker.address import BrokerAddress
+from broker.mqtt import client
 
 CONTROL_TOPIC = "$CONTROL/dynamic-security/v1"
 RESPONSE_TOPIC = f"{CONTROL_TOPIC}/response"

@@ -1,23 +1,17 @@
-"""Connection settings shared by every makerbus MQTT client of the server side."""
+"""The aiomqtt client of the server side (the API's live monitor, the broker admin); the handler
+service has its own link, broker.link."""
 
 from __future__ import annotations
 
 import socket
 import ssl
-from dataclasses import dataclass
-from pathlib import Path
 
 import aiomqtt
 
+from broker.address import BrokerAddress
+
 # Without TCP_NODELAY each QoS 1 round trip waits on Nagle's algorithm (40-80 ms).
 NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
-
-
-@dataclass(frozen=True)
-class BrokerAddress:
-    host: str
-    port: int
-    ca_file: Path | None = None
 
 
 def client(

@@ -25,10 +25,10 @@ from broker.acl import (
     device_acls,
     device_role,
 )
+from broker.address import BrokerAddress
 from broker.dynsec import DynsecAdmin, DynsecError
 from broker.dynsec_file import Account
 from broker.identities import admin_login
-from broker.mqtt import BrokerAddress
 from broker.topics import Topics
 from core import devices
 from core.audit import Actor

@@ -16,15 +16,12 @@ import time
 from collections.abc import Coroutine
 from datetime import timedelta
 
-import aiomqtt
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-from paho.mqtt.reasoncodes import ReasonCode
-from paho.mqtt.subscribeoptions import SubscribeOptions
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from broker.address import BrokerAddress
 from broker.identities import handler_login
-from broker.mqtt import BrokerAddress, client
+from broker.link import Link, LinkError, LinkLost, connect
+from broker.packets import Publish
 from broker.topics import RequestTopic
 from core.clock import Clock
 from core.settings import Settings
@@ -39,8 +36,6 @@ PRUNE_EVERY_S = 3600.0
 REQUESTS_EVERY_S = 60.0
 MAX_IN_FLIGHT = 256
 DRAIN_TIMEOUT_S = 10.0
-# Retain as published: without it a live retained request arrives looking like any other.
-REQUESTS_SUBSCRIPTION = SubscribeOptions(qos=1, retainAsPublished=True)
 
 
 class Backoff:
@@ -59,31 +54,14 @@ class Backoff:
         self._attempt = 0
 
 
-def _incoming(message: aiomqtt.Message) -> Incoming:
-    payload = message.payload if isinstance(message.payload, bytes) else b""
-    props = message.properties
-    response_topic = getattr(props, "ResponseTopic", None) if props else None
-    correlation = getattr(props, "CorrelationData", None) if props else None
+def _incoming(message: Publish) -> Incoming:
     return Incoming(
-        topic=message.topic.value,
-        payload=payload,
-        response_topic=response_topic,
-        correlation_data=correlation,
-        retain=bool(message.retain),
+        topic=message.topic,
+        payload=message.payload,
+        response_topic=message.response_topic,
+        correlation_data=message.correlation_data,
+        retain=message.retain,
     )
-
-
-def _is_failure(code: int | ReasonCode) -> bool:
-    return (code.value if isinstance(code, ReasonCode) else code) >= 0x80
-
-
-def _correlation(data: bytes | None) -> Properties | None:
-    """MQTT 5 answers echo the request's correlation data."""
-    if data is None:
-        return None
-    properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-    properties.CorrelationData = data
-    return properties
 
 
 class HandlerService:
@@ -114,7 +92,7 @@ class HandlerService:
             while not self._stopping.is_set():
                 try:
                     await self._serve_connection(backoff)
-                except aiomqtt.MqttError as error:
+                except LinkError as error:
                     metrics.CONNECTED.set(0)
                     delay = backoff.next_delay()
                     log.warning(
@@ -131,16 +109,9 @@ class HandlerService:
 
     async def _serve_connection(self, backoff: Backoff) -> None:
         filter_ = self.runtime.topics.shared_requests(self.settings.share_group)
-        mqtt = client(
-            self.address,
-            username=self.login.username,
-            password=self.login.password,
-            identifier=self.login.client_id,
-        )
-        async with mqtt:
-            granted = await mqtt.subscribe(filter_, options=REQUESTS_SUBSCRIPTION)
-            if any(_is_failure(code) for code in granted):
-                raise aiomqtt.MqttError(f"subscription to {filter_} refused: {granted}")
+        async with connect(self.address, self.login) as mqtt:
+            # Retain as published: without it a live retained request looks like any other.
+            await mqtt.subscribe(filter_, retain_as_published=True)
             metrics.CONNECTED.set(1)
             backoff.reset()
             log.info(
@@ -165,10 +136,10 @@ class HandlerService:
             for outcome in outcomes:
                 if isinstance(outcome, Exception):
                     raise outcome
-            raise aiomqtt.MqttError("the broker connection ended")
+            raise LinkLost("the broker connection ended")
 
-    async def _consume(self, mqtt: aiomqtt.Client) -> None:
-        async for message in mqtt.messages:
+    async def _consume(self, mqtt: Link) -> None:
+        async for message in mqtt.messages():
             incoming = _incoming(message)
             parsed = self.runtime.topics.parse_request(incoming.topic)
             slug = parsed.slug if parsed else ""
@@ -197,11 +168,11 @@ class HandlerService:
         self._in_flight.add(task)
         task.add_done_callback(self._finished)
 
-    async def _clear_retained(self, mqtt: aiomqtt.Client, topic: str) -> None:
+    async def _clear_retained(self, mqtt: Link, topic: str) -> None:
         """Delete a retained request from the broker, so no new subscriber receives a copy."""
         try:
-            await mqtt.publish(topic, b"", qos=1, retain=True)
-        except aiomqtt.MqttError as error:
+            await mqtt.publish(topic, b"", retain=True)
+        except LinkError as error:
             log.warning("retained request not cleared", extra={"error": str(error)})
 
     def _finished(self, task: asyncio.Task[None]) -> None:
@@ -209,7 +180,7 @@ class HandlerService:
         self._capacity.release()
 
     async def _answer(
-        self, mqtt: aiomqtt.Client, slug: str, incoming: Incoming, target: RequestTopic | None
+        self, mqtt: Link, slug: str, incoming: Incoming, target: RequestTopic | None
     ) -> None:
         # Requests of one device are answered in order; different devices run in parallel.
         async with self._device_queues.turn(slug):
@@ -222,33 +193,27 @@ class HandlerService:
             log.exception("unexpected failure while answering")
             return None
 
-    async def _publish(self, mqtt: aiomqtt.Client, reply: Outgoing | None) -> None:
+    async def _publish(self, mqtt: Link, reply: Outgoing | None) -> None:
         if reply is None:
             return
         try:
-            await mqtt.publish(
-                reply.topic,
-                reply.payload,
-                qos=1,
-                properties=_correlation(reply.correlation_data),
-            )
-        except aiomqtt.MqttError as error:
+            # MQTT 5 answers echo the request's correlation data.
+            await mqtt.publish(reply.topic, reply.payload, correlation_data=reply.correlation_data)
+        except LinkError as error:
             # The answer is stored; the device's retry with the same id will get it.
             log.warning("answer not delivered", extra={"error": str(error)})
 
-    async def _drain(
-        self, mqtt: aiomqtt.Client, consumer: asyncio.Task[None], filter_: str
-    ) -> None:
+    async def _drain(self, mqtt: Link, consumer: asyncio.Task[None], filter_: str) -> None:
         """Graceful stop: take no new requests, answer the ones received, then disconnect."""
         log.info("stopping: draining in-flight requests")
-        with contextlib.suppress(aiomqtt.MqttError):
+        with contextlib.suppress(LinkError):
             await mqtt.unsubscribe(filter_)
         consumer.cancel()
         await asyncio.gather(consumer, return_exceptions=True)
         if self._in_flight:
             await asyncio.wait(set(self._in_flight), timeout=DRAIN_TIMEOUT_S)
 
-    async def _jobs_forever(self, mqtt: aiomqtt.Client) -> None:
+    async def _jobs_forever(self, mqtt: Link) -> None:
         """While connected: sweep sessions often, equipment requests each minute, prune
         stored answers hourly, start a Snipe-IT sync every MAKERBUS_SNIPEIT_SYNC_INTERVAL_S
         (when it is on)."""
@@ -257,7 +222,7 @@ class HandlerService:
         last_prune = last_requests = float("-inf")
 
         async def publish(topic: str, payload: bytes) -> None:
-            await mqtt.publish(topic, payload, qos=1)
+            await mqtt.publish(topic, payload)
 
         while True:
             try:
@@ -272,7 +237,7 @@ class HandlerService:
                     last_prune = time.monotonic()
                 if self._snipeit is not None:
                     self._snipeit.poke()
-            except aiomqtt.MqttError:
+            except LinkLost:
                 raise
             except Exception:
                 log.exception("background job failed; retrying on the next sweep")

@@ -29,8 +29,9 @@ from paho.mqtt.reasoncodes import ReasonCode
 from api.device_status import StatusBoard
 from api.live.hub import Hub
 from api.live.traffic import Traffic
+from broker.address import BrokerAddress
 from broker.identities import SlotError, monitor_login
-from broker.mqtt import BrokerAddress, client
+from broker.mqtt import client
 from core.clock import Clock, rfc3339
 from core.formats import SLUG_PATTERN
 from core.settings import Settings, UnsafeSettingsError

@@ -19,10 +19,10 @@ from makerbus_device import DeviceClient
 from sqlalchemy import select, update
 
 from broker import provisioning
+from broker.address import BrokerAddress
 from broker.dynsec import DynsecAdmin
 from broker.identities import Login
 from broker.launcher import LocalBroker, free_port, init_local
-from broker.mqtt import BrokerAddress
 from broker.mqtt import client as mqtt_client
 from broker.provisioning import Credentials, open_device_broker
 from core import machines, members

@@ -10,8 +10,8 @@ import pytest
 from makerbus_device import ConnectRefused, DeviceClient
 from paho.mqtt.reasoncodes import ReasonCode
 
+from broker.address import BrokerAddress
 from broker.identities import monitor_logins
-from broker.mqtt import BrokerAddress
 from broker.mqtt import client as mqtt_client
 from broker.provisioning import Credentials
 from tests.e2e.stack import Stack, disconnected

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import aiomqtt
 
+from broker.address import BrokerAddress
 from broker.dynsec import DynsecAdmin
 from broker.launcher import LocalBroker, free_port
-from broker.mqtt import BrokerAddress
 from tests.e2e.stack import PASSWORDS, settings_env, stack_settings
 
 
