@@ -1,0 +1,173 @@
+"""Handler CPU per heartbeat, in-process: the runtime's handle path without MQTT.
+
+`python -m bench.hotpath [--database sqlite|postgres] [--devices N] [--heartbeats M]
+[--cadence fixed|real] [--concurrency K] [--profile]`: a fresh migrated database, N machines
+with open sessions, then M heartbeats round robin through `Runtime.handle`, K at a time. It
+reports the process's CPU (user+sys, the aiosqlite thread included; PostgreSQL's own processes
+not) per heartbeat. `--cadence real` moves a frozen clock so that each machine's heartbeats are
+30 s apart (an interval falls due every ~28th heartbeat, last-seen is written every 2nd);
+`fixed` keeps the clock still, as a closed-loop `make bench` run of a few seconds sees it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import pstats
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from core import machines, members
+from core.audit import Actor
+from core.billing import Tariff, TariffOverride
+from core.clock import FrozenClock, SystemClock
+from core.db import async_session_factory, make_async_engine
+from core.devices import create
+from core.formats import DeviceKind
+from core.migrations import upgrade
+from core.settings import Environment, Settings
+from handlers.runtime import Incoming, Runtime
+from tests.databases import fresh_postgres, fresh_sqlite
+
+ACTOR = Actor.person("bench")
+TARIFF = Tariff(login_fee_cents=100, price_per_minute_cents=20, interval_min=15)
+WARMUP = 200
+
+
+@contextmanager
+def database(kind: str) -> Iterator[str]:
+    if kind == "postgres":
+        with fresh_postgres() as url:
+            yield url
+        return
+    with tempfile.TemporaryDirectory() as directory, fresh_sqlite(Path(directory)) as url:
+        yield url
+
+
+class Fleet:
+    """Machines with an open session each, and the messages their heartbeats are."""
+
+    def __init__(self, runtime: Runtime, slugs: list[str], sessions: list[int]) -> None:
+        self.runtime = runtime
+        self.slugs = slugs
+        self.sessions = sessions
+        self.sent = 0
+
+    def heartbeat(self, index: int) -> Incoming:
+        self.sent += 1
+        slug = self.slugs[index]
+        payload = json.dumps({"id": f"hb-{self.sent}", "session_id": self.sessions[index]})
+        return Incoming(topic=f"mkr/v1/{slug}/req/session/heartbeat", payload=payload.encode())
+
+    async def send(self, message: Incoming) -> dict[str, object]:
+        reply = await self.runtime.handle(message, self.runtime.topics.parse_request(message.topic))
+        assert reply is not None
+        answer: dict[str, object] = json.loads(reply.payload)
+        return answer
+
+
+async def seed(runtime: Runtime, settings: Settings, count: int, clock: FrozenClock) -> Fleet:
+    engine = make_async_engine(settings.database_url)
+    now = clock.now()
+    slugs, cards = [], []
+    async with async_session_factory(engine)() as db, db.begin():
+        for index in range(count):
+            device = await create(
+                db, slug=f"hot-{index}", kind=DeviceKind.MACHINE, name="m", now=now, actor=ACTOR
+            )
+            await machines.set_tariff(db, device.id, TARIFF, now=now, actor=ACTOR)
+            card = f"04{index:012X}"
+            member = await members.add_member(
+                db, name="m", card_uid=card, opening_balance_cents=10**9, now=now, actor=ACTOR
+            )
+            await machines.authorize(
+                db,
+                device_id=device.id,
+                member_id=member.member_id,
+                override=TariffOverride(),
+                now=now,
+                actor=ACTOR,
+            )
+            slugs.append(device.slug)
+            cards.append(card)
+    await engine.dispose()
+    fleet = Fleet(runtime, slugs, [])
+    for slug, card in zip(slugs, cards, strict=True):
+        payload = json.dumps({"id": f"start-{slug}", "card": card}).encode()
+        answer = await fleet.send(Incoming(f"mkr/v1/{slug}/req/session/start", payload))
+        session_id = answer["session_id"]
+        assert isinstance(session_id, int), answer
+        fleet.sessions.append(session_id)
+    return fleet
+
+
+async def beat(fleet: Fleet, clock: FrozenClock, count: int, step: timedelta, lanes: int) -> int:
+    """`count` heartbeats, `lanes` at a time; returns how many were not answered ok."""
+    failed = 0
+    devices = len(fleet.slugs)
+
+    async def lane(start: int) -> None:
+        nonlocal failed
+        for number in range(start, count, lanes):
+            clock.advance(step)
+            answer = await fleet.send(fleet.heartbeat(number % devices))
+            failed += answer.get("ok") is not True
+
+    await asyncio.gather(*(lane(start) for start in range(lanes)))
+    return failed
+
+
+async def measure(args: argparse.Namespace, url: str) -> None:
+    upgrade(url)
+    settings = Settings(env=Environment.DEV, database_url=url, _env_file=None)
+    clock = FrozenClock(SystemClock().now())
+    engine = make_async_engine(url, pool_size=max(2, args.concurrency))
+    runtime = Runtime(settings, async_session_factory(engine), clock)
+    fleet = await seed(runtime, settings, args.devices, clock)
+    period = timedelta(seconds=settings.heartbeat_period_s)
+    step = period / args.devices if args.cadence == "real" else timedelta(0)
+    await beat(fleet, clock, WARMUP, step, args.concurrency)
+    profile = cProfile.Profile() if args.profile else None
+    cpu, wall = time.process_time(), time.perf_counter()
+    if profile:
+        profile.enable()
+    failed = await beat(fleet, clock, args.heartbeats, step, args.concurrency)
+    if profile:
+        profile.disable()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    await engine.dispose()
+    print(
+        f"{args.database} · {args.devices} devices · cadence {args.cadence} · "
+        f"{args.concurrency} at a time: {args.heartbeats} heartbeats, "
+        f"{cpu / args.heartbeats * 1000:.3f} ms CPU each, {args.heartbeats / wall:,.0f}/s, "
+        f"{failed} not ok"
+    )
+    if profile:
+        stats = pstats.Stats(profile).strip_dirs()
+        stats.sort_stats("tottime").print_stats(args.profile)
+        stats.sort_stats("cumulative").print_stats(args.profile)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--devices", type=int, default=64)
+    parser.add_argument("--heartbeats", type=int, default=5000)
+    parser.add_argument("--cadence", choices=("fixed", "real"), default="fixed")
+    parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="ROWS", help="print cProfile's top ROWS"
+    )
+    args = parser.parse_args()
+    with database(args.database) as url:
+        asyncio.run(measure(args, url))
+
+
+if __name__ == "__main__":
+    main()
