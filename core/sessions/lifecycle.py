@@ -170,6 +170,17 @@ async def _rejoin(db: AsyncSession, row: LockedRow, member_id: int, now: datetim
     )
 
 
+@dataclass(frozen=True)
+class Beat:
+    """A recorded heartbeat's session row (locked) and its member's balance."""
+
+    member_id: int
+    tariff: Tariff
+    paid_until: datetime
+    prepaid_cents: int
+    balance: ledger.Balance
+
+
 async def heartbeat(
     db: AsyncSession,
     *,
@@ -181,8 +192,9 @@ async def heartbeat(
 ) -> Running | Unfunded:
     """Record proof of life; prepay the next interval(s) when the paid time runs short.
 
-    The hot path: one UPDATE records the heartbeat, locks the row and returns what the answer
-    needs (the member's balance included); only a due interval costs more statements.
+    One UPDATE records the heartbeat, locks the row and returns what the answer needs (the
+    member's balance included); only a due interval costs more statements. The handlers'
+    hot path runs the same UPDATE on the driver connection (`core.hotpath.sessions`).
     """
     owner = Member.id == S.member_id
     row = (
@@ -204,11 +216,39 @@ async def heartbeat(
         )
     ).one_or_none()
     if row is None:
-        raise await _why_not_open(db, device_id, session_id)
-    paid_until, balance = row.paid_until, row.balance
+        raise await why_not_open(db, device_id, session_id)
+    beat = Beat(
+        member_id=row.member_id,
+        tariff=Tariff(row.login_fee_cents, row.price_per_minute_cents, row.interval_min),
+        paid_until=row.paid_until,
+        prepaid_cents=row.prepaid_cents,
+        balance=ledger.Balance(row.balance, row.credit),
+    )
+    return await pay_ahead(
+        db,
+        beat,
+        session_id=session_id,
+        device_id=device_id,
+        now=now,
+        heartbeat_period=heartbeat_period,
+        request_id=request_id,
+    )
+
+
+async def pay_ahead(
+    db: AsyncSession,
+    beat: Beat,
+    *,
+    session_id: int,
+    device_id: int,
+    now: datetime,
+    heartbeat_period: timedelta,
+    request_id: str | None,
+) -> Running | Unfunded:
+    """After a recorded heartbeat: charge the interval(s) now due, if any, and say how it runs."""
+    tariff, paid_until = beat.tariff, beat.paid_until
     if now >= paid_until:
         raise SessionClosed("the paid time is over")
-    tariff = Tariff(row.login_fee_cents, row.price_per_minute_cents, row.interval_min)
     intervals = intervals_due(tariff, paid_until, now, heartbeat_period)
     if not intervals:
         return _running(
@@ -217,25 +257,26 @@ async def heartbeat(
             paid_until=paid_until,
             now=now,
             charged=0,
-            balance=ledger.Balance(balance, row.credit),
+            balance=beat.balance,
         )
     charged = intervals * tariff.interval_cents
     posted = await ledger.post(
         db,
-        row.member_id,
+        beat.member_id,
         [Posting(EntryKind.SESSION_INTERVAL, -charged)],
         Origin(now=now, device_id=device_id, request_id=request_id),
         within_credit=True,
         session_id=session_id,
     )
     if posted is None:
-        return Unfunded(session_id, paid_until, _remaining_s(paid_until, now), balance)
+        remaining = _remaining_s(paid_until, now)
+        return Unfunded(session_id, paid_until, remaining, beat.balance.balance_cents)
     paid_until += intervals * tariff.interval
     await run(
         db,
         update(S)
         .where(S.id == session_id)
-        .values(paid_until=paid_until, prepaid_cents=row.prepaid_cents + charged),
+        .values(paid_until=paid_until, prepaid_cents=beat.prepaid_cents + charged),
     )
     return _running(
         session_id=session_id,
@@ -247,7 +288,8 @@ async def heartbeat(
     )
 
 
-async def _why_not_open(db: AsyncSession, device_id: int, session_id: int) -> Exception:
+async def why_not_open(db: AsyncSession, device_id: int, session_id: int) -> Exception:
+    """Why no open session `session_id` of this machine took a heartbeat."""
     ended = await run(db, select(S.ended_at).where(S.id == session_id, S.device_id == device_id))
     if ended.one_or_none() is None:
         return UnknownSession(f"no session {session_id} on this machine")
