@@ -1,12 +1,13 @@
 """Handler CPU per heartbeat, in-process: the runtime's handle path without MQTT.
 
 `python -m bench.hotpath [--database sqlite|postgres] [--devices N] [--heartbeats M]
-[--cadence fixed|real] [--concurrency K] [--profile]`: a fresh migrated database, N machines
-with open sessions, then M heartbeats round robin through `Runtime.handle`, K at a time. It
-reports the process's CPU (user+sys, the aiosqlite thread included; PostgreSQL's own processes
-not) per heartbeat. `--cadence real` moves a frozen clock so that each machine's heartbeats are
-30 s apart (an interval falls due every ~28th heartbeat, last-seen is written every 2nd);
-`fixed` keeps the clock still, as a closed-loop `make bench` run of a few seconds sees it.
+[--cadence fixed|real] [--concurrency K] [--path hot|general] [--profile ROWS]`: a fresh
+migrated database, N machines with open sessions, then M heartbeats round robin through
+`Runtime.handle`, K at a time. It reports the process's CPU (user+sys, the aiosqlite thread
+included; PostgreSQL's own processes not) per heartbeat. `--cadence real` moves a frozen clock
+so that each machine's heartbeats are 30 s apart (an interval falls due every ~28th heartbeat,
+last-seen is written every 2nd); `fixed` keeps the clock still, as a closed-loop `make bench`
+run of a few seconds sees it. `--path general` runs every op without `core.hotpath`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import dataclasses
 import json
 import pstats
 import tempfile
@@ -32,6 +34,7 @@ from core.devices import create
 from core.formats import DeviceKind
 from core.migrations import upgrade
 from core.settings import Environment, Settings
+from handlers.registry import OPS
 from handlers.runtime import Incoming, Runtime
 from tests.databases import fresh_postgres, fresh_sqlite
 
@@ -128,24 +131,30 @@ async def measure(args: argparse.Namespace, url: str) -> None:
     settings = Settings(env=Environment.DEV, database_url=url, _env_file=None)
     clock = FrozenClock(SystemClock().now())
     engine = make_async_engine(url, pool_size=max(2, args.concurrency))
-    runtime = Runtime(settings, async_session_factory(engine), clock)
+    ops = OPS
+    if args.path == "general":
+        ops = {name: dataclasses.replace(op, hot=None) for name, op in OPS.items()}
+    runtime = Runtime(settings, async_session_factory(engine), clock, ops)
     fleet = await seed(runtime, settings, args.devices, clock)
     period = timedelta(seconds=settings.heartbeat_period_s)
     step = period / args.devices if args.cadence == "real" else timedelta(0)
     await beat(fleet, clock, WARMUP, step, args.concurrency)
     profile = cProfile.Profile() if args.profile else None
-    cpu, wall = time.process_time(), time.perf_counter()
+    cpu, loop, wall = time.process_time(), time.thread_time(), time.perf_counter()
     if profile:
         profile.enable()
     failed = await beat(fleet, clock, args.heartbeats, step, args.concurrency)
     if profile:
         profile.disable()
-    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    cpu, loop = time.process_time() - cpu, time.thread_time() - loop
+    wall = time.perf_counter() - wall
     await engine.dispose()
     print(
-        f"{args.database} · {args.devices} devices · cadence {args.cadence} · "
+        f"{args.database} · {args.path} path · {args.devices} devices · cadence {args.cadence} · "
         f"{args.concurrency} at a time: {args.heartbeats} heartbeats, "
-        f"{cpu / args.heartbeats * 1000:.3f} ms CPU each, {args.heartbeats / wall:,.0f}/s, "
+        f"{cpu / args.heartbeats * 1000:.3f} ms CPU each "
+        f"({loop / args.heartbeats * 1000:.3f} in the event loop's thread), "
+        f"{args.heartbeats / wall:,.0f}/s, "
         f"{failed} not ok"
     )
     if profile:
@@ -161,6 +170,12 @@ def main() -> None:
     parser.add_argument("--heartbeats", type=int, default=5000)
     parser.add_argument("--cadence", choices=("fixed", "real"), default="fixed")
     parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument(
+        "--path",
+        choices=("hot", "general"),
+        default="hot",
+        help="general: every op the way it runs without core.hotpath (the before figure)",
+    )
     parser.add_argument(
         "--profile", type=int, default=0, metavar="ROWS", help="print cProfile's top ROWS"
     )
