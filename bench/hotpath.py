@@ -7,7 +7,8 @@ migrated database, N machines with open sessions, then M heartbeats round robin 
 included; PostgreSQL's own processes not) per heartbeat. `--cadence real` moves a frozen clock
 so that each machine's heartbeats are 30 s apart (an interval falls due every ~28th heartbeat,
 last-seen is written every 2nd); `fixed` keeps the clock still, as a closed-loop `make bench`
-run of a few seconds sees it. `--path general` runs every op without `core.hotpath`.
+run of a few seconds sees it. `--path general` runs every op without `core.hotpath`;
+`--path hot,general` alternates the two in rounds, for a before/after under the same load.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from core.devices import create
 from core.formats import DeviceKind
 from core.migrations import upgrade
 from core.settings import Environment, Settings
-from handlers.registry import OPS
+from handlers.registry import OPS, Op
 from handlers.runtime import Incoming, Runtime
 from tests.databases import fresh_postgres, fresh_sqlite
 
@@ -56,8 +57,7 @@ def database(kind: str) -> Iterator[str]:
 class Fleet:
     """Machines with an open session each, and the messages their heartbeats are."""
 
-    def __init__(self, runtime: Runtime, slugs: list[str], sessions: list[int]) -> None:
-        self.runtime = runtime
+    def __init__(self, slugs: list[str], sessions: list[int]) -> None:
         self.slugs = slugs
         self.sessions = sessions
         self.sent = 0
@@ -68,11 +68,12 @@ class Fleet:
         payload = json.dumps({"id": f"hb-{self.sent}", "session_id": self.sessions[index]})
         return Incoming(topic=f"mkr/v1/{slug}/req/session/heartbeat", payload=payload.encode())
 
-    async def send(self, message: Incoming) -> dict[str, object]:
-        reply = await self.runtime.handle(message, self.runtime.topics.parse_request(message.topic))
-        assert reply is not None
-        answer: dict[str, object] = json.loads(reply.payload)
-        return answer
+
+async def send(runtime: Runtime, message: Incoming) -> dict[str, object]:
+    reply = await runtime.handle(message, runtime.topics.parse_request(message.topic))
+    assert reply is not None
+    answer: dict[str, object] = json.loads(reply.payload)
+    return answer
 
 
 async def seed(runtime: Runtime, settings: Settings, count: int, clock: FrozenClock) -> Fleet:
@@ -100,30 +101,57 @@ async def seed(runtime: Runtime, settings: Settings, count: int, clock: FrozenCl
             slugs.append(device.slug)
             cards.append(card)
     await engine.dispose()
-    fleet = Fleet(runtime, slugs, [])
+    fleet = Fleet(slugs, [])
     for slug, card in zip(slugs, cards, strict=True):
         payload = json.dumps({"id": f"start-{slug}", "card": card}).encode()
-        answer = await fleet.send(Incoming(f"mkr/v1/{slug}/req/session/start", payload))
+        answer = await send(runtime, Incoming(f"mkr/v1/{slug}/req/session/start", payload))
         session_id = answer["session_id"]
         assert isinstance(session_id, int), answer
         fleet.sessions.append(session_id)
     return fleet
 
 
-async def beat(fleet: Fleet, clock: FrozenClock, count: int, step: timedelta, lanes: int) -> int:
-    """`count` heartbeats, `lanes` at a time; returns how many were not answered ok."""
-    failed = 0
+@dataclasses.dataclass
+class Tally:
+    """What one path spent: heartbeats, process CPU, event-loop thread CPU, wall seconds."""
+
+    heartbeats: int = 0
+    cpu: float = 0.0
+    loop: float = 0.0
+    wall: float = 0.0
+    failed: int = 0
+
+
+async def beat(
+    runtime: Runtime,
+    fleet: Fleet,
+    clock: FrozenClock,
+    count: int,
+    step: timedelta,
+    lanes: int,
+    tally: Tally,
+) -> None:
+    """`count` heartbeats, `lanes` at a time, added to `tally`."""
     devices = len(fleet.slugs)
+    cpu, loop, wall = time.process_time(), time.thread_time(), time.perf_counter()
 
     async def lane(start: int) -> None:
-        nonlocal failed
         for number in range(start, count, lanes):
             clock.advance(step)
-            answer = await fleet.send(fleet.heartbeat(number % devices))
-            failed += answer.get("ok") is not True
+            answer = await send(runtime, fleet.heartbeat(number % devices))
+            tally.failed += answer.get("ok") is not True
 
     await asyncio.gather(*(lane(start) for start in range(lanes)))
-    return failed
+    tally.heartbeats += count
+    tally.cpu += time.process_time() - cpu
+    tally.loop += time.thread_time() - loop
+    tally.wall += time.perf_counter() - wall
+
+
+def ops_for(path: str) -> dict[str, Op]:
+    if path == "general":
+        return {name: dataclasses.replace(op, hot=None) for name, op in OPS.items()}
+    return OPS
 
 
 async def measure(args: argparse.Namespace, url: str) -> None:
@@ -131,32 +159,36 @@ async def measure(args: argparse.Namespace, url: str) -> None:
     settings = Settings(env=Environment.DEV, database_url=url, _env_file=None)
     clock = FrozenClock(SystemClock().now())
     engine = make_async_engine(url, pool_size=max(2, args.concurrency))
-    ops = OPS
-    if args.path == "general":
-        ops = {name: dataclasses.replace(op, hot=None) for name, op in OPS.items()}
-    runtime = Runtime(settings, async_session_factory(engine), clock, ops)
-    fleet = await seed(runtime, settings, args.devices, clock)
+    paths = args.path.split(",")
+    runtimes = {
+        path: Runtime(settings, async_session_factory(engine), clock, ops_for(path))
+        for path in paths
+    }
+    fleet = await seed(runtimes[paths[0]], settings, args.devices, clock)
     period = timedelta(seconds=settings.heartbeat_period_s)
     step = period / args.devices if args.cadence == "real" else timedelta(0)
-    await beat(fleet, clock, WARMUP, step, args.concurrency)
+    tallies = {path: Tally() for path in paths}
+    for runtime in runtimes.values():
+        await beat(runtime, fleet, clock, WARMUP, step, args.concurrency, Tally())
     profile = cProfile.Profile() if args.profile else None
-    cpu, loop, wall = time.process_time(), time.thread_time(), time.perf_counter()
-    if profile:
-        profile.enable()
-    failed = await beat(fleet, clock, args.heartbeats, step, args.concurrency)
-    if profile:
-        profile.disable()
-    cpu, loop = time.process_time() - cpu, time.thread_time() - loop
-    wall = time.perf_counter() - wall
+    # Paths take turns, so that what else runs on the machine weighs on each alike.
+    for _ in range(args.rounds):
+        for path, runtime in runtimes.items():
+            if profile and path == paths[0]:
+                profile.enable()
+            count = args.heartbeats // args.rounds
+            await beat(runtime, fleet, clock, count, step, args.concurrency, tallies[path])
+            if profile:
+                profile.disable()
     await engine.dispose()
-    print(
-        f"{args.database} · {args.path} path · {args.devices} devices · cadence {args.cadence} · "
-        f"{args.concurrency} at a time: {args.heartbeats} heartbeats, "
-        f"{cpu / args.heartbeats * 1000:.3f} ms CPU each "
-        f"({loop / args.heartbeats * 1000:.3f} in the event loop's thread), "
-        f"{args.heartbeats / wall:,.0f}/s, "
-        f"{failed} not ok"
-    )
+    for path, tally in tallies.items():
+        print(
+            f"{args.database} · {path} path · {args.devices} devices · cadence {args.cadence} · "
+            f"{args.concurrency} at a time: {tally.heartbeats} heartbeats, "
+            f"{tally.cpu / tally.heartbeats * 1000:.3f} ms CPU each "
+            f"({tally.loop / tally.heartbeats * 1000:.3f} in the event loop's thread), "
+            f"{tally.heartbeats / tally.wall:,.0f}/s, {tally.failed} not ok"
+        )
     if profile:
         stats = pstats.Stats(profile).strip_dirs()
         stats.sort_stats("tottime").print_stats(args.profile)
@@ -172,10 +204,11 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument(
         "--path",
-        choices=("hot", "general"),
+        choices=("hot", "general", "hot,general", "general,hot"),
         default="hot",
-        help="general: every op the way it runs without core.hotpath (the before figure)",
+        help="general: every op without core.hotpath (the before figure); two take turns",
     )
+    parser.add_argument("--rounds", type=int, default=5, help="turns of each path")
     parser.add_argument(
         "--profile", type=int, default=0, metavar="ROWS", help="print cProfile's top ROWS"
     )
