@@ -34,8 +34,8 @@ from core import devices, idempotency
 from core.clock import Clock
 from core.devices import DeviceRef
 from core.errors import DomainError
-from core.hotpath import requests as hot_requests
-from core.hotpath.driver import UNAVAILABLE
+from core.hotpath import devices as hot_devices
+from core.hotpath.driver import UNAVAILABLE, Driver
 from core.hotpath.driver import driver as hotpath_driver
 from core.settings import Settings
 from handlers import metrics
@@ -76,7 +76,7 @@ class Answer:
 
 
 class AnsweredBefore(Exception):
-    """The hot path found, on storing its answer, that a twin of the request stored one first."""
+    """On storing its answer, a request found that a twin (same device and id) stored one first."""
 
 
 class Refused(Exception):
@@ -258,7 +258,8 @@ class Runtime:
                 refusal = Refused(wire_code(type(error)), error.message, request.id, **error.fields)
                 answer = refusal.encode()
                 async with db.begin():
-                    await self._remember(db, device, spec, request, answer.body, now)
+                    driver = await hotpath_driver(db)
+                    await self._remember(driver, device, spec, request, answer.body, now)
         if log.isEnabledFor(logging.DEBUG):
             code = answer.error.value if answer.error else "ok"
             log.debug(
@@ -276,8 +277,9 @@ class Runtime:
         self, op: Op, db: AsyncSession, device: DeviceRef, request: Request, now: datetime
     ) -> Answer:
         spec = op.spec
+        driver = await hotpath_driver(db)
         if spec.remember_answer:
-            stored = await idempotency.lookup(db, device.id, request.id)
+            stored = await idempotency.lookup(driver, device.id, request.id)
             if stored is not None:
                 return self._replay(stored, spec, request)
         params = self._validate(spec, request)
@@ -287,7 +289,7 @@ class Runtime:
         )
         outcome = await op.handler(params, ctx)
         answer = self._outcome_answer(request, outcome)
-        await self._remember(db, device, spec, request, answer.body, now)
+        await self._remember(driver, device, spec, request, answer.body, now)
         return answer
 
     def _hot_params(self, op: Op, request: Request) -> object | None:
@@ -323,19 +325,9 @@ class Runtime:
         outcome = await hot(params, ctx)
         if isinstance(outcome, idempotency.StoredAnswer):
             return self._replay(outcome, spec, request)
-        await self._touch(device, now, partial(hot_requests.touch, driver, now=now))
+        await self._touch(device, now, partial(hot_devices.touch, driver, now=now))
         answer = self._outcome_answer(request, outcome)
-        stored = await hot_requests.store(
-            driver,
-            device_id=device.id,
-            request_id=request.id,
-            op=spec.name,
-            request_hash=request.fingerprint,
-            answer=answer.body,
-            now=now,
-        )
-        if not stored:
-            raise AnsweredBefore(request.id)
+        await self._remember(driver, device, spec, request, answer.body, now)
         return answer
 
     @staticmethod
@@ -346,7 +338,7 @@ class Runtime:
 
     async def _remember(
         self,
-        db: AsyncSession,
+        driver: Driver,
         device: DeviceRef,
         spec: OpSpec,
         request: Request,
@@ -355,8 +347,8 @@ class Runtime:
     ) -> None:
         if not spec.remember_answer:
             return
-        await idempotency.store(
-            db,
+        stored = await idempotency.store(
+            driver,
             device_id=device.id,
             request_id=request.id,
             op=spec.name,
@@ -364,6 +356,8 @@ class Runtime:
             answer=body,
             now=now,
         )
+        if not stored:
+            raise AnsweredBefore(request.id)
 
     async def _device(
         self, db: AsyncSession, target: RequestTopic, request: Request, spec: OpSpec
@@ -400,7 +394,7 @@ class Runtime:
     ) -> idempotency.StoredAnswer | None:
         async with self._sessions() as db, db.begin():
             device = await self._device(db, target, request, spec)
-            return await idempotency.lookup(db, device.id, request.id)
+            return await idempotency.lookup(await hotpath_driver(db), device.id, request.id)
 
     async def _touch(
         self, device: DeviceRef, now: datetime, write: Callable[[int], Awaitable[None]]

@@ -1,5 +1,5 @@
 """`session/heartbeat` in one statement: record it, lock the row, read the balance, unless the
-request id has an answer already (then that answer is the reply, `core.hotpath.requests`)."""
+request id has an answer already (then that answer is the reply, `core.idempotency`)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import ledger
+from core import idempotency, ledger
 from core.billing import Tariff
-from core.hotpath import requests
 from core.hotpath.driver import Driver, Statement
 from core.idempotency import StoredAnswer
 from core.sessions.lifecycle import Beat, Running, Unfunded, pay_ahead, why_not_open
@@ -49,7 +48,7 @@ async def heartbeat(
     }
     rows = await driver.rows(_BEAT, params)
     if not rows:
-        stored = await requests.lookup(driver, device_id, request_id)
+        stored = await idempotency.lookup(driver, device_id, request_id)
         if stored is not None:
             return stored
         raise await why_not_open(db, device_id, session_id)
