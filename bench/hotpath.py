@@ -1,13 +1,14 @@
-"""Handler CPU per heartbeat, in-process: the runtime's handle path without MQTT.
+"""Handler CPU per request, in-process: the runtime's handle path without MQTT.
 
 `python -m bench.hotpath [--database sqlite|postgres] [--devices N] [--heartbeats M]
-[--cadence fixed|real] [--concurrency K] [--path hot|general] [--profile ROWS]`: a fresh
-migrated database, N machines with open sessions, then M heartbeats round robin through
-`Runtime.handle`, K at a time. It reports the process's CPU (user+sys, the aiosqlite thread
-included; PostgreSQL's own processes not) per heartbeat. `--cadence real` moves a frozen clock
-so that each machine's heartbeats are 30 s apart (an interval falls due every ~28th heartbeat,
-last-seen is written every 2nd); `fixed` keeps the clock still, as a closed-loop `make bench`
-run of a few seconds sees it. `--path general` runs every op without `core.hotpath`;
+[--op heartbeat|start-end] [--cadence fixed|real] [--concurrency K] [--path hot|general]
+[--profile ROWS]`: a fresh migrated database, N machines with open sessions, then M heartbeats
+(or M session ends, each followed by a start) round robin through `Runtime.handle`, K at a
+time. It reports the process's CPU (user+sys, the aiosqlite thread included; PostgreSQL's own
+processes not) per request. `--cadence real` moves a frozen clock so that each machine's
+heartbeats are 30 s apart (an interval falls due every ~28th heartbeat, last-seen is written
+every 2nd); `fixed` keeps the clock still, as a closed-loop `make bench` run of a few seconds
+sees it. `--path general` runs every op without the hot ops of `core.hotpath`;
 `--path hot,general` alternates the two in rounds, for a before/after under the same load.
 """
 
@@ -57,16 +58,25 @@ def database(kind: str) -> Iterator[str]:
 class Fleet:
     """Machines with an open session each, and the messages their heartbeats are."""
 
-    def __init__(self, slugs: list[str], sessions: list[int]) -> None:
+    def __init__(self, slugs: list[str], cards: list[str]) -> None:
         self.slugs = slugs
-        self.sessions = sessions
+        self.cards = cards
+        self.sessions: list[int] = []
         self.sent = 0
 
-    def heartbeat(self, index: int) -> Incoming:
+    def request(self, index: int, op: str, **fields: object) -> Incoming:
         self.sent += 1
-        slug = self.slugs[index]
-        payload = json.dumps({"id": f"hb-{self.sent}", "session_id": self.sessions[index]})
-        return Incoming(topic=f"mkr/v1/{slug}/req/session/heartbeat", payload=payload.encode())
+        payload = json.dumps({"id": f"r-{self.sent}", **fields}).encode()
+        return Incoming(topic=f"mkr/v1/{self.slugs[index]}/req/{op}", payload=payload)
+
+    def heartbeat(self, index: int) -> Incoming:
+        return self.request(index, "session/heartbeat", session_id=self.sessions[index])
+
+    def start(self, index: int) -> Incoming:
+        return self.request(index, "session/start", card=self.cards[index])
+
+    def end(self, index: int) -> Incoming:
+        return self.request(index, "session/end", session_id=self.sessions[index])
 
 
 async def send(runtime: Runtime, message: Incoming) -> dict[str, object]:
@@ -101,14 +111,17 @@ async def seed(runtime: Runtime, settings: Settings, count: int, clock: FrozenCl
             slugs.append(device.slug)
             cards.append(card)
     await engine.dispose()
-    fleet = Fleet(slugs, [])
-    for slug, card in zip(slugs, cards, strict=True):
-        payload = json.dumps({"id": f"start-{slug}", "card": card}).encode()
-        answer = await send(runtime, Incoming(f"mkr/v1/{slug}/req/session/start", payload))
-        session_id = answer["session_id"]
-        assert isinstance(session_id, int), answer
-        fleet.sessions.append(session_id)
+    fleet = Fleet(slugs, cards)
+    for index in range(count):
+        fleet.sessions.append(await started(runtime, fleet, index))
     return fleet
+
+
+async def started(runtime: Runtime, fleet: Fleet, index: int) -> int:
+    answer = await send(runtime, fleet.start(index))
+    session_id = answer["session_id"]
+    assert isinstance(session_id, int), answer
+    return session_id
 
 
 @dataclasses.dataclass
@@ -130,19 +143,26 @@ async def beat(
     step: timedelta,
     lanes: int,
     tally: Tally,
+    op: str = "heartbeat",
 ) -> None:
-    """`count` heartbeats, `lanes` at a time, added to `tally`."""
+    """`count` requests (heartbeats, or ends and starts by turns), `lanes` at a time, added to
+    `tally`."""
     devices = len(fleet.slugs)
     cpu, loop, wall = time.process_time(), time.thread_time(), time.perf_counter()
 
-    async def lane(start: int) -> None:
-        for number in range(start, count, lanes):
+    async def lane(first: int) -> None:
+        for number in range(first, count, lanes):
             clock.advance(step)
-            answer = await send(runtime, fleet.heartbeat(number % devices))
+            index = number % devices
+            if op == "heartbeat":
+                answer = await send(runtime, fleet.heartbeat(index))
+            else:
+                answer = await send(runtime, fleet.end(index))
+                fleet.sessions[index] = await started(runtime, fleet, index)
             tally.failed += answer.get("ok") is not True
 
-    await asyncio.gather(*(lane(start) for start in range(lanes)))
-    tally.heartbeats += count
+    await asyncio.gather(*(lane(first) for first in range(lanes)))
+    tally.heartbeats += count if op == "heartbeat" else 2 * count
     tally.cpu += time.process_time() - cpu
     tally.loop += time.thread_time() - loop
     tally.wall += time.perf_counter() - wall
@@ -177,14 +197,14 @@ async def measure(args: argparse.Namespace, url: str) -> None:
             if profile and path == paths[0]:
                 profile.enable()
             count = args.heartbeats // args.rounds
-            await beat(runtime, fleet, clock, count, step, args.concurrency, tallies[path])
+            await beat(runtime, fleet, clock, count, step, args.concurrency, tallies[path], args.op)
             if profile:
                 profile.disable()
     await engine.dispose()
     for path, tally in tallies.items():
         print(
             f"{args.database} · {path} path · {args.devices} devices · cadence {args.cadence} · "
-            f"{args.concurrency} at a time: {tally.heartbeats} heartbeats, "
+            f"{args.concurrency} at a time: {tally.heartbeats} {args.op} requests, "
             f"{tally.cpu / tally.heartbeats * 1000:.3f} ms CPU each "
             f"({tally.loop / tally.heartbeats * 1000:.3f} in the event loop's thread), "
             f"{tally.heartbeats / tally.wall:,.0f}/s, {tally.failed} not ok"
@@ -200,6 +220,7 @@ def main() -> None:
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--devices", type=int, default=64)
     parser.add_argument("--heartbeats", type=int, default=5000)
+    parser.add_argument("--op", choices=("heartbeat", "start-end"), default="heartbeat")
     parser.add_argument("--cadence", choices=("fixed", "real"), default="fixed")
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument(
