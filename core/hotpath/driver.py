@@ -29,8 +29,11 @@ _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
 class Statement:
-    def __init__(self, sql: str) -> None:
-        self.postgres = sql
+    """`lock` is a row-locking clause (`FOR UPDATE OF s`): PostgreSQL only, as SQLite's writers
+    hold the whole database (`BEGIN IMMEDIATE`)."""
+
+    def __init__(self, sql: str, *, lock: str = "") -> None:
+        self.postgres = f"{sql} {lock}" if lock else sql
         self.sqlite = _PLACEHOLDER.sub(r":\1", sql)
 
 
@@ -52,6 +55,9 @@ class Driver:
     def read_time(self, value: Any) -> datetime:
         """A `UTCDateTime` column's value as an aware UTC datetime."""
         raise NotImplementedError
+
+    def read_optional_time(self, value: Any) -> datetime | None:
+        return None if value is None else self.read_time(value)
 
 
 class Postgres(Driver):

@@ -1,7 +1,9 @@
 """A session as its machine lives it: start, heartbeat, end.
 
-Hot path: Core statements and row locks (`FOR UPDATE` on PostgreSQL; SQLite serialises writers
-with `BEGIN IMMEDIATE`), never ORM object loading. All arithmetic lives in `core.billing`.
+Hot path: row locks (`FOR UPDATE` on PostgreSQL; SQLite serialises writers with `BEGIN
+IMMEDIATE`) and no ORM objects; the statements every start and end runs are hand-written SQL on
+the driver connection (`core.hotpath`), the rarer ones Core. All arithmetic lives in
+`core.billing`.
 """
 
 from __future__ import annotations
@@ -9,19 +11,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import cards, ledger, machines
 from core.billing import Tariff, affordable_seconds, intervals_due
 from core.db import run
 from core.errors import InsufficientFunds, MachineBusy, SessionClosed, UnknownSession
+from core.hotpath.driver import Statement, driver
 from core.ledger import EntryKind, Posting
 from core.models import Member
 from core.origin import Origin
 from core.sessions.closing import Ended, close
-from core.sessions.rows import LockedRow, S, locked
+from core.sessions.rows import LockedRow, S, of_device, open_on
+
+# One open session per machine: the partial unique index decides a race between two starts.
+_OPEN = Statement(
+    "INSERT INTO sessions (device_id, member_id, card_id, login_fee_cents,"
+    " price_per_minute_cents, interval_min, started_at, paid_until, last_heartbeat_at,"
+    " prepaid_cents) VALUES (%(device)s, %(member)s, %(card)s, %(login_fee)s, %(per_minute)s,"
+    " %(interval)s, %(now)s, %(paid_until)s, %(now)s, %(prepaid)s)"
+    " ON CONFLICT (device_id) WHERE ended_at IS NULL DO NOTHING RETURNING id"
+)
 
 
 @dataclass(frozen=True)
@@ -72,7 +83,7 @@ def _running(
 
 
 async def _session_of_device(db: AsyncSession, device_id: int, session_id: int) -> LockedRow:
-    row = await locked(db, S.id == session_id, S.device_id == device_id)
+    row = await of_device(db, device_id, session_id)
     if row is None:
         raise UnknownSession(f"no session {session_id} on this machine")
     if row.ended_at is not None:
@@ -95,40 +106,35 @@ async def start(
     shorter than two heartbeats).
     """
     holder = await cards.identify(db, card_uid)
-    open_row = await locked(db, S.device_id == device_id, S.ended_at.is_(None))
+    open_row = await open_on(db, device_id)
     if open_row is not None:
         return await _rejoin(db, open_row, holder.member_id, now)
     tariff = await machines.tariff_for(db, device_id=device_id, member_id=holder.member_id)
     intervals = intervals_due(tariff, now, now, heartbeat_period)
     prepaid = intervals * tariff.interval_cents
     paid_until = now + intervals * tariff.interval
-    try:
-        async with db.begin_nested():
-            session_id = (
-                await run(
-                    db,
-                    insert(S)
-                    .values(
-                        device_id=device_id,
-                        member_id=holder.member_id,
-                        card_id=holder.card_id,
-                        login_fee_cents=tariff.login_fee_cents,
-                        price_per_minute_cents=tariff.price_per_minute_cents,
-                        interval_min=tariff.interval_min,
-                        started_at=now,
-                        paid_until=paid_until,
-                        last_heartbeat_at=now,
-                        prepaid_cents=prepaid,
-                    )
-                    .returning(S.id),
-                )
-            ).scalar_one()
-    except IntegrityError:
+    raw = await driver(db)
+    opened = await raw.rows(
+        _OPEN,
+        {
+            "device": device_id,
+            "member": holder.member_id,
+            "card": holder.card_id,
+            "login_fee": tariff.login_fee_cents,
+            "per_minute": tariff.price_per_minute_cents,
+            "interval": tariff.interval_min,
+            "now": raw.time(now),
+            "paid_until": raw.time(paid_until),
+            "prepaid": prepaid,
+        },
+    )
+    if not opened:
         # Another start on this machine committed first (the open-session index said no).
-        open_row = await locked(db, S.device_id == device_id, S.ended_at.is_(None))
+        open_row = await open_on(db, device_id)
         if open_row is None:
-            raise
+            raise RuntimeError("the session another start opened here has ended already")
         return await _rejoin(db, open_row, holder.member_id, now)
+    session_id = opened[0][0]
     balance = await ledger.post(
         db,
         holder.member_id,

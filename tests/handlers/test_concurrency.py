@@ -86,6 +86,17 @@ async def _heartbeats(runtime: Runtime, slug: str, bodies: list[dict[str, object
     return [reply.payload for reply in replies if reply is not None]
 
 
+async def _connected(sessions: async_sessionmaker[AsyncSession], count: int) -> None:
+    """Open `count` pooled connections, so that racing requests do not wait for one to open."""
+
+    async def connect() -> None:
+        async with sessions() as db:
+            await db.execute(select(1))
+            await asyncio.sleep(0)
+
+    await asyncio.gather(*(connect() for _ in range(count)))
+
+
 async def _charges(sessions: async_sessionmaker[AsyncSession], member_id: int) -> tuple[int, int]:
     """The member's balance and how many ledger lines their session has."""
     async with sessions() as db:
@@ -127,3 +138,31 @@ async def test_concurrent_twins_of_a_heartbeat_charge_once_and_answer_alike(
     assert len(set(answers)) == 1
     assert json.loads(answers[0])["charged_cents"] == 300
     assert await _charges(committed_sessions, member_id) == (10_000 - 400 - 300, 3)
+
+
+async def test_members_starting_on_one_machine_at_once_get_one_session_and_the_rest_busy(
+    settings: Settings, committed_sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    async with committed_sessions() as db, db.begin():
+        machine = await make_machine(db, Tariff(100, 20, 15))
+        members = [await make_member(db, balance_cents=1000) for _ in range(6)]
+        for member in members:
+            await grant(db, machine, member)
+    runtime = Runtime(settings, committed_sessions, clock)
+    await _connected(committed_sessions, 6)
+    messages = [
+        Incoming(
+            topic=f"mkr/v1/{machine.slug}/req/session/start",
+            payload=json.dumps({"id": f"start-{n}", "card": member.card_uid}).encode(),
+        )
+        for n, member in enumerate(members)
+    ]
+
+    replies = await asyncio.gather(
+        *(runtime.handle(m, runtime.topics.parse_request(m.topic)) for m in messages)
+    )
+
+    answers = sorted(json.loads(reply.payload).get("error", "ok") for reply in replies if reply)
+    assert answers == ["machine_busy"] * 5 + ["ok"]
+    charged = [await _charges(committed_sessions, member.member_id) for member in members]
+    assert sorted(charged) == [(600, 2)] + [(1000, 0)] * 5
