@@ -60,6 +60,7 @@ ROUTERS = (
     cash_boxes.router,
     rentals.router,
     audit_api.router,
+    audit_api.lab,
     projects.mine,
     projects.lab,
     equipment.mine,

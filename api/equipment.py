@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import Query, status
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.admin.rentals import TidPath
-from api.auth import ClockDep, require_technician
+from api.auth import ClockDep
 from api.deps import DbDep
 from api.fields import Id, PagingDep, refusals
 from api.lending import (
@@ -26,6 +26,8 @@ from api.lending import (
     RequestOut,
     RequestPage,
     TechnicianActingDep,
+    lab_router,
+    members_router,
     not_yours,
 )
 from core import equipment, projects, rentals, reservations
@@ -34,13 +36,8 @@ from core.errors import InvalidPeriod
 from core.models.projects import REQUEST_STATUSES
 from core.projects import Acting
 
-mine = APIRouter(prefix="/api/v1/me", tags=["equipment requests"], responses=refusals(401, 403))
-lab = APIRouter(
-    prefix="/api/v1/lab/requests",
-    tags=["lab: equipment requests"],
-    dependencies=[Depends(require_technician)],
-    responses=refusals(401, {403: "Needs a lab technician."}),
-)
+mine = members_router("", "equipment requests")
+lab = lab_router("/requests", "equipment requests")
 RequestStatus = Annotated[
     list[Annotated[str, Field(pattern=f"^({'|'.join(REQUEST_STATUSES)})$")]],
     Query(description="Only these statuses (repeat the parameter for more than one)."),

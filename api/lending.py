@@ -12,13 +12,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import APIRouter, Depends
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from api.admin.rentals import Tid
-from api.auth import MemberDep, Principal, PrincipalDep, TechnicianDep
+from api.auth import MemberDep, Principal, PrincipalDep, TechnicianDep, require_technician
 from api.deps import DbDep
-from api.fields import REQUEST, Page, one_line
+from api.fields import REQUEST, Page, one_line, refusals
 from core import logins
 from core.errors import NotFound
 from core.formats import BIGINT_MAX, EMAIL_MAX, NAME_MAX, REASON_MAX
@@ -87,6 +87,22 @@ async def _technician_acting(principal: TechnicianDep, db: DbDep) -> Acting:
 
 MemberActingDep = Annotated[Acting, Depends(_member_acting)]
 TechnicianActingDep = Annotated[Acting, Depends(_technician_acting)]
+
+
+def members_router(prefix: str, tag: str) -> APIRouter:
+    """The routes of a member's own lending (`/api/v1/me…`): a login, and a member behind it
+    where the route needs one."""
+    return APIRouter(prefix=f"/api/v1/me{prefix}", tags=[tag], responses=refusals(401, 403))
+
+
+def lab_router(prefix: str, tag: str) -> APIRouter:
+    """The lab technicians' routes (`/api/v1/lab…`): the admin role or the technician group."""
+    return APIRouter(
+        prefix=f"/api/v1/lab{prefix}",
+        tags=[f"lab: {tag}"],
+        dependencies=[Depends(require_technician)],
+        responses=refusals(401, {403: "Needs a lab technician."}),
+    )
 
 
 def not_yours(what: str, thing_id: int) -> NotFound:

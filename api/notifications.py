@@ -6,25 +6,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth import ClockDep, MemberDep, require_technician
+from api.auth import ClockDep, MemberDep
 from api.deps import DbDep
-from api.fields import Paging, PagingDep, refusals
-from api.lending import Marked, NotificationPage, ReadMarks
+from api.fields import Paging, PagingDep
+from api.lending import Marked, NotificationPage, ReadMarks, lab_router, members_router
 from core import notifications
 from core.clock import Clock
 
-mine = APIRouter(
-    prefix="/api/v1/me/notifications", tags=["notifications"], responses=refusals(401, 403)
-)
-lab = APIRouter(
-    prefix="/api/v1/lab/notifications",
-    tags=["lab: notifications"],
-    dependencies=[Depends(require_technician)],
-    responses=refusals(401, {403: "Needs a lab technician."}),
-)
+mine = members_router("/notifications", "notifications")
+lab = lab_router("/notifications", "notifications")
 UnreadOnly = Annotated[bool, Query(alias="unread", description="true: only the unread ones.")]
 
 

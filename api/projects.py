@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth import ClockDep, require_technician
+from api.auth import ClockDep
 from api.deps import DbDep
 from api.fields import Id, PagingDep, refusals
 from api.lending import (
@@ -23,6 +23,8 @@ from api.lending import (
     RequestPage,
     RoleChange,
     TechnicianActingDep,
+    lab_router,
+    members_router,
     not_yours,
 )
 from core import equipment, members, project_members, projects
@@ -31,13 +33,8 @@ from core.models.projects import PROJECT_STATUSES
 from core.paging import PAGE_MAX
 from core.projects import Acting, ProjectView
 
-mine = APIRouter(prefix="/api/v1/me/projects", tags=["projects"], responses=refusals(401, 403))
-lab = APIRouter(
-    prefix="/api/v1/lab/projects",
-    tags=["lab: projects"],
-    dependencies=[Depends(require_technician)],
-    responses=refusals(401, {403: "Needs a lab technician."}),
-)
+mine = members_router("/projects", "projects")
+lab = lab_router("/projects", "projects")
 ProjectStatus = Annotated[
     str, Query(pattern=f"^({'|'.join(PROJECT_STATUSES)})$", description="Only this status.")
 ]

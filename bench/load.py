@@ -12,12 +12,14 @@ import socket
 import statistics
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+
+from bench.cpu import snapshot
 
 NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
@@ -39,6 +41,7 @@ class BenchDevice:
         self._reader: asyncio.Task[None] | None = None
         self._prefix = uuid.uuid4().hex[:8]
         self._counter = 0
+        self.answers = 0  # answers received so far, for the CPU cost per answer
 
     async def __aenter__(self) -> BenchDevice:
         await self._client.__aenter__()
@@ -56,6 +59,7 @@ class BenchDevice:
             correlation = getattr(message.properties, "CorrelationData", None)
             future = self._pending.pop(correlation, None) if correlation else None
             if future is not None and not future.done():
+                self.answers += 1
                 future.set_result(json.loads(message.payload))
 
     async def request(self, op: str, **fields: object) -> dict[str, object]:
@@ -75,9 +79,13 @@ class BenchDevice:
 
 @dataclass
 class Result:
+    """What ended in the measured window: operations, answers, the watched processes' CPU."""
+
     latencies: list[float] = field(default_factory=list)
     seconds: float = 0.0
     errors: int = 0
+    answers: int = 0
+    cpu: dict[int, float] = field(default_factory=dict)  # CPU seconds by process id
 
     @property
     def rate(self) -> float:
@@ -98,27 +106,49 @@ Loop = Callable[[BenchDevice], Awaitable[bool]]
 
 
 async def closed_loop(
-    devices: list[BenchDevice], one: Loop, *, seconds: float, warmup: float = 0.5
+    devices: list[BenchDevice],
+    one: Loop,
+    *,
+    seconds: float,
+    warmup: float = 0.5,
+    watch: Sequence[int] = (),
 ) -> Result:
-    """Run `one(device)` back to back on every device; time only after the warm-up."""
+    """Run `one(device)` back to back on every device for `warmup` + `seconds`.
+
+    The measured window starts after the warm-up; an operation counts if it ended inside it.
+    The CPU seconds of the processes in `watch` and the answers the devices received are read
+    at the window's two ends.
+    """
+    done: list[tuple[float, float, bool]] = []  # began, ended, ok
+    stop_at = time.perf_counter() + warmup + seconds
     result = Result()
-    start = time.perf_counter()
-    measure_from = start + warmup
-    stop_at = measure_from + seconds
 
     async def drive(device: BenchDevice) -> None:
-        while True:
-            began = time.perf_counter()
-            if began >= stop_at:
-                return
+        while (began := time.perf_counter()) < stop_at:
             ok = await one(device)
-            ended = time.perf_counter()
-            if began >= measure_from and ended <= stop_at:
-                if ok:
-                    result.latencies.append(ended - began)
-                else:
-                    result.errors += 1
+            done.append((began, time.perf_counter(), ok))
 
+    async def window() -> tuple[float, float]:
+        await asyncio.sleep(warmup)
+        opened, answers, cpu = time.perf_counter(), received(devices), snapshot(watch)
+        await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
+        closed, cpu_after = time.perf_counter(), snapshot(watch)
+        result.answers = received(devices) - answers
+        result.cpu = {pid: cpu_after[pid] - cpu[pid] for pid in watch}
+        return opened, closed
+
+    measured = asyncio.create_task(window())
     await asyncio.gather(*(drive(device) for device in devices))
-    result.seconds = seconds
+    opened, closed = await measured
+    result.seconds = closed - opened
+    for began, finished, ok in done:
+        if opened <= finished <= closed:
+            if ok:
+                result.latencies.append(finished - began)
+            else:
+                result.errors += 1
     return result
+
+
+def received(devices: list[BenchDevice]) -> int:
+    return sum(device.answers for device in devices)

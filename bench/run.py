@@ -1,10 +1,12 @@
-"""`make bench`: round trips per second and p50/p99 latency of the hot operations.
+"""`make bench`: round trips per second, p50/p99 latency and CPU per answer of the hot operations.
 
 Heartbeats, session start+end pairs and 3-item basket purchases.
 
 One real mosquitto (the generated config), the real handler service as subprocesses, SQLite and
-PostgreSQL, closed-loop devices at 1, 8 and 64 at once, and on the same broker a bare echo
-responder as the ceiling. Not a test: it prints a table (also written to bench/last-run.md).
+PostgreSQL, closed-loop devices at 1, 8 and 64 at once, and on the same broker three echo
+responders without a database (aiomqtt, paho, a socket-level MQTT 5 codec) as the ceilings. The
+CPU the responders, the load generator and mosquitto spent in each cell is read from /proc. Not a
+test: it prints a table (also written to bench/last-run.md).
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.echo import READY
 from bench.load import BenchDevice, Result, closed_loop
 from broker import provisioning
 from broker.launcher import LocalBroker, free_port, init_local
@@ -48,6 +51,52 @@ PASSWORDS = {
     "broker_monitor_password": "bench-monitor-" + "b" * 20,
 }
 ROOT = Path(__file__).resolve().parents[1]
+OPS = ("heartbeat", "start+end", "purchase")
+ROUND_TRIPS = {"heartbeat": 1, "start+end": 2, "purchase": 1}
+
+
+@dataclass(frozen=True)
+class Stack:
+    """What answers the devices: an echo responder or the handler service on a database."""
+
+    name: str  # as --only names it
+    label: str
+    echo: str | None = None  # the echo's module
+    database: str | None = None  # sqlite or postgres, for the handler service
+    workers: int = 1
+
+    @property
+    def ops(self) -> tuple[str, ...]:
+        """An echo answers heartbeat-shaped requests only: the ceiling every op is read against."""
+        return ("heartbeat",) if self.echo else OPS
+
+    def command(self, port: int) -> tuple[list[str], str]:
+        """The responder's command line and what it prints once it serves."""
+        if self.echo:
+            return [sys.executable, "-m", self.echo, str(port)], READY
+        return [sys.executable, "-m", "makerbus", "handlers"], "serving requests"
+
+
+STACKS = (
+    Stack("aiomqtt-echo", "aiomqtt echo", echo="bench.echo_aiomqtt"),
+    Stack("paho-echo", "paho echo", echo="bench.echo_paho"),
+    Stack("socket-echo", "socket echo", echo="bench.echo_socket"),
+    Stack("sqlite", "sqlite", database="sqlite"),
+    Stack("postgres", "postgres", database="postgres"),
+    Stack("postgres-x2", "postgres x2 workers", database="postgres", workers=2),
+)
+CEILING = STACKS[0]  # "of echo" reads every figure against the aiomqtt echo
+
+
+@dataclass(frozen=True)
+class Cell:
+    stack: Stack
+    op: str
+    devices: int
+    result: Result
+    servers: tuple[int, ...]  # the responders' process ids
+    broker: int
+    load: int  # this process: the simulated devices
 
 
 def settings_for(url: str, port: int, data_dir: Path) -> Settings:
@@ -79,10 +128,13 @@ def child_env(settings: Settings) -> dict[str, str]:
 
 
 @contextmanager
-def processes(command: list[str], env: dict[str, str], count: int, ready: str) -> Iterator[None]:
+def processes(
+    command: list[str], env: dict[str, str], count: int, ready: str
+) -> Iterator[list[int]]:
     """Start `count` copies of a command and wait until each printed `ready`.
 
-    Copy i gets MAKERBUS_HANDLER_SLOT=i: handler workers running at once need one each.
+    Copy i gets MAKERBUS_HANDLER_SLOT=i: handler workers running at once need one each. Yields
+    their process ids.
     """
     children = []
     logs = []
@@ -105,7 +157,7 @@ def processes(command: list[str], env: dict[str, str], count: int, ready: str) -
                 if child.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"{command} did not start:\n{Path(log.name).read_text()}")
                 time.sleep(0.05)
-        yield
+        yield [child.pid for child in children]
     finally:
         for child in children:
             child.terminate()
@@ -122,8 +174,8 @@ class Fleet:
     checkouts: list[tuple[str, str]]  # slug, password
 
 
-async def provision(settings: Settings, count: int) -> Fleet:
-    """Machines and checkouts; members rich enough, products stocked for the whole run."""
+async def provision(settings: Settings, count: int, *, checkouts: bool) -> Fleet:
+    """Machines (and checkouts); members rich enough, products stocked for the whole run."""
     now = SystemClock().now()
     async with database(settings) as db, open_device_broker(settings, db) as broker:
         machines = await provision_fleet(
@@ -136,8 +188,8 @@ async def provision(settings: Settings, count: int) -> Fleet:
             balance_cents=10**12,
             now=now,
         )
-        checkouts = []
-        for index in range(count):
+        tills = []
+        for index in range(count if checkouts else 0):
             _, credentials = await provisioning.add(
                 db,
                 broker,
@@ -147,37 +199,49 @@ async def provision(settings: Settings, count: int) -> Fleet:
                 now=now,
                 actor=ACTOR,
             )
-            checkouts.append((credentials.username, credentials.password))
+            tills.append((credentials.username, credentials.password))
         for index, ean in enumerate(BASKET):
             await products.create(
-                db, ean=ean, name=f"Bench product {index}", price_cents=100 + index, now=now
+                db,
+                ean=ean,
+                name=f"Bench product {index}",
+                price_cents=100 + index,
+                now=now,
+                actor=ACTOR,
             )
             await stock.restock(db, ean, STOCK_MAX, Origin.of(ACTOR, now=now))
-    return Fleet(
-        [(machine.slug, machine.password, machine.card) for machine in machines], checkouts
-    )
+    return Fleet([(machine.slug, machine.password, machine.card) for machine in machines], tills)
+
+
+Op = Callable[[BenchDevice], Awaitable[bool]]
 
 
 async def measure(
-    port: int, fleet: Fleet, seconds: float, *, echo: bool
-) -> dict[str, dict[int, Result]]:
-    results: dict[str, dict[int, Result]] = {"heartbeat": {}, "start+end": {}, "purchase": {}}
+    port: int,
+    fleet: Fleet,
+    ops: tuple[str, ...],
+    counts: tuple[int, ...],
+    seconds: float,
+    *,
+    echo: bool,
+    watch: tuple[int, ...],
+) -> dict[tuple[str, int], Result]:
+    """Each op at each device count, in that order, on one set of connections."""
+    results: dict[tuple[str, int], Result] = {}
+    most = max(counts)
+    cards = {slug: card for slug, _, card in fleet.machines}
+    card_list = list(cards.values())
     async with AsyncExitStack() as stack:
-        devices = [
-            await stack.enter_async_context(BenchDevice(port, slug, password))
-            for slug, password, _ in fleet.machines
-        ]
-        tills = [
-            await stack.enter_async_context(BenchDevice(port, slug, password))
-            for slug, password in fleet.checkouts
-        ]
-        cards = {slug: card for slug, _, card in fleet.machines}
-        card_list = list(cards.values())
+
+        async def connect(accounts: list[tuple[str, str]]) -> list[BenchDevice]:
+            return [
+                await stack.enter_async_context(BenchDevice(port, slug, password))
+                for slug, password in accounts[:most]
+            ]
+
+        machines = await connect([(slug, password) for slug, password, _ in fleet.machines])
+        tills = await connect(fleet.checkouts) if "purchase" in ops else []
         sessions: dict[str, object] = {}
-        if not echo:
-            for device in devices:
-                opened = await device.request("session/start", card=cards[device.slug])
-                sessions[device.slug] = opened["session_id"]
 
         async def heartbeat(device: BenchDevice) -> bool:
             answer = await device.request(
@@ -185,23 +249,10 @@ async def measure(
             )
             return answer.get("ok") is True
 
-        for count in CONCURRENCY:
-            results["heartbeat"][count] = await closed_loop(
-                devices[:count], heartbeat, seconds=seconds
-            )
-        if not echo:
-            for device in devices:
-                await device.request("session/end", session_id=sessions[device.slug])
-
         async def start_end(device: BenchDevice) -> bool:
             started = await device.request("session/start", card=cards[device.slug])
             ended = await device.request("session/end", session_id=started.get("session_id", 1))
             return started.get("ok") is True and ended.get("ok") is True
-
-        for count in CONCURRENCY:
-            results["start+end"][count] = await closed_loop(
-                devices[:count], start_end, seconds=seconds
-            )
 
         async def purchase(till: BenchDevice) -> bool:
             items = [{"ean": ean, "qty": 1} for ean in BASKET]
@@ -209,107 +260,183 @@ async def measure(
             answer = await till.request("checkout/purchase", card=card, items=items)
             return answer.get("ok") is True
 
-        for count in CONCURRENCY:
-            results["purchase"][count] = await closed_loop(tills[:count], purchase, seconds=seconds)
+        plan: dict[str, tuple[Op, list[BenchDevice]]] = {
+            "heartbeat": (heartbeat, machines),
+            "start+end": (start_end, machines),
+            "purchase": (purchase, tills),
+        }
+        for op in ops:
+            one, devices = plan[op]
+            # Heartbeats need open sessions; a start+end pair needs them closed again.
+            if op == "heartbeat" and not echo:
+                for device in machines:
+                    opened = await device.request("session/start", card=cards[device.slug])
+                    sessions[device.slug] = opened["session_id"]
+            for count in counts:
+                results[op, count] = await closed_loop(
+                    devices[:count], one, seconds=seconds, watch=watch
+                )
+            if op == "heartbeat" and not echo:
+                for device in machines:
+                    await device.request("session/end", session_id=sessions.pop(device.slug))
     return results
 
 
-def row(label: str, result: Result, ceiling: Result | None) -> str:
-    ratio = f"{result.rate / ceiling.rate:.2f}" if ceiling and ceiling.rate else "—"
-    errors = f" ({result.errors} errors)" if result.errors else ""
-    return (
-        f"| {label} | {result.rate:,.0f} | {result.p50:.1f} | {result.percentile(99):.1f} "
-        f"| {ratio} |{errors}"
-    )
+def run(
+    picked: list[tuple[Stack, tuple[str, ...]]], counts: tuple[int, ...], seconds: float
+) -> list[Cell]:
+    """Measure the picked stacks' ops at each device count on one broker."""
+    cells: list[Cell] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        base = settings_for("sqlite:///unused", port, Path(tmp) / "mosquitto")
+        init_local(base.broker_data_dir, port, accounts_from(base))
+        with LocalBroker(base.broker_data_dir, port) as broker:
+            for stack, ops in picked:
+                with _database(stack, tmp) as url:
+                    settings = settings_for(url, port, base.broker_data_dir)
+                    upgrade(url)
+                    asyncio.run(_drop_devices(settings))
+                    fleet = asyncio.run(
+                        provision(settings, max(counts), checkouts="purchase" in ops)
+                    )
+                    command, ready = stack.command(port)
+                    env = child_env(settings)
+                    with processes(command, env, stack.workers, ready) as servers:
+                        watch = (*servers, broker.pid, os.getpid())
+                        measured = asyncio.run(
+                            measure(
+                                port,
+                                fleet,
+                                ops,
+                                counts,
+                                seconds,
+                                echo=stack.echo is not None,
+                                watch=watch,
+                            )
+                        )
+                cells += [
+                    Cell(stack, op, count, result, tuple(servers), broker.pid, os.getpid())
+                    for (op, count), result in measured.items()
+                ]
+    return cells
+
+
+@contextmanager
+def _database(stack: Stack, tmp: str) -> Iterator[str]:
+    """A fresh database for a stack (an echo's only holds the devices it answers)."""
+    if stack.database == "postgres":
+        with fresh_postgres() as url:
+            yield url
+    else:
+        yield f"sqlite:///{tmp}/{stack.name}.db"
+
+
+async def _drop_devices(settings: Settings) -> None:
+    """The broker is shared between stacks: remove the previous stack's bench devices."""
+    async with database(settings) as db, open_device_broker(settings, db) as broker:
+        await provisioning.reconcile(db, broker, accounts_from(settings))
+
+
+HEADER = (
+    "| stack · op · devices | round trips/s | p50 ms | p99 ms | of echo "
+    "| server CPU ms/answer | load gen ms/answer | mosquitto ms/answer |\n"
+    "|---|---|---|---|---|---|---|---|"
+)
+
+
+def table(cells: list[Cell]) -> str:
+    """One row per cell; "of echo" against the aiomqtt echo at the same device count."""
+    ceilings = {cell.devices: cell.result for cell in cells if cell.stack == CEILING}
+    rows = [HEADER]
+    for cell in cells:
+        ceiling = ceilings.get(cell.devices)
+        op = "request" if cell.stack.echo else cell.op
+        rows.append(
+            f"| {cell.stack.label} · {op} · {cell.devices} | {cell.result.rate:,.0f} "
+            f"| {cell.result.p50:.1f} | {cell.result.percentile(99):.1f} "
+            f"| {_of_echo(cell, ceiling)} | {_server_cpu(cell)} "
+            f"| {_cpu_ms(cell.result, [cell.load])} | {_cpu_ms(cell.result, [cell.broker])} |"
+            + (f" ({cell.result.errors} errors)" if cell.result.errors else "")
+        )
+    return "\n".join(rows)
+
+
+def _of_echo(cell: Cell, ceiling: Result | None) -> str:
+    """A start+end pair is two round trips: it is read against half the echo's rate."""
+    if cell.stack == CEILING or ceiling is None or not ceiling.rate:
+        return "—"
+    return f"{cell.result.rate * ROUND_TRIPS[cell.op] / ceiling.rate:.2f}"
+
+
+def _cpu_ms(result: Result, pids: list[int]) -> str:
+    if not result.answers:
+        return "—"
+    return f"{sum(result.cpu[pid] for pid in pids) * 1000 / result.answers:.2f}"
+
+
+def _server_cpu(cell: Cell) -> str:
+    """The responders' CPU per answer; with two or more, how it split between them."""
+    total = _cpu_ms(cell.result, list(cell.servers))
+    spent = [cell.result.cpu[pid] for pid in cell.servers]
+    if len(spent) < 2 or not sum(spent):
+        return total
+    return f"{total} ({'/'.join(f'{share * 100 / sum(spent):.0f}' for share in spent)} %)"
+
+
+def pick(only: str | None, *, postgres: bool) -> list[tuple[Stack, tuple[str, ...]]]:
+    """The stacks and ops that `--only` names ("stack" or "stack:op", comma-separated), all
+    without it; PostgreSQL's only with `postgres`."""
+    by_name = {stack.name: stack for stack in STACKS}
+    wanted: dict[str, list[str]] = {}
+    for item in (only or ",".join(by_name)).split(","):
+        name, _, op = item.strip().partition(":")
+        if name not in by_name or (op and op not in by_name[name].ops):
+            known = ", ".join(f"{s.name}[:{'|'.join(s.ops)}]" for s in STACKS)
+            raise ValueError(f"{item!r} is not a cell of the bench; it has {known}")
+        wanted.setdefault(name, []).extend([op] if op else by_name[name].ops)
+    return [
+        (stack, tuple(op for op in stack.ops if op in wanted[stack.name]))
+        for stack in STACKS
+        if stack.name in wanted and (postgres or stack.database != "postgres")
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=4.0, help="measured time per cell")
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument(
+        "--only",
+        help="cells to run, e.g. 'aiomqtt-echo,sqlite:heartbeat' (stacks: "
+        + ", ".join(stack.name for stack in STACKS)
+        + "; ops: "
+        + ", ".join(OPS)
+        + ")",
+    )
+    parser.add_argument(
+        "--devices",
+        default=",".join(map(str, CONCURRENCY)),
+        help="device counts, comma-separated (default: %(default)s)",
+    )
     args = parser.parse_args()
-    backends = ["sqlite"] + ([] if args.skip_postgres or not postgres_reachable() else ["postgres"])
-    lines = [
-        f"makerbus bench — {time.strftime('%Y-%m-%d %H:%M')}, {platform.node()}, "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{args.seconds:.0f} s per cell",
-        "",
-        "| stack · op · devices | round trips/s | p50 ms | p99 ms | of echo |",
-        "|---|---|---|---|---|",
-    ]
-    with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        base = settings_for("sqlite:///unused", port, Path(tmp) / "mosquitto")
-        init_local(base.broker_data_dir, port, accounts_from(base))
-        with LocalBroker(base.broker_data_dir, port):
-            echo_settings = settings_for(f"sqlite:///{tmp}/echo.db", port, base.broker_data_dir)
-            upgrade(echo_settings.database_url)
-            fleet = asyncio.run(provision(echo_settings, max(CONCURRENCY)))
-            with processes(
-                [sys.executable, "-m", "bench.echo", str(port)],
-                child_env(echo_settings),
-                1,
-                "echo ready",
-            ):
-                ceiling = asyncio.run(measure(port, fleet, args.seconds, echo=True))
-            for count in CONCURRENCY:
-                lines.append(row(f"echo · request · {count}", ceiling["heartbeat"][count], None))
-            for backend in backends:
-                for workers in (1, 2) if backend == "postgres" else (1,):
-                    lines += run_backend(backend, tmp, port, base, args.seconds, workers, ceiling)
-    text = "\n".join(lines)
+    counts = tuple(int(count) for count in args.devices.split(","))
+    try:
+        picked = pick(args.only, postgres=not args.skip_postgres and postgres_reachable())
+    except ValueError as error:
+        parser.error(str(error))
+    cells = run(picked, counts, args.seconds)
+    text = "\n".join(
+        [
+            f"makerbus bench — {time.strftime('%Y-%m-%d %H:%M')}, {platform.node()}, "
+            f"{os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"{args.seconds:g} s per cell, load average {os.getloadavg()[0]:.1f} at the end",
+            "",
+            table(cells),
+        ]
+    )
     print(text)
     (ROOT / "bench" / "last-run.md").write_text(text + "\n")
-
-
-def run_backend(
-    backend: str,
-    tmp: str,
-    port: int,
-    base: Settings,
-    seconds: float,
-    workers: int,
-    ceiling: dict[str, dict[int, Result]],
-) -> list[str]:
-    with _database(backend, tmp, workers) as url:
-        settings = settings_for(url, port, base.broker_data_dir)
-        upgrade(url)
-        asyncio.run(_drop_devices(settings))
-        fleet = asyncio.run(provision(settings, max(CONCURRENCY)))
-        command = [sys.executable, "-m", "makerbus", "handlers"]
-        with processes(command, child_env(settings), workers, "serving requests"):
-            measured = asyncio.run(measure(port, fleet, seconds, echo=False))
-    label = f"{backend}{' x2 workers' if workers > 1 else ''}"
-    lines = []
-    for op, by_count in measured.items():
-        for count, result in by_count.items():
-            base_rate = ceiling["heartbeat"][count]
-            # A start+end pair is two round trips: compare pairs with half the echo rate.
-            reference = (
-                base_rate
-                if op == "heartbeat"
-                else Result(
-                    latencies=base_rate.latencies[: len(base_rate.latencies) // 2],
-                    seconds=base_rate.seconds,
-                )
-            )
-            lines.append(row(f"{label} · {op} · {count}", result, reference))
-    return lines
-
-
-@contextmanager
-def _database(backend: str, tmp: str, workers: int) -> Iterator[str]:
-    if backend == "postgres":
-        with fresh_postgres() as url:
-            yield url
-    else:
-        yield f"sqlite:///{tmp}/bench-{workers}.db"
-
-
-async def _drop_devices(settings: Settings) -> None:
-    """The broker is shared between runs: remove the previous run's bench devices."""
-    async with database(settings) as db, open_device_broker(settings, db) as broker:
-        await provisioning.reconcile(db, broker, accounts_from(settings))
 
 
 if __name__ == "__main__":

@@ -128,6 +128,13 @@ class LocalBroker(LocalProcess):
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def pid(self) -> int:
+        """The running mosquitto's process id (the bench reads its CPU time)."""
+        if self._process is None:
+            raise BrokerStartError("mosquitto is not running")
+        return self._process.pid
+
     def start(self, timeout: float = 10.0) -> None:
         if not self.conf_path.exists():
             raise BrokerStartError(f"{self.conf_path} is missing: run init_local first")

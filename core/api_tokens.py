@@ -58,12 +58,11 @@ async def create(
     row = ApiToken(name=name, role=role, token_hash=_digest(token), created_at=now)
     db.add(row)
     await db.flush()
-    await audit.record(
+    await audit.API_TOKEN.record(
         db,
+        name,
+        "create",
         actor=actor,
-        entity="api_token",
-        entity_id=name,
-        action="create",
         now=now,
         new=audit.values(role=role),
     )
@@ -90,12 +89,11 @@ async def revoke(db: AsyncSession, name: str, *, now: datetime, actor: Actor) ->
     )
     if not getattr(result, "rowcount", 0):
         raise NotFound(f"no live token named {name!r}")
-    await audit.record(
+    await audit.API_TOKEN.record(
         db,
+        name,
+        "revoke",
         actor=actor,
-        entity="api_token",
-        entity_id=name,
-        action="revoke",
         now=now,
         old=audit.values(live=True),
         new=audit.values(live=False),

@@ -8,6 +8,7 @@ in the same transaction, by the service that makes the change.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -86,34 +87,57 @@ def _clip(text: str | None, limit: int) -> str | None:
     return None if text is None else text[:limit]
 
 
-async def record(
-    db: AsyncSession,
-    *,
-    actor: Actor,
-    entity: str,
-    entity_id: int | str,
-    action: str,
-    now: datetime,
-    old: str | None = None,
-    new: str | None = None,
-    note: str | None = None,
-) -> None:
-    """Add one row to the trail (in the caller's transaction)."""
-    db.add(
-        AuditEvent(
-            at=now,
-            actor_kind=actor.kind,
-            actor_id=actor.id,
-            actor_name=actor.name,
-            entity=entity,
-            entity_id=str(entity_id),
-            action=action,
-            old_value=_clip(old, VALUE_MAX),
-            new_value=_clip(new, VALUE_MAX),
-            note=_clip(note, NOTE_MAX),
+@dataclass(frozen=True)
+class Trail:
+    """The rows about one kind of entity (`MEMBER.record(db, member_id, "set_contact", ...)`).
+
+    Each kind is declared once below, so the filter's names and the technicians' share of the
+    trail (`LENDING`) are read off one list."""
+
+    entity: str
+
+    async def record(
+        self,
+        db: AsyncSession,
+        entity_id: int | str,
+        action: str,
+        *,
+        actor: Actor,
+        now: datetime,
+        old: str | None = None,
+        new: str | None = None,
+        note: str | None = None,
+    ) -> None:
+        """Add one row to the trail (in the caller's transaction)."""
+        db.add(
+            AuditEvent(
+                at=now,
+                actor_kind=actor.kind,
+                actor_id=actor.id,
+                actor_name=actor.name,
+                entity=self.entity,
+                entity_id=str(entity_id),
+                action=action,
+                old_value=_clip(old, VALUE_MAX),
+                new_value=_clip(new, VALUE_MAX),
+                note=_clip(note, NOTE_MAX),
+            )
         )
-    )
-    await db.flush()
+        await db.flush()
+
+
+API_TOKEN = Trail("api_token")
+CATEGORY = Trail("category")
+DEVICE = Trail("device")
+EQUIPMENT_REQUEST = Trail("equipment_request")
+MEMBER = Trail("member")
+PRODUCT = Trail("product")
+PROJECT = Trail("project")
+RENTAL_ITEM = Trail("rental_item")
+SESSION = Trail("session")
+
+# What a lab technician who is not an admin reads: the lending workflow's rows.
+LENDING = frozenset(trail.entity for trail in (PROJECT, EQUIPMENT_REQUEST, RENTAL_ITEM))
 
 
 async def events(
@@ -124,9 +148,13 @@ async def events(
     entity: str | None = None,
     entity_id: int | str | None = None,
     actor_id: str | None = None,
+    among: Collection[str] | None = None,
 ) -> Page[Event]:
-    """The trail newest first, filtered by entity (and id) and by who (subject or slug)."""
+    """The trail newest first, filtered by entity (and id) and by who (subject or slug);
+    `among` keeps only rows about those kinds of entity (a technician's share)."""
     statement = select(AuditEvent)
+    if among is not None:
+        statement = statement.where(AuditEvent.entity.in_(among))
     if entity is not None:
         statement = statement.where(AuditEvent.entity == entity)
     if entity_id is not None:
@@ -141,10 +169,12 @@ async def events(
     return await fetch_page(fetch, limit, by_id)
 
 
-async def entities(db: AsyncSession) -> list[str]:
+async def entities(db: AsyncSession, *, among: Collection[str] | None = None) -> list[str]:
     """The kinds of entity the trail holds rows for, by name (the filter's choices)."""
-    found = await db.scalars(select(AuditEvent.entity).distinct().order_by(AuditEvent.entity))
-    return list(found)
+    statement = select(AuditEvent.entity).distinct().order_by(AuditEvent.entity)
+    if among is not None:
+        statement = statement.where(AuditEvent.entity.in_(among))
+    return list(await db.scalars(statement))
 
 
 def _event(row: AuditEvent) -> Event:

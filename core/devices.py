@@ -118,24 +118,6 @@ async def lock_registry(db: AsyncSession) -> None:
         await db.connection()
 
 
-async def record(
-    db: AsyncSession,
-    slug: str,
-    action: str,
-    *,
-    actor: Actor,
-    now: datetime,
-    old: str | None = None,
-    new: str | None = None,
-) -> None:
-    """An audit row about the device `slug` (its provisioning, a machine's prices and grants).
-
-    Never a password: the broker holds those, and rotating shows one only to its caller."""
-    await audit.record(
-        db, actor=actor, entity="device", entity_id=slug, action=action, now=now, old=old, new=new
-    )
-
-
 async def create(
     db: AsyncSession, *, slug: str, kind: DeviceKind, name: str, now: datetime, actor: Actor
 ) -> DeviceRef:
@@ -153,7 +135,7 @@ async def create(
     db.add(device)
     await db.flush()
     new = audit.values(kind=kind.value, name=name, enabled=True)
-    await record(db, slug, "create", actor=actor, now=now, new=new)
+    await audit.DEVICE.record(db, slug, "create", actor=actor, now=now, new=new)
     return _ref(device)
 
 
@@ -187,7 +169,7 @@ async def set_enabled(
 ) -> DeviceRef:
     before = await get(db, slug)
     await db.execute(update(Device).where(Device.slug == slug).values(enabled=enabled))
-    await record(
+    await audit.DEVICE.record(
         db,
         slug,
         "enable" if enabled else "disable",
@@ -201,7 +183,7 @@ async def set_enabled(
 
 async def mark_rotated(db: AsyncSession, slug: str, *, now: datetime, actor: Actor) -> None:
     await db.execute(update(Device).where(Device.slug == slug).values(credentials_rotated_at=now))
-    await record(db, slug, "rotate_password", actor=actor, now=now)
+    await audit.DEVICE.record(db, slug, "rotate_password", actor=actor, now=now)
 
 
 async def remove(db: AsyncSession, slug: str, *, actor: Actor, now: datetime) -> None:
@@ -211,7 +193,7 @@ async def remove(db: AsyncSession, slug: str, *, actor: Actor, now: datetime) ->
         raise Conflict(f"device {slug} has sessions on record: disable it instead")
     await db.execute(delete(Device).where(Device.slug == slug))
     old = audit.values(kind=device.kind.value, name=device.name, enabled=device.enabled)
-    await record(db, slug, "remove", actor=actor, now=now, old=old)
+    await audit.DEVICE.record(db, slug, "remove", actor=actor, now=now, old=old)
 
 
 async def touch(db: AsyncSession, device_id: int, *, now: datetime) -> None:

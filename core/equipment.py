@@ -19,7 +19,6 @@ from sqlalchemy import ColumnElement, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit, notifications, projects, reservations
-from core.audit import Actor
 from core.clock import rfc3339
 from core.db import run
 from core.errors import (
@@ -206,7 +205,9 @@ async def request(
         )
     ).scalar_one()
     view = await get(db, request_id)
-    await _record(db, acting.actor, view, "request", now, None, "pending", text)
+    await audit.EQUIPMENT_REQUEST.record(
+        db, view.id, "request", actor=acting.actor, now=now, new="pending", note=text
+    )
     data = {**_data(view), "by": view.requester_name}
     link = f"/lab/requests/{request_id}"
     await notifications.notify_technicians(db, Kind.REQUEST_SUBMITTED, data, link, now)
@@ -269,8 +270,15 @@ async def cancel(
         raise NotAuthorized("only the requester or a project leader can cancel a request")
     _expect(view, ("pending", "approved"), "cancelled")
     await _move(db, view, "cancelled", {})
-    await _record(
-        db, acting.actor, view, "cancel", now, view.status, "cancelled", projects.checked_note(note)
+    await audit.EQUIPMENT_REQUEST.record(
+        db,
+        view.id,
+        "cancel",
+        actor=acting.actor,
+        now=now,
+        old=view.status,
+        new="cancelled",
+        note=projects.checked_note(note),
     )
     return await get(db, request_id)
 
@@ -303,31 +311,10 @@ async def _decide(
 ) -> RequestView:
     decision = {"decided_by": acting.subject, "decided_at": now, "decision_note": note}
     await _move(db, view, new, decision)
-    await _record(db, acting.actor, view, action, now, view.status, new, note)
-    return await get(db, view.id)
-
-
-async def _record(
-    db: AsyncSession,
-    actor: Actor,
-    view: RequestView,
-    action: str,
-    now: datetime,
-    old: str | None,
-    new: str,
-    note: str | None,
-) -> None:
-    await audit.record(
-        db,
-        actor=actor,
-        entity="equipment_request",
-        entity_id=view.id,
-        action=action,
-        now=now,
-        old=old,
-        new=new,
-        note=note,
+    await audit.EQUIPMENT_REQUEST.record(
+        db, view.id, action, actor=acting.actor, now=now, old=view.status, new=new, note=note
     )
+    return await get(db, view.id)
 
 
 @dataclass(frozen=True)
@@ -346,7 +333,16 @@ async def sweep(db: AsyncSession, *, now: datetime) -> Swept:
     for view in stale:
         note = EXPIRED_NOTES[view.status]
         await _move(db, view, "cancelled", {"decision_note": note})
-        await _record(db, audit.SYSTEM, view, "expire", now, view.status, "cancelled", note)
+        await audit.EQUIPMENT_REQUEST.record(
+            db,
+            view.id,
+            "expire",
+            actor=audit.SYSTEM,
+            now=now,
+            old=view.status,
+            new="cancelled",
+            note=note,
+        )
         link = f"/me/requests/{view.id}"
         await notifications.notify_member(
             db, view.requested_by, Kind.REQUEST_EXPIRED, _data(view), link, now
@@ -354,7 +350,9 @@ async def sweep(db: AsyncSession, *, now: datetime) -> Swept:
     late = await _locked(db, _R.status == "checked_out", _R.ends_at <= now)
     for view in late:
         await _move(db, view, "overdue", {})
-        await _record(db, audit.SYSTEM, view, "overdue", now, view.status, "overdue", None)
+        await audit.EQUIPMENT_REQUEST.record(
+            db, view.id, "overdue", actor=audit.SYSTEM, now=now, old=view.status, new="overdue"
+        )
         link = f"/me/requests/{view.id}"
         await notifications.notify_member(
             db, view.requested_by, Kind.REQUEST_OVERDUE, _data(view), link, now

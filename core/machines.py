@@ -15,7 +15,7 @@ from sqlalchemy import Delete, Select, delete, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import audit, devices
+from core import audit
 from core.audit import Actor
 from core.billing import Tariff, TariffOverride, effective_tariff
 from core.db import run
@@ -207,7 +207,7 @@ async def set_tariff(
     row.updated_at = now
     row.updated_by = actor.ref
     await db.flush()
-    await devices.record(
+    await audit.DEVICE.record(
         db,
         await _slug(db, device_id),
         "set_tariff",
@@ -276,7 +276,7 @@ async def authorize(
             raise Conflict(f"member {member_id} was just authorized by someone else") from None
     else:
         await db.flush()
-    await devices.record(
+    await audit.DEVICE.record(
         db,
         await _slug(db, device_id),
         "authorize" if created else "change_authorization",
@@ -321,7 +321,7 @@ async def revoke(
         f"member {member_id} is not authorized for this machine",
     )
     old = _prices(grant, member=member_id) if grant is not None else None
-    await devices.record(
+    await audit.DEVICE.record(
         db, await _slug(db, device_id), "revoke_authorization", actor=actor, now=now, old=old
     )
 
@@ -403,7 +403,7 @@ async def add_sub_admin(
     except IntegrityError:
         raise Conflict(f"{subject} is already a sub-admin of this machine") from None
     new = audit.values(sub_admin=subject)
-    await devices.record(
+    await audit.DEVICE.record(
         db, await _slug(db, device_id), "add_sub_admin", actor=actor, now=now, new=new
     )
     return SubAdmin(subject, actor.ref, now)
@@ -421,7 +421,7 @@ async def remove_sub_admin(
         f"{subject} is no sub-admin of this machine",
     )
     old = audit.values(sub_admin=subject)
-    await devices.record(
+    await audit.DEVICE.record(
         db, await _slug(db, device_id), "remove_sub_admin", actor=actor, now=now, old=old
     )
 

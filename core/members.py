@@ -103,38 +103,23 @@ async def update_or_fail(db: AsyncSession, member_id: int, **values: object) -> 
         raise NotFound(f"no member {member_id}")
 
 
-async def record(
-    db: AsyncSession,
-    member_id: int,
-    action: str,
-    *,
-    actor: Actor,
-    now: datetime,
-    old: str | None = None,
-    new: str | None = None,
-    note: str | None = None,
-) -> None:
-    """An audit row about the member (their account, cards, PIN, rental permission)."""
-    await audit.record(
-        db,
-        actor=actor,
-        entity="member",
-        entity_id=member_id,
-        action=action,
-        now=now,
-        old=old,
-        new=new,
-        note=note,
-    )
-
-
 async def _require(db: AsyncSession, member_id: int) -> None:
     if await db.scalar(select(Member.id).where(Member.id == member_id)) is None:
         raise NotFound(f"no member {member_id}")
 
 
-async def add_card(db: AsyncSession, member_id: int, uid: str, *, now: datetime) -> CardInfo:
+async def add_card(
+    db: AsyncSession, member_id: int, uid: str, *, actor: Actor, now: datetime
+) -> CardInfo:
     """Give a member a card (`uid` normalized); a UID can belong to one member only."""
+    card = await _add_card(db, member_id, uid, now=now)
+    await audit.MEMBER.record(
+        db, member_id, "add_card", actor=actor, now=now, new=audit.values(card=uid)
+    )
+    return card
+
+
+async def _add_card(db: AsyncSession, member_id: int, uid: str, *, now: datetime) -> CardInfo:
     await _require(db, member_id)
     if await db.scalar(select(Card.id).where(Card.uid == uid)) is not None:
         raise _card_taken(uid)
@@ -183,7 +168,7 @@ async def set_card_blocked(
     if row is None:
         raise NotFound(f"member {member_id} has no card {card_id}")
     card = CardInfo(**row._mapping)
-    await record(
+    await audit.MEMBER.record(
         db,
         member_id,
         "block_card" if blocked else "unblock_card",
@@ -229,7 +214,7 @@ async def add_member(
         )
     ).scalar_one()
     if card_uid is not None:
-        await add_card(db, member_id, card_uid, now=now)
+        await _add_card(db, member_id, card_uid, now=now)
     balance = 0
     if opening_balance_cents:
         posted = await ledger.post(
@@ -242,7 +227,7 @@ async def add_member(
         if posted is None:
             raise ValueError("an opening balance cannot be below the credit limit")
         balance = posted.balance_cents
-    await record(
+    await audit.MEMBER.record(
         db,
         member_id,
         "create",
@@ -253,9 +238,33 @@ async def add_member(
     return NewMember(member_id, name, card_uid, balance)
 
 
-async def set_contact(db: AsyncSession, member_id: int, *, name: str, email: str | None) -> None:
+async def set_contact(
+    db: AsyncSession,
+    member_id: int,
+    *,
+    name: str,
+    email: str | None,
+    actor: Actor,
+    now: datetime,
+) -> None:
     """Change the member's name and e-mail address (None: no address)."""
+    before = (
+        await run(db, select(Member.name, Member.email).where(Member.id == member_id))
+    ).one_or_none()
+    if before is None:
+        raise NotFound(f"no member {member_id}")
+    if (before.name, before.email) == (name, email):
+        return
     await update_or_fail(db, member_id, name=name, email=email)
+    await audit.MEMBER.record(
+        db,
+        member_id,
+        "set_contact",
+        actor=actor,
+        now=now,
+        old=audit.values(name=before.name, email=before.email),
+        new=audit.values(name=name, email=email),
+    )
 
 
 async def set_credit_limit(
@@ -278,7 +287,7 @@ async def set_credit_limit(
             "the balance is already below that credit limit",
             balance_cents=balance.balance_cents,
         )
-    await record(
+    await audit.MEMBER.record(
         db,
         member_id,
         "set_credit_limit",
@@ -323,7 +332,7 @@ async def correct_balance(
             credit_limit_cents=balance.credit_limit_cents,
             needed_cents=-amount_cents,
         )
-    await record(
+    await audit.MEMBER.record(
         db,
         member_id,
         "correct_balance",
@@ -336,7 +345,9 @@ async def correct_balance(
     return Correction(member_id, amount_cents, reason, posted.balance_cents)
 
 
-async def link_login(db: AsyncSession, member_id: int, subject: str) -> None:
+async def link_login(
+    db: AsyncSession, member_id: int, subject: str, *, actor: Actor, now: datetime
+) -> None:
     """Link a login (OIDC subject) to the member, replacing any login linked before.
 
     SubjectLinked (naming `member_id`) when another member holds that login: unlink it there
@@ -349,21 +360,34 @@ async def link_login(db: AsyncSession, member_id: int, subject: str) -> None:
         return
     if owner is not None:
         raise _linked_elsewhere(owner)
+    before = await _login_of(db, member_id)
     try:
         async with db.begin_nested():
             await update_or_fail(db, member_id, oidc_subject=subject)
     except IntegrityError:
         # Linked to someone else (through a card link) since the check above.
         raise _linked_elsewhere(await logins.member_id(db, subject)) from None
+    old, new = audit.values(login=before), audit.values(login=subject)
+    await audit.MEMBER.record(db, member_id, "link_login", actor=actor, now=now, old=old, new=new)
+
+
+async def _login_of(db: AsyncSession, member_id: int) -> str | None:
+    return await db.scalar(select(Member.oidc_subject).where(Member.id == member_id))
 
 
 def _linked_elsewhere(owner: int | None) -> SubjectLinked:
     return SubjectLinked(f"this login is linked to member {owner}", member_id=owner)
 
 
-async def unlink_login(db: AsyncSession, member_id: int) -> None:
+async def unlink_login(db: AsyncSession, member_id: int, *, actor: Actor, now: datetime) -> None:
     """Forget the member's login: it can link a card again (or be linked by an admin)."""
+    before = await _login_of(db, member_id)
     await update_or_fail(db, member_id, oidc_subject=None)
+    if before is not None:
+        old, new = audit.values(login=before), audit.values(login=None)
+        await audit.MEMBER.record(
+            db, member_id, "unlink_login", actor=actor, now=now, old=old, new=new
+        )
 
 
 async def summary(db: AsyncSession, member_id: int) -> MemberSummary:

@@ -16,7 +16,7 @@ import bcrypt
 from sqlalchemy import and_, case, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import audit, members
+from core import audit
 from core.audit import Actor
 from core.db import run
 from core.errors import NotFound, PinRequired
@@ -100,7 +100,7 @@ async def _store(
     has_pin = pin_hash is not None
     action = ("reset_pin" if had_pin else "set_pin") if has_pin else "clear_pin"
     old, new = audit.values(has_pin=had_pin), audit.values(has_pin=has_pin)
-    await members.record(db, member_id, action, actor=actor, now=now, old=old, new=new)
+    await audit.MEMBER.record(db, member_id, action, actor=actor, now=now, old=old, new=new)
 
 
 async def verify(db: AsyncSession, member_id: int, pin: str, *, now: datetime) -> Verdict:

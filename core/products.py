@@ -218,6 +218,7 @@ async def create(
     name: str,
     price_cents: int,
     now: datetime,
+    actor: Actor,
     category: str | None = None,
     allow_negative_stock: bool = False,
 ) -> ProductInfo:
@@ -236,13 +237,22 @@ async def create(
         await run(db, insert(Product).values(**values).returning(Product.id))
     ).scalar_one()
     await _add_code(db, ean, product_id, primary=True)
-    return await find(db, ean)
+    created = await find(db, ean)
+    fields = asdict(created)
+    new = audit.values(**{name: fields[name] for name in _AUDITED_FIELDS})
+    await audit.PRODUCT.record(db, ean, "create", actor=actor, now=now, new=new)
+    return created
 
 
-async def add_alias(db: AsyncSession, ean: str, alias: str) -> ProductInfo:
+async def add_alias(
+    db: AsyncSession, ean: str, alias: str, *, actor: Actor, now: datetime
+) -> ProductInfo:
     """Let another EAN (a multipack, a new label) name the product that `ean` names."""
     product = await find(db, check_ean(ean))
-    await _add_code(db, check_ean(alias), product.product_id, primary=False)
+    alias = check_ean(alias)
+    await _add_code(db, alias, product.product_id, primary=False)
+    new = audit.values(alias=alias)
+    await audit.PRODUCT.record(db, product.ean, "add_alias", actor=actor, now=now, new=new)
     return product
 
 
@@ -306,12 +316,11 @@ async def _audited(
     old, new = asdict(before), asdict(after)
     changed = [name for name in _AUDITED_FIELDS if old[name] != new[name]]
     if changed:
-        await audit.record(
+        await audit.PRODUCT.record(
             db,
+            after.ean,
+            action,
             actor=actor,
-            entity="product",
-            entity_id=after.ean,
-            action=action,
             now=now,
             old=audit.values(**{name: old[name] for name in changed}),
             new=audit.values(**{name: new[name] for name in changed}),
@@ -352,7 +361,9 @@ async def all_details(db: AsyncSession, *, category: str | None = None) -> list[
     return [_detail(product, codes.get(product.product_id, ())) for product in listed]
 
 
-async def remove_alias(db: AsyncSession, ean: str, alias: str) -> ProductInfo:
+async def remove_alias(
+    db: AsyncSession, ean: str, alias: str, *, actor: Actor, now: datetime
+) -> ProductInfo:
     """Stop `alias` naming the product that `ean` names; its primary EAN cannot be removed."""
     product = await find(db, check_ean(ean))
     alias = check_ean(alias)
@@ -368,6 +379,8 @@ async def remove_alias(db: AsyncSession, ean: str, alias: str) -> ProductInfo:
     )
     if not result.rowcount:
         raise NotFound(f"{alias} is not an alias of {product.name}", ean=alias)
+    old = audit.values(alias=alias)
+    await audit.PRODUCT.record(db, product.ean, "remove_alias", actor=actor, now=now, old=old)
     return product
 
 
@@ -383,7 +396,9 @@ async def categories(db: AsyncSession) -> list[CategoryInfo]:
     return [CategoryInfo(**row._mapping) for row in rows.all()]
 
 
-async def create_category(db: AsyncSession, name: str) -> CategoryInfo:
+async def create_category(
+    db: AsyncSession, name: str, *, actor: Actor, now: datetime
+) -> CategoryInfo:
     """A new, empty category; Conflict if the name is taken."""
     name = _check_category(name)
     try:
@@ -391,4 +406,5 @@ async def create_category(db: AsyncSession, name: str) -> CategoryInfo:
             await run(db, insert(Category).values(name=name))
     except IntegrityError:
         raise Conflict(f"category {name!r} exists already", category=name) from None
+    await audit.CATEGORY.record(db, name, "create", actor=actor, now=now)
     return CategoryInfo(name, 0)

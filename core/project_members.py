@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import audit
 from core.db import run
 from core.errors import Conflict, LeaderRequired, NotAuthorized, NotFound, ProjectClosed
 from core.models import Member, Project, ProjectMember
@@ -24,7 +25,6 @@ from core.projects import (
     checked_description,
     checked_name,
     get,
-    record,
     role_of,
 )
 
@@ -63,7 +63,9 @@ async def edit(
         db,
         update(Project).where(Project.id == project_id).values(name=name, description=description),
     )
-    await record(db, acting, project_id, "edit", now, old=project.name, new=name)
+    await audit.PROJECT.record(
+        db, project_id, "edit", actor=acting.actor, now=now, old=project.name, new=name
+    )
     return await get(db, project_id)
 
 
@@ -84,7 +86,9 @@ async def add_member(
             project_id=project_id, member_id=member_id, role=role, added_at=now
         ),
     )
-    await record(db, acting, project_id, "member_add", now, new=f"{name}: {role}")
+    await audit.PROJECT.record(
+        db, project_id, "member_add", actor=acting.actor, now=now, new=f"{name}: {role}"
+    )
     return await get(db, project_id)
 
 
@@ -106,8 +110,14 @@ async def set_role(
         .values(role=role),
     )
     name = next(m.name for m in project.members if m.member_id == member_id)
-    await record(
-        db, acting, project_id, "member_role", now, old=f"{name}: {old}", new=f"{name}: {role}"
+    await audit.PROJECT.record(
+        db,
+        project_id,
+        "member_role",
+        actor=acting.actor,
+        now=now,
+        old=f"{name}: {old}",
+        new=f"{name}: {role}",
     )
     return await get(db, project_id)
 
@@ -129,5 +139,7 @@ async def remove_member(
         ),
     )
     label = f"{membership.name}: {membership.role}"
-    await record(db, acting, project_id, "member_remove", now, old=label)
+    await audit.PROJECT.record(
+        db, project_id, "member_remove", actor=acting.actor, now=now, old=label
+    )
     return await get(db, project_id)

@@ -140,7 +140,9 @@ async def create(
             project_id=project_id, member_id=acting.member_id, role=LEADER, added_at=now
         ),
     )
-    await record(db, acting, project_id, "create", now, new="pending", note=name)
+    await audit.PROJECT.record(
+        db, project_id, "create", actor=acting.actor, now=now, new="pending", note=name
+    )
     await notifications.notify_technicians(
         db,
         Kind.PROJECT_SUBMITTED,
@@ -149,31 +151,6 @@ async def create(
         now,
     )
     return await get(db, project_id)
-
-
-async def record(
-    db: AsyncSession,
-    acting: Acting,
-    project_id: int,
-    action: str,
-    now: datetime,
-    *,
-    old: str | None = None,
-    new: str | None = None,
-    note: str | None = None,
-) -> None:
-    """One audit row of the project, naming the person acting."""
-    await audit.record(
-        db,
-        actor=acting.actor,
-        entity="project",
-        entity_id=project_id,
-        action=action,
-        now=now,
-        old=old,
-        new=new,
-        note=note,
-    )
 
 
 async def get(db: AsyncSession, project_id: int) -> ProjectView:
@@ -321,7 +298,16 @@ async def _move(
         raise InvalidTransition(
             f"project is {current}; only {move.old} projects can be {move.done}"
         )
-    await record(db, acting, project_id, move.action, now, old=move.old, new=move.new, note=note)
+    await audit.PROJECT.record(
+        db,
+        project_id,
+        move.action,
+        actor=acting.actor,
+        now=now,
+        old=move.old,
+        new=move.new,
+        note=note,
+    )
     project = await get(db, project_id)
     if move in (APPROVE, REJECT):
         kind = Kind.PROJECT_APPROVED if move is APPROVE else Kind.PROJECT_REJECTED

@@ -15,7 +15,8 @@ from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import cards, reservations
+from core import audit, cards, reservations
+from core.audit import Actor
 from core.clock import rfc3339
 from core.db import run
 from core.errors import (
@@ -193,7 +194,13 @@ async def return_item(db: AsyncSession, *, device_id: int, tid: str, now: dateti
 
 
 async def add_item(
-    db: AsyncSession, *, tid: str, name: str, description: str | None, now: datetime
+    db: AsyncSession,
+    *,
+    tid: str,
+    name: str,
+    description: str | None,
+    actor: Actor,
+    now: datetime,
 ) -> ItemRecord:
     """Register an item by its tag; a TID can be registered once."""
     tid = normalize_tid(tid)
@@ -216,6 +223,8 @@ async def add_item(
             ).scalar_one()
     except IntegrityError:
         raise Conflict(f"TID {tid} is already registered") from None
+    new = audit.values(name=name, active=True)
+    await audit.RENTAL_ITEM.record(db, tid, "create", actor=actor, now=now, new=new)
     return ItemRecord(
         item_id=item_id,
         tid=tid,
@@ -229,27 +238,51 @@ async def add_item(
     )
 
 
-async def deactivate(db: AsyncSession, tid: str) -> ItemRecord:
+async def deactivate(db: AsyncSession, tid: str, *, actor: Actor, now: datetime) -> ItemRecord:
     """Take an item out of service: no new rentals; an open one can still be returned."""
-    return await _set_active(db, tid, active=False)
+    return await _set_active(db, tid, active=False, actor=actor, now=now)
 
 
-async def reactivate(db: AsyncSession, tid: str) -> ItemRecord:
+async def reactivate(db: AsyncSession, tid: str, *, actor: Actor, now: datetime) -> ItemRecord:
     """Put a deactivated item back into service."""
-    return await _set_active(db, tid, active=True)
+    return await _set_active(db, tid, active=True, actor=actor, now=now)
 
 
-async def _set_active(db: AsyncSession, tid: str, *, active: bool) -> ItemRecord:
-    tid = normalize_tid(tid)
-    await run(db, update(RentalItem).where(RentalItem.tid == tid).values(active=active))
-    return await item(db, tid)
+async def _set_active(
+    db: AsyncSession, tid: str, *, active: bool, actor: Actor, now: datetime
+) -> ItemRecord:
+    before = await item(db, normalize_tid(tid))
+    if before.active == active:
+        return before
+    await run(db, update(RentalItem).where(RentalItem.id == before.item_id).values(active=active))
+    old, new = audit.values(active=before.active), audit.values(active=active)
+    action = "activate" if active else "deactivate"
+    await audit.RENTAL_ITEM.record(db, before.tid, action, actor=actor, now=now, old=old, new=new)
+    return await item(db, before.tid)
 
 
-async def permit(db: AsyncSession, member_id: int, *, actor: str, now: datetime) -> None:
-    """Let a member rent items; granting again records the new grant."""
+async def _may_rent(db: AsyncSession, member_id: int) -> bool:
+    try:
+        await permission(db, member_id)
+    except NotFound:
+        return False
+    return True
+
+
+async def permit(db: AsyncSession, member_id: int, *, actor: Actor, now: datetime) -> None:
+    """Let a member rent items; granting again records the new grant. NotFound for no member."""
     if await db.get(Member, member_id) is None:
         raise NotFound(f"no member {member_id}")
-    values = {"granted_by": actor, "granted_at": now}
+    had = await _may_rent(db, member_id)
+    await _grant(db, member_id, granted_by=actor.ref, now=now)
+    old, new = audit.values(may_rent=had), audit.values(may_rent=True)
+    await audit.MEMBER.record(
+        db, member_id, "permit_rentals", actor=actor, now=now, old=old, new=new
+    )
+
+
+async def _grant(db: AsyncSession, member_id: int, *, granted_by: str, now: datetime) -> None:
+    values = {"granted_by": granted_by, "granted_at": now}
     regrant = (
         update(RentalPermission).where(RentalPermission.member_id == member_id).values(**values)
     )
@@ -263,12 +296,18 @@ async def permit(db: AsyncSession, member_id: int, *, actor: str, now: datetime)
         await run(db, regrant)
 
 
-async def revoke(db: AsyncSession, member_id: int) -> bool:
+async def revoke(db: AsyncSession, member_id: int, *, actor: Actor, now: datetime) -> bool:
     """Take the permission away (rentals already out stay out); whether there was one."""
     result = await db.execute(
         delete(RentalPermission).where(RentalPermission.member_id == member_id)
     )
-    return bool(getattr(result, "rowcount", 0))
+    had = bool(getattr(result, "rowcount", 0))
+    if had:
+        old, new = audit.values(may_rent=True), audit.values(may_rent=False)
+        await audit.MEMBER.record(
+            db, member_id, "revoke_rentals", actor=actor, now=now, old=old, new=new
+        )
+    return had
 
 
 _LISTING = (

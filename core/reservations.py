@@ -202,12 +202,11 @@ class _AtStation:
         self, db: AsyncSession, request_id: int, action: str, old: str, new: str
     ) -> None:
         slug = await db.scalar(select(Device.slug).where(Device.id == self.device_id))
-        await audit.record(
+        await audit.EQUIPMENT_REQUEST.record(
             db,
+            request_id,
+            action,
             actor=Actor.device(str(slug)),
-            entity="equipment_request",
-            entity_id=request_id,
-            action=action,
             now=self.now,
             old=old,
             new=new,

@@ -99,12 +99,11 @@ async def _book(
 ) -> None:
     """A person's stock change: its movement and its audit row (sales have movements only)."""
     await record(db, kind, [change], origin, reason=reason)
-    await audit.record(
+    await audit.PRODUCT.record(
         db,
+        change.ean,
+        kind.value,
         actor=origin.who,
-        entity="product",
-        entity_id=change.ean,
-        action=kind.value,
         now=origin.now,
         old=audit.values(stock=change.stock_after - change.delta),
         new=audit.values(stock=change.stock_after),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import cards, rental_grants, rentals
+from core import cards, rentals
 from core.cards import normalize_uid
 from core.clock import SystemClock, rfc3339
 from makerbus.cli_common import ACTOR, TEXT_LINE, TEXT_LINES, echo_json, in_database
@@ -27,7 +27,12 @@ def add(tid: str, name: str, description: str | None) -> None:
     """Register an item by its UHF tag id (hex; stored upper case)."""
     item = in_database(
         lambda db: rentals.add_item(
-            db, tid=tid, name=name, description=description, now=SystemClock().now()
+            db,
+            tid=tid,
+            name=name,
+            description=description,
+            actor=ACTOR,
+            now=SystemClock().now(),
         )
     )
     click.echo(f"Item {item.tid} added: {item.name} (id {item.item_id}).")
@@ -65,7 +70,7 @@ def list_(as_json: bool) -> None:
 @click.argument("tid")
 def deactivate(tid: str) -> None:
     """Take an item out of service (an item that is out can still be returned)."""
-    item = in_database(lambda db: rentals.deactivate(db, tid))
+    item = in_database(lambda db: rentals.deactivate(db, tid, actor=ACTOR, now=SystemClock().now()))
     still_out = " It is out: it can still be returned." if item.out else ""
     click.echo(f"Item {item.tid} deactivated.{still_out}")
 
@@ -77,7 +82,7 @@ def permit(card_uid: str) -> None:
 
     async def work(db: AsyncSession) -> int:
         member_id = await cards.member_of(db, normalize_uid(card_uid))
-        await rental_grants.permit(db, member_id, actor=ACTOR, now=SystemClock().now())
+        await rentals.permit(db, member_id, actor=ACTOR, now=SystemClock().now())
         return member_id
 
     click.echo(f"Member {in_database(work)} may rent items.")
@@ -90,9 +95,7 @@ def revoke(card_uid: str) -> None:
 
     async def work(db: AsyncSession) -> tuple[int, bool]:
         member_id = await cards.member_of(db, normalize_uid(card_uid))
-        return member_id, await rental_grants.revoke(
-            db, member_id, actor=ACTOR, now=SystemClock().now()
-        )
+        return member_id, await rentals.revoke(db, member_id, actor=ACTOR, now=SystemClock().now())
 
     member_id, had = in_database(work)
     if had:

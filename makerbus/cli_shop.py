@@ -61,6 +61,7 @@ def add(
             price_cents=price_cents,
             category=category,
             allow_negative_stock=allow_negative_stock,
+            actor=ACTOR,
             now=SystemClock().now(),
         )
         if initial:
@@ -75,7 +76,9 @@ def add(
 @click.argument("alias_ean", callback=_ean)
 def alias(ean: str, alias_ean: str) -> None:
     """Let ALIAS_EAN name the product EAN names."""
-    found = in_database(lambda db: products.add_alias(db, ean, alias_ean))
+    found = in_database(
+        lambda db: products.add_alias(db, ean, alias_ean, actor=ACTOR, now=SystemClock().now())
+    )
     click.echo(f"{alias_ean} now names {found.ean} {found.name!r}.")
 
 

@@ -25,7 +25,6 @@ from core import (
     members,
     pins,
     products,
-    rental_grants,
     rentals,
     stock,
 )
@@ -116,7 +115,7 @@ async def _members(db: AsyncSession) -> list[dict[str, Any]]:
                 db, name=name, card_uid=uid, opening_balance_cents=opening, now=now, actor=ACTOR
             )
             member_id = created.member_id
-            await members.link_login(db, member_id, subject)
+            await members.link_login(db, member_id, subject, actor=ACTOR, now=now)
         balance = await ledger.balance_of(db, member_id)
         listed.append(
             {
@@ -180,13 +179,13 @@ async def _shop(db: AsyncSession) -> list[dict[str, Any]]:
             await products.find(db, ean)
         except UnknownProduct:
             await products.create(
-                db, ean=ean, name=name, price_cents=price, now=now, category=category
+                db, ean=ean, name=name, price_cents=price, now=now, category=category, actor=ACTOR
             )
             await stock.restock(
                 db, ean, stock_count, Origin.of(ACTOR, now=now), reason="demo stock"
             )
             if alias is not None:
-                await products.add_alias(db, ean, alias)
+                await products.add_alias(db, ean, alias, actor=ACTOR, now=now)
         listed.append({"ean": ean, "alias": alias, "name": name, "price_cents": price})
     return listed
 
@@ -208,9 +207,9 @@ async def _rentals(db: AsyncSession) -> list[dict[str, Any]]:
         try:
             await rentals.item(db, tid)
         except UnknownItem:
-            await rentals.add_item(db, tid=tid, name=name, description=None, now=now)
+            await rentals.add_item(db, tid=tid, name=name, description=None, actor=ACTOR, now=now)
     for card in RENTERS:
-        await rental_grants.permit(db, await cards.member_of(db, card), actor=ACTOR, now=now)
+        await rentals.permit(db, await cards.member_of(db, card), actor=ACTOR, now=now)
     return [{"tid": tid, "name": name} for tid, name in RENTAL_ITEMS]
 
 

@@ -22,7 +22,6 @@ from core import (
     machines,
     members,
     products,
-    rental_grants,
     rentals,
     stock,
 )
@@ -190,7 +189,9 @@ async def _product(
     try:
         product = await products.find(db, ean)
     except UnknownProduct:
-        product = await products.create(db, ean=ean, name=name, price_cents=price_cents, now=now)
+        product = await products.create(
+            db, ean=ean, name=name, price_cents=price_cents, actor=ACTOR, now=now
+        )
     if not product.active:
         await products.set_active(db, ean, active=True, actor=ACTOR, now=now)
     if product.stock < LARGE_STOCK // 2:
@@ -211,7 +212,9 @@ async def _item(db: AsyncSession, tid: str, *, name: str, now: datetime) -> bool
     try:
         await rentals.item(db, tid)
     except UnknownItem:
-        await rentals.add_item(db, tid=tid, name=name, description="simulated", now=now)
+        await rentals.add_item(
+            db, tid=tid, name=name, description="simulated", actor=ACTOR, now=now
+        )
         return False
     try:
         return (await rentals.status(db, tid)).out
@@ -245,7 +248,7 @@ async def provision_shop(
         try:
             await rentals.permission(db, member_id)
         except NotFound:
-            await rental_grants.permit(db, member_id, actor=ACTOR, now=now)
+            await rentals.permit(db, member_id, actor=ACTOR, now=now)
     eans = [ean_of(prefix_code, index) for index in range(PRODUCT_COUNT if checkouts else 0)]
     for index, ean in enumerate(eans):
         name = f"{prefix} product {index}"

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broker.launcher import free_port
 from core.clock import FrozenClock
-from core.db import make_async_engine
+from core.db import async_session_factory, make_async_engine
 from core.migrations import upgrade
 from core.settings import Settings
 from makerbus.login_provider import LocalLoginProvider
@@ -67,6 +67,14 @@ async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncS
             bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
         )
         await outer.rollback()
+    await engine.dispose()
+
+
+@pytest.fixture
+async def committed_sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Real, separately committing connections (no rollback wrapper): for races."""
+    engine = make_async_engine(database_url, pool_size=10)
+    yield async_session_factory(engine)
     await engine.dispose()
 
 

@@ -31,6 +31,14 @@ def unique_uid() -> str:
     return "04" + secrets.token_hex(6).upper()
 
 
+def unique_ean() -> str:
+    return f"{secrets.randbelow(10**13):013d}"
+
+
+def unique_tid() -> str:
+    return "E280" + secrets.token_hex(10).upper()
+
+
 async def make_member(
     db: AsyncSession,
     *,

@@ -271,6 +271,8 @@ async def update_member(
             member_id,
             name=changes.name or current.name,
             email=changes.email if "email" in sent else current.email,
+            actor=principal.actor,
+            now=clock.now(),
         )
     if changes.credit_limit_cents is not None:
         await members.set_credit_limit(
@@ -280,9 +282,11 @@ async def update_member(
 
 
 @router.post("/{member_id}/cards", status_code=201, responses=refusals(404, 409))
-async def add_card(member_id: Id, card: NewCard, db: DbDep, clock: ClockDep) -> CardOut:
+async def add_card(
+    member_id: Id, card: NewCard, db: DbDep, clock: ClockDep, principal: AdminDep
+) -> CardOut:
     """Give the member a card; 409 if the UID belongs to anyone already."""
-    added = await members.add_card(db, member_id, card.uid, now=clock.now())
+    added = await members.add_card(db, member_id, card.uid, actor=principal.actor, now=clock.now())
     return CardOut.model_validate(added)
 
 
@@ -346,17 +350,19 @@ async def correct_balance(
 
 
 @router.put("/{member_id}/login", responses=refusals(404, 409))
-async def link_login(member_id: Id, link: LoginLink, db: DbDep, clock: ClockDep) -> MemberOut:
+async def link_login(
+    member_id: Id, link: LoginLink, db: DbDep, clock: ClockDep, principal: AdminDep
+) -> MemberOut:
     """Link a login to this member (replacing its previous one). If another member holds that
     login, 409 `subject_linked` names it in `member_id`: unlink it there first."""
-    await members.link_login(db, member_id, link.subject)
+    await members.link_login(db, member_id, link.subject, actor=principal.actor, now=clock.now())
     return await _detail(db, clock, member_id)
 
 
 @router.delete("/{member_id}/login", status_code=204, responses=refusals(404))
-async def unlink_login(member_id: Id, db: DbDep) -> None:
+async def unlink_login(member_id: Id, db: DbDep, clock: ClockDep, principal: AdminDep) -> None:
     """Unlink the member's login; that person can link a card again from a terminal."""
-    await members.unlink_login(db, member_id)
+    await members.unlink_login(db, member_id, actor=principal.actor, now=clock.now())
 
 
 router.include_router(_pin_router)

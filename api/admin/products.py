@@ -16,6 +16,7 @@ from api.auth import ClockDep, ProductManagerDep, require_product_manager
 from api.deps import DbDep
 from api.fields import REQUEST, Page, PagingDep, one_line, refusals
 from core import products, stock
+from core.audit import Actor
 from core.formats import CATEGORY_MAX, EAN_PATTERN, NAME_MAX, PRICE_MAX_CENTS, STOCK_MAX
 from core.origin import Origin
 from core.paging import by_id
@@ -170,13 +171,17 @@ async def list_products(db: DbDep) -> list[AdminProduct]:
     status_code=status.HTTP_201_CREATED,
     responses=refusals({409: "The EAN already names a product (as its EAN or alias)."}),
 )
-async def create_product(body: NewProduct, db: DbDep, clock: ClockDep) -> AdminProduct:
+async def create_product(
+    body: NewProduct, db: DbDep, clock: ClockDep, principal: ProductManagerDep
+) -> AdminProduct:
     """Add an active product with no stock; stock arrives by a restock."""
-    created = await add_product(db, body, now=clock.now())
+    created = await add_product(db, body, actor=principal.actor, now=clock.now())
     return AdminProduct.model_validate(await products.detail(db, created))
 
 
-async def add_product(db: AsyncSession, body: NewProduct, *, now: datetime) -> ProductInfo:
+async def add_product(
+    db: AsyncSession, body: NewProduct, *, actor: Actor, now: datetime
+) -> ProductInfo:
     """Create the product `body` describes (the JSON route's and the page's)."""
     return await products.create(
         db,
@@ -185,6 +190,7 @@ async def add_product(db: AsyncSession, body: NewProduct, *, now: datetime) -> P
         price_cents=body.price_cents,
         category=body.category,
         allow_negative_stock=body.allow_negative_stock,
+        actor=actor,
         now=now,
     )
 
@@ -239,9 +245,11 @@ async def change_product(
     status_code=status.HTTP_201_CREATED,
     responses=refusals(_UNKNOWN, {409: "The alias already names a product."}),
 )
-async def add_alias(ean: EanPath, body: NewAlias, db: DbDep) -> AdminProduct:
+async def add_alias(
+    ean: EanPath, body: NewAlias, db: DbDep, clock: ClockDep, principal: ProductManagerDep
+) -> AdminProduct:
     """Let another EAN (a multipack, a new label) name this product."""
-    product = await products.add_alias(db, ean, body.alias)
+    product = await products.add_alias(db, ean, body.alias, actor=principal.actor, now=clock.now())
     return AdminProduct.model_validate(await products.detail(db, product))
 
 
@@ -256,10 +264,14 @@ async def add_alias(ean: EanPath, body: NewAlias, db: DbDep) -> AdminProduct:
     ),
 )
 async def remove_alias(
-    ean: EanPath, alias: Annotated[str, Path(pattern=EAN_PATTERN)], db: DbDep
+    ean: EanPath,
+    alias: Annotated[str, Path(pattern=EAN_PATTERN)],
+    db: DbDep,
+    clock: ClockDep,
+    principal: ProductManagerDep,
 ) -> None:
     """Stop an alias naming this product (the primary EAN stays)."""
-    await products.remove_alias(db, ean, alias)
+    await products.remove_alias(db, ean, alias, actor=principal.actor, now=clock.now())
 
 
 @router.post(
@@ -305,6 +317,9 @@ async def list_categories(db: DbDep) -> list[ProductCategory]:
     status_code=status.HTTP_201_CREATED,
     responses=refusals({409: "A category of that name exists."}),
 )
-async def create_category(body: NewCategory, db: DbDep) -> ProductCategory:
+async def create_category(
+    body: NewCategory, db: DbDep, clock: ClockDep, principal: ProductManagerDep
+) -> ProductCategory:
     """Add an empty category (products can also create one by naming it)."""
-    return ProductCategory.model_validate(await products.create_category(db, body.name))
+    created = await products.create_category(db, body.name, actor=principal.actor, now=clock.now())
+    return ProductCategory.model_validate(created)

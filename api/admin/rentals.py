@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from api.auth import AdminDep, ClockDep, require_admin
 from api.deps import DbDep
 from api.fields import ADMIN_ONLY, REQUEST, Id, Page, PagingDep, one_line, refusals
-from core import rental_grants, rentals
+from core import rentals
 from core.errors import NotFound
 from core.formats import NAME_MAX
 from core.text import PLAIN_LINES
@@ -103,24 +103,37 @@ async def list_items(db: DbDep) -> list[AdminRentalItem]:
     status_code=status.HTTP_201_CREATED,
     responses=refusals({409: "This TID is registered already."}),
 )
-async def add_item(body: NewRentalItem, db: DbDep, clock: ClockDep) -> AdminRentalItem:
+async def add_item(
+    body: NewRentalItem, db: DbDep, clock: ClockDep, principal: AdminDep
+) -> AdminRentalItem:
     """Register an item by its UHF tag; it is rentable at once by members with a permission."""
     added = await rentals.add_item(
-        db, tid=body.tid, name=body.name, description=body.description, now=clock.now()
+        db,
+        tid=body.tid,
+        name=body.name,
+        description=body.description,
+        actor=principal.actor,
+        now=clock.now(),
     )
     return AdminRentalItem.model_validate(added)
 
 
 @router.post("/rental-items/{tid}/deactivate", responses=refusals({404: "No item has this TID."}))
-async def deactivate_item(tid: TidPath, db: DbDep) -> AdminRentalItem:
+async def deactivate_item(
+    tid: TidPath, db: DbDep, clock: ClockDep, principal: AdminDep
+) -> AdminRentalItem:
     """Take an item out of service: no new rentals; if it is out, it can still be returned."""
-    return AdminRentalItem.model_validate(await rentals.deactivate(db, tid))
+    item = await rentals.deactivate(db, tid, actor=principal.actor, now=clock.now())
+    return AdminRentalItem.model_validate(item)
 
 
 @router.post("/rental-items/{tid}/activate", responses=refusals({404: "No item has this TID."}))
-async def activate_item(tid: TidPath, db: DbDep) -> AdminRentalItem:
+async def activate_item(
+    tid: TidPath, db: DbDep, clock: ClockDep, principal: AdminDep
+) -> AdminRentalItem:
     """Put a deactivated item back into service."""
-    return AdminRentalItem.model_validate(await rentals.reactivate(db, tid))
+    item = await rentals.reactivate(db, tid, actor=principal.actor, now=clock.now())
+    return AdminRentalItem.model_validate(item)
 
 
 @router.get("/rentals")
@@ -159,7 +172,7 @@ async def grant_permission(
     member_id: Id, db: DbDep, clock: ClockDep, principal: AdminDep
 ) -> RentalPermission:
     """Let a member rent items (all of them); granting again records you and now as the grant."""
-    await rental_grants.permit(db, member_id, actor=principal.actor, now=clock.now())
+    await rentals.permit(db, member_id, actor=principal.actor, now=clock.now())
     return RentalPermission.model_validate(await rentals.permission(db, member_id))
 
 
@@ -170,5 +183,5 @@ async def grant_permission(
 )
 async def revoke_permission(member_id: Id, db: DbDep, clock: ClockDep, principal: AdminDep) -> None:
     """Stop a member renting; items they have out stay out until returned."""
-    if not await rental_grants.revoke(db, member_id, actor=principal.actor, now=clock.now()):
+    if not await rentals.revoke(db, member_id, actor=principal.actor, now=clock.now()):
         raise NotFound(f"member {member_id} has no rental permission")

@@ -35,7 +35,8 @@ class AuditEvent(Base):
     actor_id: Mapped[str | None] = mapped_column(String(255))
     actor_name: Mapped[str | None] = mapped_column(String(200))
     entity: Mapped[str] = mapped_column(String(32))
-    entity_id: Mapped[str] = mapped_column(String(64))
+    # The longest names an entity by: a category's or an API token's name (100), a TID (64).
+    entity_id: Mapped[str] = mapped_column(String(128))
     action: Mapped[str] = mapped_column(String(64))
     old_value: Mapped[str | None] = mapped_column(Text)
     new_value: Mapped[str | None] = mapped_column(Text)
@@ -77,6 +78,8 @@ class SnipeItReport(Base):
     __table_args__ = (
         CheckConstraint("action IN ('checkout', 'checkin')", name="action"),
         Index("ix_snipeit_reports_done_at_next_attempt_at", "done_at", "next_attempt_at"),
+        # One report of each kind per rental, however many syncs queue at once.
+        Index("ux_snipeit_reports_rental_id_action", "rental_id", "action", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -105,12 +105,11 @@ async def admin_end(db: AsyncSession, *, session_id: int, now: datetime, actor: 
         reason="admin",
         origin=Origin(now=now, device_id=row.device_id, actor=actor.id, actor_name=actor.name),
     )
-    await audit.record(
+    await audit.SESSION.record(
         db,
+        session_id,
+        "end",
         actor=actor,
-        entity="session",
-        entity_id=session_id,
-        action="end",
         now=now,
         old=audit.values(state="running", device=ended.device_slug, member=ended.member_id),
         new=audit.values(

@@ -18,6 +18,7 @@ from sqlalchemy import Executable, Row, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import audit
 from core.db import run
 from core.formats import NAME_MAX
 from core.models import RentalItem
@@ -125,15 +126,32 @@ async def mirror(db: AsyncSession, assets: Sequence[Asset], *, now: datetime) ->
         if mine is not None:
             holders.pop(mine.tid, None)
         holders[tid] = asset.id
-        (outcome.created if mine is None else outcome.updated).append(
-            Change(asset.id, tid, name, ", ".join(changed))
+        change = Change(asset.id, tid, name, ", ".join(changed))
+        (outcome.created if mine is None else outcome.updated).append(change)
+        old = (
+            None if mine is None else audit.values(tid=mine.tid, name=mine.name, active=mine.active)
+        )
+        new = audit.values(tid=tid, name=name, active=asset.active)
+        await _record(
+            db, change, "mirror_create" if mine is None else "mirror_update", old, new, now
         )
 
     listed = {asset.id for asset in assets}
     gone = [item for asset_id, item in by_asset.items() if asset_id not in listed and item.active]
     for item in gone:
         await run(db, update(RentalItem).where(RentalItem.id == item.id).values(active=False))
-        outcome.deactivated.append(
-            Change(item.snipeit_asset_id, item.tid, item.name, "no longer listed")
-        )
+        change = Change(item.snipeit_asset_id, item.tid, item.name, "no longer listed")
+        outcome.deactivated.append(change)
+        old, new = audit.values(active=True), audit.values(active=False)
+        await _record(db, change, "mirror_deactivate", old, new, now)
     return outcome
+
+
+async def _record(
+    db: AsyncSession, change: Change, action: str, old: str | None, new: str, now: datetime
+) -> None:
+    """The sync's change in the audit trail, by the system, naming the asset."""
+    note = f"Snipe-IT asset {change.asset_id}: {change.what}"
+    await audit.RENTAL_ITEM.record(
+        db, change.tid, action, actor=audit.SYSTEM, now=now, old=old, new=new, note=note
+    )

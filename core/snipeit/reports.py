@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -76,7 +77,13 @@ async def queue(db: AsyncSession, *, now: datetime) -> int:
                 }
                 for rental_id in rental_ids
             ]
-            await run(db, insert(SnipeItReport), rows)
+            try:
+                async with db.begin_nested():
+                    await run(db, insert(SnipeItReport), rows)
+            except IntegrityError:
+                # Another sync queued them meanwhile (the unique index): theirs stand; what
+                # is still missing is queued by the next sync.
+                continue
             written += len(rental_ids)
     return written
 

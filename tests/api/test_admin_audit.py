@@ -1,5 +1,6 @@
-"""The audit trail over HTTP: admins only, filtered by entity and by who, paged; what an admin
-does through the API is in it under their name, and a device's password never is."""
+"""The audit trail over HTTP: admins read all of it and lab technicians the lending workflow's
+share; filtered by entity and by who, paged; what an admin does through the API is in it under
+their name, and a device's password never is."""
 
 from __future__ import annotations
 
@@ -18,18 +19,19 @@ from tests.api.conftest import Headers, SessionFor
 from tests.factories import T0, make_member, unique_slug
 
 AUDIT = "/api/v1/admin/audit"
+LAB_AUDIT = "/api/v1/lab/audit"
 Query = dict[str, str | int]
 Json = dict[str, Any]
 
 
 async def _record(db: AsyncSession, actor: Actor, entity: str, entity_id: str, action: str) -> None:
-    await audit.record(db, actor=actor, entity=entity, entity_id=entity_id, action=action, now=T0)
+    await audit.Trail(entity).record(db, entity_id, action, actor=actor, now=T0)
 
 
 async def _events(
-    client: httpx.AsyncClient, headers: Headers, **query: str | int | None
+    client: httpx.AsyncClient, headers: Headers, path: str = AUDIT, **query: str | int | None
 ) -> list[Json]:
-    response = await client.get(AUDIT, params=query, headers=headers)
+    response = await client.get(path, params=query, headers=headers)
     assert response.status_code == 200, response.text
     items: list[Json] = response.json()["items"]
     return items
@@ -102,7 +104,34 @@ async def test_a_correction_through_the_api_is_in_the_trail_under_the_admins_log
     )
 
 
-@pytest.mark.parametrize("roles", [(), (Role.PRODUCT_MANAGER,)])
+async def test_a_technician_reads_the_lending_rows_and_nothing_else(
+    client: httpx.AsyncClient, session_for: SessionFor, committed_db: AsyncSession
+) -> None:
+    ada = Actor.person(unique_slug("ada"))
+    for entity in ("project", "equipment_request", "rental_item", "member", "device"):
+        await _record(committed_db, ada, entity, unique_slug(entity), "change")
+    await committed_db.commit()
+    technician = session_for(unique_slug("tech"), Role.TECHNICIAN)
+
+    shared = await _events(client, technician, LAB_AUDIT, actor=ada.id)
+    asked_for_members = await _events(client, technician, LAB_AUDIT, entity="member")
+    whole = await client.get(AUDIT, headers=technician)
+
+    assert [e["entity"] for e in shared] == ["rental_item", "equipment_request", "project"]
+    assert asked_for_members == []
+    assert whole.status_code == 403
+
+
+async def test_the_lending_rows_are_for_technicians_only(
+    client: httpx.AsyncClient, session_for: SessionFor
+) -> None:
+    member = session_for(unique_slug("grace"))
+
+    assert (await client.get(LAB_AUDIT, headers=member)).status_code == 403
+    assert (await client.get(LAB_AUDIT)).status_code == 401
+
+
+@pytest.mark.parametrize("roles", [(), (Role.PRODUCT_MANAGER,), (Role.TECHNICIAN,)])
 async def test_anyone_but_an_admin_is_refused(
     client: httpx.AsyncClient, session_for: SessionFor, roles: tuple[Role, ...]
 ) -> None:
@@ -116,7 +145,7 @@ async def test_without_a_login_the_trail_is_refused(client: httpx.AsyncClient) -
 
 
 @pytest.mark.parametrize(
-    "query", [{"entity": "Device"}, {"limit": 0}, {"actor": "has space"}, {"entity_id": "x" * 65}]
+    "query", [{"entity": "Device"}, {"limit": 0}, {"actor": "has space"}, {"entity_id": "x" * 129}]
 )
 async def test_a_bad_filter_is_refused(
     client: httpx.AsyncClient, admin: Headers, query: Query

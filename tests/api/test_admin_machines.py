@@ -216,7 +216,7 @@ class Keeper:
 async def keeper(committed_db: AsyncSession, session_for: SessionFor, lab: Lab) -> Keeper:
     subject = unique_slug("keeper")
     member = await make_member(committed_db, name="Keeper", balance_cents=1000)
-    await link_login(committed_db, member.member_id, subject)
+    await link_login(committed_db, member.member_id, subject, actor=TESTER, now=T0)
     await machines.add_sub_admin(committed_db, lab.a.id, subject, now=T0, actor=TESTER)
     await committed_db.commit()
     return Keeper(member, session_for(subject))
@@ -300,7 +300,7 @@ async def test_an_admin_who_also_keeps_the_machine_grants_themselves_own_prices(
 ) -> None:
     subject = unique_slug("boss")
     boss = await make_member(committed_db, name="Boss")
-    await link_login(committed_db, boss.member_id, subject)
+    await link_login(committed_db, boss.member_id, subject, actor=TESTER, now=T0)
     await machines.add_sub_admin(committed_db, lab.a.id, subject, now=T0, actor=TESTER)
     await committed_db.commit()
     url = f"{API}/machines/{lab.a.slug}/authorizations/{boss.member_id}"

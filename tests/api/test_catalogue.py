@@ -11,7 +11,9 @@ from tests.factories import T0, TESTER
 
 
 async def _product(db: AsyncSession, ean: str, name: str, category: str, count: int) -> None:
-    await products.create(db, ean=ean, name=name, price_cents=150, now=T0, category=category)
+    await products.create(
+        db, ean=ean, name=name, price_cents=150, now=T0, category=category, actor=TESTER
+    )
     if count:
         await stock.restock(db, ean, count, Origin(now=T0, actor="test"))
 

@@ -20,7 +20,7 @@ from core.clock import FrozenClock, rfc3339
 from core.settings import Settings
 from tests.api.browser import Browser
 from tests.api.conftest import Headers, LinkedMember, SessionFor
-from tests.factories import T0, unique_slug
+from tests.factories import T0, TESTER, unique_slug
 
 PROJECTS = "/api/v1/me/projects"
 REQUESTS = "/api/v1/me/requests"
@@ -267,7 +267,9 @@ async def test_a_leader_adds_a_member_by_e_mail_who_cannot_manage_the_project(
     _, grace = await linked_member("Grace Hopper")
     alan_id, alan = await linked_member("Alan Turing")
     email = f"{unique_slug('alan')}@example.org"
-    await members.set_contact(committed_db, alan_id, name="Alan Turing", email=email)
+    await members.set_contact(
+        committed_db, alan_id, name="Alan Turing", email=email, actor=TESTER, now=T0
+    )
     await committed_db.commit()
     project_id = await _project(client, grace)
     grace_id = ok(await client.get(f"{PROJECTS}/{project_id}", headers=grace))["members"][0][

@@ -254,12 +254,12 @@ async def test_rentals_show_the_members_items_out_and_returned(
     _, other = await linked_member()
     station = await make_device(committed_db, kind=DeviceKind.RENTAL)
     card = await _card_of(committed_db, member_id)
-    await rentals.permit(committed_db, member_id, actor="test", now=T0)
+    await rentals.permit(committed_db, member_id, actor=TESTER, now=T0)
     drill = await rentals.add_item(
-        committed_db, tid=unique_uid(), name="Drill", description=None, now=T0
+        committed_db, tid=unique_uid(), name="Drill", description=None, now=T0, actor=TESTER
     )
     saw = await rentals.add_item(
-        committed_db, tid=unique_uid(), name="Saw", description=None, now=T0
+        committed_db, tid=unique_uid(), name="Saw", description=None, now=T0, actor=TESTER
     )
     await rentals.rent(committed_db, device_id=station.id, card_uid=card, tid=drill.tid, now=T0)
     await rentals.return_item(
@@ -285,7 +285,7 @@ async def test_a_member_blocks_their_own_lost_card_and_only_that_card(
 ) -> None:
     member_id, headers = await linked_member(balance_cents=700)
     spare_uid = unique_uid()
-    await members.add_card(committed_db, member_id, spare_uid, now=T0)
+    await members.add_card(committed_db, member_id, spare_uid, now=T0, actor=TESTER)
     await committed_db.commit()
     listed = (await client.get("/api/v1/me/cards", headers=headers)).json()
     lost = listed[0]

@@ -41,7 +41,12 @@ async def workshop(committed_db: AsyncSession, session_for: SessionFor) -> Works
     surname = unique_slug("Lookup")
     member = await make_member(committed_db, name=f"Ada {surname}", balance_cents=98765)
     await members.set_contact(
-        committed_db, member.member_id, name=f"Ada {surname}", email=f"{surname}@example.org"
+        committed_db,
+        member.member_id,
+        name=f"Ada {surname}",
+        email=f"{surname}@example.org",
+        actor=TESTER,
+        now=T0,
     )
     await grant(committed_db, machine, member)
     namesake = await make_member(committed_db, name=f"Alan {surname}", balance_cents=4321)

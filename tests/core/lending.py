@@ -14,7 +14,7 @@ from core.members import NewMember
 from core.models import AuditEvent, Notification
 from core.notifications import JsonValue
 from core.projects import Acting, ProjectView
-from tests.factories import T0, make_member, unique_slug
+from tests.factories import T0, TESTER, make_member, unique_slug
 
 HOUR = timedelta(hours=1)
 
@@ -44,7 +44,7 @@ async def make_project(
 
 async def make_item(db: AsyncSession, *, name: str = "Cordless drill") -> rentals.ItemRecord:
     tid = "E280" + secrets.token_hex(10).upper()
-    return await rentals.add_item(db, tid=tid, name=name, description=None, now=T0)
+    return await rentals.add_item(db, tid=tid, name=name, description=None, now=T0, actor=TESTER)
 
 
 async def make_request(

@@ -17,30 +17,26 @@ async def test_rows_come_back_newest_first_filtered_by_entity_and_by_who(
 ) -> None:
     ada = Actor.person(unique_slug("ada"), "Ada Lovelace")
     project = unique_slug("project")
-    await audit.record(
+    await audit.PROJECT.record(
         db,
+        project,
+        "approve",
         actor=ada,
-        entity="project",
-        entity_id=project,
-        action="approve",
         now=T0,
         old="pending",
         new="active",
     )
-    await audit.record(
+    await audit.PROJECT.record(
         db,
+        project,
+        "complete",
         actor=audit.SYSTEM,
-        entity="project",
-        entity_id=project,
-        action="complete",
         now=T0,
         old="active",
         new="completed",
         note="the sweep",
     )
-    await audit.record(
-        db, actor=ada, entity="device", entity_id=unique_slug("lathe"), action="disable", now=T0
-    )
+    await audit.DEVICE.record(db, unique_slug("lathe"), "disable", actor=ada, now=T0)
 
     of_project = await audit.events(db, limit=10, entity="project", entity_id=project)
     by_ada = await audit.events(db, limit=10, actor_id=ada.id)

@@ -16,14 +16,14 @@ from core import (
     members,
     pins,
     products,
-    rental_grants,
+    rentals,
     sessions,
     stock,
 )
 from core.audit import Actor
 from core.billing import Tariff, TariffOverride
 from core.clock import FrozenClock
-from core.formats import DeviceKind
+from core.formats import CATEGORY_MAX, DeviceKind
 from core.models import AuditEvent, Member
 from core.origin import Origin
 from tests.core.test_products import make_product
@@ -34,7 +34,9 @@ from tests.factories import (
     make_device,
     make_machine,
     make_member,
+    unique_ean,
     unique_slug,
+    unique_tid,
     unique_uid,
 )
 
@@ -283,7 +285,7 @@ async def test_a_price_change_records_only_what_changed(db: AsyncSession) -> Non
     )
     await products.set_active(db, product.ean, active=False, actor=ADA, now=T0)
 
-    assert await trail(db, "product", product.ean) == [
+    assert (await trail(db, "product", product.ean))[-2:] == [
         ("Ada Lovelace", "update", "price_cents=150", "price_cents=180", None),
         ("Ada Lovelace", "deactivate", "active=true", "active=false", None),
     ]
@@ -291,18 +293,89 @@ async def test_a_price_change_records_only_what_changed(db: AsyncSession) -> Non
 
 async def test_a_change_to_nothing_new_writes_no_row(db: AsyncSession) -> None:
     product = await make_product(db, price_cents=150)
+    before = await last_id(db)
 
     await products.update_product(db, product.ean, price_cents=150, actor=ADA, now=T0)
 
-    assert await trail(db, "product", product.ean) == []
+    assert await last_id(db) == before
+
+
+async def test_contact_cards_and_login_changes_name_the_admin(db: AsyncSession) -> None:
+    member = await make_member(db, name="Grace")
+    card, login = unique_uid(), unique_slug("grace-login")
+
+    await members.set_contact(
+        db, member.member_id, name="Grace Hopper", email="grace@example.org", actor=ADA, now=T0
+    )
+    await members.set_contact(
+        db, member.member_id, name="Grace Hopper", email="grace@example.org", actor=ADA, now=T0
+    )
+    await members.add_card(db, member.member_id, card, actor=ADA, now=T0)
+    await members.link_login(db, member.member_id, login, actor=ADA, now=T0)
+    await members.unlink_login(db, member.member_id, actor=ADA, now=T0)
+    await members.unlink_login(db, member.member_id, actor=ADA, now=T0)
+
+    assert (await trail(db, "member", member.member_id))[-4:] == [
+        (
+            "Ada Lovelace",
+            "set_contact",
+            "name=Grace email=none",
+            "name=Grace Hopper email=grace@example.org",
+            None,
+        ),
+        ("Ada Lovelace", "add_card", None, f"card={card}", None),
+        ("Ada Lovelace", "link_login", "login=none", f"login={login}", None),
+        ("Ada Lovelace", "unlink_login", f"login={login}", "login=none", None),
+    ]
+
+
+async def test_a_new_product_its_aliases_and_a_new_category_are_recorded(
+    db: AsyncSession,
+) -> None:
+    ean, alias, category = unique_ean(), unique_ean(), unique_slug("Drinks")
+
+    await products.create(
+        db, ean=ean, name="Mate", price_cents=150, category=category, actor=ADA, now=T0
+    )
+    await products.add_alias(db, ean, alias, actor=ADA, now=T0)
+    await products.remove_alias(db, ean, alias, actor=ADA, now=T0)
+    longest = (category + " and more").ljust(CATEGORY_MAX, "s")
+    await products.create_category(db, longest, actor=ADA, now=T0)
+
+    created = (
+        f"name=Mate price_cents=150 category={category} active=true allow_negative_stock=false"
+    )
+    assert await trail(db, "product", ean) == [
+        ("Ada Lovelace", "create", None, created, None),
+        ("Ada Lovelace", "add_alias", None, f"alias={alias}", None),
+        ("Ada Lovelace", "remove_alias", f"alias={alias}", None, None),
+    ]
+    assert await trail(db, "category", longest) == [("Ada Lovelace", "create", None, None, None)]
+
+
+async def test_a_rental_item_added_taken_out_of_service_and_back_is_recorded(
+    db: AsyncSession,
+) -> None:
+    tid = unique_tid()
+
+    await rentals.add_item(db, tid=tid, name="Drill", description=None, actor=ADA, now=T0)
+    await rentals.deactivate(db, tid, actor=ADA, now=T0)
+    await rentals.deactivate(db, tid, actor=ADA, now=T0)
+    await rentals.reactivate(db, tid, actor=ADA, now=T0)
+
+    assert await trail(db, "rental_item", tid) == [
+        ("Ada Lovelace", "create", None, "name=Drill active=true", None),
+        ("Ada Lovelace", "deactivate", "active=true", "active=false", None),
+        ("Ada Lovelace", "activate", "active=false", "active=true", None),
+    ]
 
 
 async def test_a_rental_permission_granted_and_revoked_is_recorded(db: AsyncSession) -> None:
     member = await make_member(db)
 
-    await rental_grants.permit(db, member.member_id, actor=ADA, now=T0)
-    await rental_grants.revoke(db, member.member_id, actor=ADA, now=T0)
-    await rental_grants.revoke(db, member.member_id, actor=ADA, now=T0)
+    await rentals.permit(db, member.member_id, actor=ADA, now=T0)
+    await rentals.revoke(db, member.member_id, actor=ADA, now=T0)
+    await rentals.revoke(db, member.member_id, actor=ADA, now=T0)
 
     assert (await trail(db, "member", member.member_id))[-2:] == [
         ("Ada Lovelace", "permit_rentals", "may_rent=false", "may_rent=true", None),
@@ -313,7 +386,7 @@ async def test_a_rental_permission_granted_and_revoked_is_recorded(db: AsyncSess
 async def test_an_api_token_created_and_revoked_is_recorded_without_the_token(
     db: AsyncSession,
 ) -> None:
-    name = unique_slug("script")
+    name = unique_slug("script").ljust(api_tokens.NAME_MAX, "s")
 
     _, token = await api_tokens.create(db, name=name, role="admin", now=T0, actor=ADA)
     await api_tokens.revoke(db, name, now=T0, actor=ADA)

@@ -271,7 +271,7 @@ async def test_transfer_to_another_card_of_the_same_member_is_not_authorized(
 ) -> None:
     sender = await make_member(db, balance_cents=1000)
     second_card = unique_uid()
-    await members.add_card(db, sender.member_id, second_card, now=T0)
+    await members.add_card(db, sender.member_id, second_card, now=T0, actor=TESTER)
 
     with pytest.raises(NotAuthorized, match="own account"):
         await bank.transfer(

@@ -27,13 +27,14 @@ from core.members import NewMember
 from core.models import Card, LedgerEntry, Member, StockMovement
 from core.origin import Origin
 from core.products import ProductInfo
-from tests.core.test_products import make_product, movements, unique_ean
+from tests.core.test_products import make_product, movements
 from tests.factories import (
     T0,
     TESTER,
     assert_ledger_matches_balances,
     make_device,
     make_member,
+    unique_ean,
     unique_uid,
 )
 
@@ -129,7 +130,7 @@ async def test_purchase_of_the_same_ean_twice_sums_the_lines(db: AsyncSession) -
 async def test_purchase_by_alias_resolves_to_the_product(db: AsyncSession) -> None:
     mate = await make_product(db, price_cents=150, stock_units=10)
     alias = unique_ean()
-    await products.add_alias(db, mate.ean, alias)
+    await products.add_alias(db, mate.ean, alias, actor=TESTER, now=T0)
     member = await make_member(db, balance_cents=1000)
 
     receipt = await _buy(db, member, (alias, 1), (mate.ean, 1))
@@ -169,7 +170,7 @@ async def test_purchase_with_an_out_of_stock_line_changes_nothing(db: AsyncSessi
     mate = await make_product(db, stock_units=10)
     bar = await make_product(db, stock_units=1)
     alias = unique_ean()
-    await products.add_alias(db, bar.ean, alias)
+    await products.add_alias(db, bar.ean, alias, actor=TESTER, now=T0)
     member = await make_member(db, balance_cents=1000)
 
     refused = await _refused_buy(db, member, (mate.ean, 1), (alias, 2))

@@ -4,7 +4,6 @@ the sweep, and two overlapping requests that can never both be approved."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -13,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import equipment, project_members, rentals
 from core.clock import SystemClock
-from core.db import async_session_factory, make_async_engine
 from core.errors import (
     DomainError,
     InvalidPeriod,
@@ -38,7 +36,7 @@ from tests.core.lending import (
     trail,
 )
 from tests.core.test_rentals import make_renter, make_station
-from tests.factories import T0, make_member
+from tests.factories import T0, TESTER, make_member
 
 TEN_MINUTES = timedelta(minutes=10)
 
@@ -107,7 +105,7 @@ async def test_a_project_not_yet_approved_cannot_request(db: AsyncSession) -> No
 
 async def test_an_item_out_of_service_cannot_be_requested(db: AsyncSession) -> None:
     project, item = await make_project(db), await make_item(db)
-    await rentals.deactivate(db, item.tid)
+    await rentals.deactivate(db, item.tid, actor=TESTER, now=T0)
 
     with pytest.raises(UnknownItem):
         await make_request(db, project, item)
@@ -391,14 +389,6 @@ async def test_the_sweep_reminds_once_of_an_item_due_back_within_a_day(db: Async
 
 
 # --- many technicians at once, on real connections ---
-
-
-@pytest.fixture
-async def committed_sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """Real, separately committing connections (no rollback wrapper): for races."""
-    engine = make_async_engine(database_url, pool_size=10)
-    yield async_session_factory(engine)
-    await engine.dispose()
 
 
 async def test_of_many_overlapping_requests_approved_at_once_exactly_one_is(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,13 +12,9 @@ from core.formats import DeviceKind
 from core.models import StockMovement
 from core.origin import Origin
 from core.products import ProductInfo
-from tests.factories import T0, TESTER, make_device, make_member
+from tests.factories import T0, TESTER, make_device, make_member, unique_ean
 
 ORIGIN = Origin(now=T0, actor="test")
-
-
-def unique_ean() -> str:
-    return f"{secrets.randbelow(10**13):013d}"
 
 
 async def make_product(
@@ -42,6 +36,7 @@ async def make_product(
         category=category,
         allow_negative_stock=allow_negative_stock,
         now=T0,
+        actor=TESTER,
     )
     if stock_units:
         await stock.restock(db, ean, stock_units, ORIGIN)
@@ -62,7 +57,7 @@ async def test_create_with_category_is_found_by_its_ean(db: AsyncSession) -> Non
     ean = unique_ean()
 
     created = await products.create(
-        db, ean=ean, name="Mate", price_cents=150, category=f"Drinks {ean}", now=T0
+        db, ean=ean, name="Mate", price_cents=150, category=f"Drinks {ean}", now=T0, actor=TESTER
     )
 
     assert await products.lookup(db, ean) == created
@@ -73,7 +68,7 @@ async def test_create_with_category_is_found_by_its_ean(db: AsyncSession) -> Non
 async def test_lookup_by_alias_answers_the_primary_ean(db: AsyncSession) -> None:
     product = await make_product(db)
     alias = unique_ean()
-    await products.add_alias(db, product.ean, alias)
+    await products.add_alias(db, product.ean, alias, actor=TESTER, now=T0)
 
     found = await products.lookup(db, alias)
 
@@ -86,7 +81,7 @@ async def test_find_many_keys_products_by_the_ean_given_and_leaves_out_unknown_o
 ) -> None:
     product, other = await make_product(db), await make_product(db)
     alias, unknown = unique_ean(), unique_ean()
-    await products.add_alias(db, product.ean, alias)
+    await products.add_alias(db, product.ean, alias, actor=TESTER, now=T0)
 
     found = await products.find_many(db, [alias, other.ean, unknown])
 
@@ -97,7 +92,7 @@ async def test_detail_names_the_aliases_beside_the_product(db: AsyncSession) -> 
     product = await make_product(db)
     aliases = sorted([unique_ean(), unique_ean()])
     for alias in aliases:
-        await products.add_alias(db, product.ean, alias)
+        await products.add_alias(db, product.ean, alias, actor=TESTER, now=T0)
 
     detail = await products.detail(db, product)
     listed = {found.product_id: found for found in await products.all_details(db)}
@@ -147,11 +142,11 @@ async def test_add_alias_of_an_ean_naming_a_product_raises_conflict(
 ) -> None:
     owner, other = await make_product(db), await make_product(db)
     alias = unique_ean()
-    await products.add_alias(db, owner.ean, alias)
+    await products.add_alias(db, owner.ean, alias, actor=TESTER, now=T0)
     ean = owner.ean if taken == "primary" else alias
 
     with pytest.raises(Conflict):
-        await products.add_alias(db, other.ean, ean)
+        await products.add_alias(db, other.ean, ean, actor=TESTER, now=T0)
 
     assert (await products.find(db, ean)).product_id == owner.product_id
 
@@ -159,10 +154,10 @@ async def test_add_alias_of_an_ean_naming_a_product_raises_conflict(
 async def test_create_with_an_alias_ean_raises_conflict(db: AsyncSession) -> None:
     owner = await make_product(db)
     alias = unique_ean()
-    await products.add_alias(db, owner.ean, alias)
+    await products.add_alias(db, owner.ean, alias, actor=TESTER, now=T0)
 
     with pytest.raises(Conflict):
-        await products.create(db, ean=alias, name="Other", price_cents=1, now=T0)
+        await products.create(db, ean=alias, name="Other", price_cents=1, now=T0, actor=TESTER)
 
     assert (await products.find(db, alias)).product_id == owner.product_id
 
@@ -170,7 +165,7 @@ async def test_create_with_an_alias_ean_raises_conflict(db: AsyncSession) -> Non
 @pytest.mark.parametrize("ean", ["1234567", "123456789012345", "12345678901a", ""])
 async def test_create_with_a_malformed_ean_is_refused(db: AsyncSession, ean: str) -> None:
     with pytest.raises(ValueError, match="8 to 14 digits"):
-        await products.create(db, ean=ean, name="Mate", price_cents=150, now=T0)
+        await products.create(db, ean=ean, name="Mate", price_cents=150, now=T0, actor=TESTER)
 
 
 @pytest.mark.parametrize("ean", ["4029764001807", "96385074", "00012345678905", "4006381333931"])
@@ -193,7 +188,9 @@ def test_a_mistyped_ean_fails_its_check_digit(ean: str) -> None:
 
 async def test_create_with_a_negative_price_is_refused(db: AsyncSession) -> None:
     with pytest.raises(ValueError, match="negative"):
-        await products.create(db, ean=unique_ean(), name="Mate", price_cents=-1, now=T0)
+        await products.create(
+            db, ean=unique_ean(), name="Mate", price_cents=-1, now=T0, actor=TESTER
+        )
 
 
 async def test_create_with_an_existing_category_name_shares_the_category(
@@ -257,7 +254,7 @@ async def test_stocktake_sets_the_count_and_records_the_difference(db: AsyncSess
 async def test_stocktake_of_an_alias_counts_the_product(db: AsyncSession) -> None:
     product = await make_product(db, stock_units=1)
     alias = unique_ean()
-    await products.add_alias(db, product.ean, alias)
+    await products.add_alias(db, product.ean, alias, actor=TESTER, now=T0)
 
     await stock.stocktake(db, alias, 4, ORIGIN)
 

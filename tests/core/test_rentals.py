@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import rentals
+from core.audit import Actor
 from core.clock import FrozenClock
 from core.devices import DeviceRef
 from core.errors import (
@@ -25,17 +26,15 @@ from core.errors import (
 from core.formats import DeviceKind
 from core.members import NewMember
 from core.models import Card, Rental, RentalItem, RentalPermission
-from tests.factories import T0, make_device, make_member
-
-
-def unique_tid() -> str:
-    return "E280" + secrets.token_hex(10).upper()
+from tests.factories import T0, TESTER, make_device, make_member, unique_tid
 
 
 async def make_item(
     db: AsyncSession, *, name: str = "Cordless drill", description: str | None = None
 ) -> str:
-    item = await rentals.add_item(db, tid=unique_tid(), name=name, description=description, now=T0)
+    item = await rentals.add_item(
+        db, tid=unique_tid(), name=name, description=description, now=T0, actor=TESTER
+    )
     return item.tid
 
 
@@ -45,7 +44,7 @@ async def make_station(db: AsyncSession) -> DeviceRef:
 
 async def make_renter(db: AsyncSession, *, name: str = "Ada Lovelace") -> NewMember:
     member = await make_member(db, name=name)
-    await rentals.permit(db, member.member_id, actor="test", now=T0)
+    await rentals.permit(db, member.member_id, actor=TESTER, now=T0)
     return member
 
 
@@ -102,7 +101,7 @@ async def test_rent_unknown_tid_is_unknown_item(db: AsyncSession, clock: FrozenC
 
 async def test_rent_inactive_item_is_unknown_item(db: AsyncSession, clock: FrozenClock) -> None:
     station, member, tid = await make_station(db), await make_renter(db), await make_item(db)
-    await rentals.deactivate(db, tid)
+    await rentals.deactivate(db, tid, actor=TESTER, now=T0)
 
     with pytest.raises(UnknownItem):
         await rent(db, station, member, tid, clock)
@@ -229,7 +228,7 @@ async def test_status_of_an_unknown_tid_is_unknown_item(db: AsyncSession) -> Non
 
 async def test_status_of_an_inactive_item_that_is_in_is_unknown_item(db: AsyncSession) -> None:
     tid = await make_item(db)
-    await rentals.deactivate(db, tid)
+    await rentals.deactivate(db, tid, actor=TESTER, now=T0)
 
     with pytest.raises(UnknownItem):
         await rentals.status(db, tid)
@@ -240,7 +239,7 @@ async def test_status_of_an_inactive_item_that_is_out_shows_it_out(
 ) -> None:
     station, member, tid = await make_station(db), await make_renter(db), await make_item(db)
     await rent(db, station, member, tid, clock)
-    await rentals.deactivate(db, tid)
+    await rentals.deactivate(db, tid, actor=TESTER, now=T0)
 
     item = await rentals.status(db, tid)
 
@@ -252,7 +251,7 @@ async def test_return_of_an_inactive_item_that_is_out_is_accepted(
 ) -> None:
     station, member, tid = await make_station(db), await make_renter(db), await make_item(db)
     rented = await rent(db, station, member, tid, clock)
-    await rentals.deactivate(db, tid)
+    await rentals.deactivate(db, tid, actor=TESTER, now=T0)
 
     returned = await rentals.return_item(db, device_id=station.id, tid=tid, now=T0)
 
@@ -262,7 +261,9 @@ async def test_return_of_an_inactive_item_that_is_out_is_accepted(
 async def test_add_item_stores_the_tid_upper_case(db: AsyncSession) -> None:
     lower = "e280" + secrets.token_hex(10)
 
-    added = await rentals.add_item(db, tid=lower, name="Jigsaw", description=None, now=T0)
+    added = await rentals.add_item(
+        db, tid=lower, name="Jigsaw", description=None, now=T0, actor=TESTER
+    )
 
     assert added.tid == lower.upper()
     assert await db.scalar(select(RentalItem.name).where(RentalItem.tid == lower.upper()))
@@ -272,7 +273,9 @@ async def test_add_item_with_a_registered_tid_is_conflict(db: AsyncSession) -> N
     tid = await make_item(db)
 
     with pytest.raises(Conflict):
-        await rentals.add_item(db, tid=tid.lower(), name="Another", description=None, now=T0)
+        await rentals.add_item(
+            db, tid=tid.lower(), name="Another", description=None, now=T0, actor=TESTER
+        )
 
 
 @pytest.mark.parametrize("raw", ["E280116", "E28011606G", "E2:80:11:60", "A" * 65, ""])
@@ -287,13 +290,14 @@ def test_normalize_tid_upper_cases_hex() -> None:
 
 async def test_deactivate_unknown_tid_is_unknown_item(db: AsyncSession) -> None:
     with pytest.raises(UnknownItem):
-        await rentals.deactivate(db, unique_tid())
+        await rentals.deactivate(db, unique_tid(), actor=TESTER, now=T0)
 
 
 async def test_permit_twice_keeps_one_permission(db: AsyncSession) -> None:
     member = await make_renter(db)
 
-    await rentals.permit(db, member.member_id, actor="again", now=T0 + timedelta(days=1))
+    again = Actor.person("again")
+    await rentals.permit(db, member.member_id, actor=again, now=T0 + timedelta(days=1))
 
     rows = await db.execute(
         select(RentalPermission.granted_by).where(RentalPermission.member_id == member.member_id)
@@ -303,13 +307,13 @@ async def test_permit_twice_keeps_one_permission(db: AsyncSession) -> None:
 
 async def test_permit_unknown_member_is_not_found(db: AsyncSession) -> None:
     with pytest.raises(NotFound):
-        await rentals.permit(db, 999_999_999, actor="test", now=T0)
+        await rentals.permit(db, 999_999_999, actor=TESTER, now=T0)
 
 
 async def test_revoke_stops_the_member_renting(db: AsyncSession, clock: FrozenClock) -> None:
     station, member, tid = await make_station(db), await make_renter(db), await make_item(db)
 
-    had = await rentals.revoke(db, member.member_id)
+    had = await rentals.revoke(db, member.member_id, actor=TESTER, now=T0)
 
     assert had
     with pytest.raises(NotAuthorized):
@@ -319,7 +323,7 @@ async def test_revoke_stops_the_member_renting(db: AsyncSession, clock: FrozenCl
 async def test_revoke_without_a_permission_reports_none(db: AsyncSession) -> None:
     member = await make_member(db)
 
-    assert not await rentals.revoke(db, member.member_id)
+    assert not await rentals.revoke(db, member.member_id, actor=TESTER, now=T0)
 
 
 async def test_listing_shows_who_has_an_item_since_when(

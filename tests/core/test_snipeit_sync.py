@@ -3,6 +3,7 @@ into rental items, and reporting station checkouts and check-ins back, with retr
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,11 +19,12 @@ from core.clock import FrozenClock
 from core.devices import DeviceRef
 from core.members import NewMember
 from core.models import RentalItem, SnipeItReport
+from core.snipeit import reports
 from core.snipeit.client import Target
 from core.snipeit.mirror import Change, Problem
 from core.snipeit.sync import Synced, preview, sync
-from tests.core.test_rentals import make_renter, make_station, unique_tid
-from tests.factories import T0
+from tests.core.test_rentals import make_renter, make_station
+from tests.factories import T0, TESTER, unique_tid
 from tests.snipeit_standin import TOKEN, Naps, SnipeItStandIn, StandInAsset, client, unique_asset_id
 
 TARGET = Target("location", 12)
@@ -137,7 +139,9 @@ async def test_a_later_sync_follows_changes_and_deactivates_what_left_the_list(l
 
 
 async def test_assets_that_cannot_be_mirrored_are_reported_and_the_rest_goes_on(lab: Lab) -> None:
-    local = await rentals.add_item(lab.db, tid=unique_tid(), name="Saw", description=None, now=T0)
+    local = await rentals.add_item(
+        lab.db, tid=unique_tid(), name="Saw", description=None, now=T0, actor=TESTER
+    )
     untagged = lab.snipe.add(StandInAsset(unique_asset_id(), "Ladder", None))
     clash = lab.snipe.add(drill(local.tid))
     first = lab.snipe.add(drill())
@@ -202,7 +206,9 @@ async def test_a_station_rental_is_reported_as_a_checkout_and_its_return_as_a_ch
 
 
 async def test_items_registered_in_makerbus_are_never_reported(lab: Lab) -> None:
-    local = await rentals.add_item(lab.db, tid=unique_tid(), name="Saw", description=None, now=T0)
+    local = await rentals.add_item(
+        lab.db, tid=unique_tid(), name="Saw", description=None, now=T0, actor=TESTER
+    )
     rental_id = await lab.rent(local.tid)
 
     await lab.sync()
@@ -330,3 +336,42 @@ async def test_the_token_is_never_logged(lab: Lab, caplog: pytest.LogCaptureFixt
     assert caplog.records  # the HTTP client's debug lines were captured
     assert TOKEN not in caplog.text
     assert all(TOKEN not in repr(vars(record)) for record in caplog.records)
+
+
+async def test_two_syncs_queueing_at_once_write_each_report_once(
+    committed_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with committed_sessions() as db, db.begin():
+        station, member = await make_station(db), await make_renter(db)
+        item = RentalItem(
+            tid=unique_tid(),
+            name="Drill",
+            active=True,
+            created_at=T0,
+            snipeit_asset_id=unique_asset_id(),
+        )
+        db.add(item)
+        await db.flush()
+        assert member.card_uid is not None
+        rented = await rentals.rent(
+            db, device_id=station.id, card_uid=member.card_uid, tid=item.tid, now=T0
+        )
+
+    async def queue_and_commit() -> int:
+        async with committed_sessions() as db, db.begin():
+            return await reports.queue(db, now=T0)
+
+    async with committed_sessions() as first:
+        async with first.begin():
+            queued_first = await reports.queue(first, now=T0)
+            # The second sync reads before the first commits, and writes after it has.
+            second = asyncio.create_task(queue_and_commit())
+            await asyncio.sleep(0.3)
+        queued_second = await second
+
+    async with committed_sessions() as db:
+        found = await db.scalars(
+            select(SnipeItReport.action).where(SnipeItReport.rental_id == rented.rental_id)
+        )
+        assert list(found) == ["checkout"]
+    assert (queued_first, queued_second) == (1, 0)

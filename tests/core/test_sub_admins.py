@@ -22,7 +22,7 @@ async def _keeper(db: AsyncSession, machine: DeviceRef) -> tuple[str, NewMember]
     """A sub-admin of the machine whose login is linked to a member."""
     subject = unique_slug("keeper")
     member = await make_member(db, name="Keeper")
-    await members.link_login(db, member.member_id, subject)
+    await members.link_login(db, member.member_id, subject, actor=TESTER, now=T0)
     await machines.add_sub_admin(db, machine.id, subject, now=T0, actor=TESTER)
     return subject, member
 
@@ -147,7 +147,7 @@ async def test_a_lookup_finds_by_part_of_a_name_or_a_whole_card_and_says_who_is_
     uid = unique_uid()
     ada = await make_member(db, name=f"Ada {surname}", card=uid)
     grace = await make_member(db, name=f"Grace {surname}")
-    await members.add_card(db, grace.member_id, unique_uid(), now=T0)
+    await members.add_card(db, grace.member_id, unique_uid(), now=T0, actor=TESTER)
     await grant(db, machine, ada)
 
     by_name = await find_members(db, device_id=machine.id, query=surname.upper(), limit=10)
@@ -168,7 +168,9 @@ async def test_a_lookup_shows_no_blocked_card_and_never_matches_an_email(db: Asy
     machine = await make_machine(db)
     name = unique_slug("Hidden")
     member = await make_member(db, name=name)
-    await members.set_contact(db, member.member_id, name=name, email=f"{name}-mail@example.org")
+    await members.set_contact(
+        db, member.member_id, name=name, email=f"{name}-mail@example.org", actor=TESTER, now=T0
+    )
     detail = await members.detail(db, member.member_id, now=T0)
     await members.set_card_blocked(
         db, member.member_id, detail.cards[0].id, blocked=True, actor=TESTER, now=T0

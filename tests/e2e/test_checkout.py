@@ -17,10 +17,10 @@ from core.members import NewMember
 from core.models import Card, LinkToken, Member, ProcessedRequest, StockMovement
 from core.products import ProductInfo
 from makerbus.context import database
-from tests.core.test_products import make_product, movements, unique_ean
+from tests.core.test_products import make_product, movements
 from tests.e2e.stack import Stack, run_async
 from tests.e2e.test_identify import assert_matches_schema
-from tests.factories import T0, TESTER, unique_uid
+from tests.factories import T0, TESTER, unique_ean, unique_uid
 
 
 def add_product(

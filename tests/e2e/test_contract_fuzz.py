@@ -37,6 +37,7 @@ from core.clock import SystemClock
 from core.formats import DeviceKind
 from makerbus.context import database
 from tests.e2e.stack import Stack, run_async
+from tests.factories import TESTER
 from tests.schema_strategy import from_schema
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -241,10 +242,14 @@ def _seed(stack: Stack) -> dict[DeviceKind, Credentials]:
     async def go() -> None:
         now = SystemClock().now()
         async with database(stack.settings) as db:
-            await products.create(db, ean=KNOWN_EAN, name="Mate", price_cents=150, now=now)
+            await products.create(
+                db, ean=KNOWN_EAN, name="Mate", price_cents=150, now=now, actor=TESTER
+            )
             await cash_boxes.create(db, slug=KNOWN_TARGET, name="Fuzz box", now=now)
-            await rentals.add_item(db, tid=KNOWN_TID, name="Drill", description=None, now=now)
-            await rentals.permit(db, member.member_id, actor="fuzz", now=now)
+            await rentals.add_item(
+                db, tid=KNOWN_TID, name="Drill", description=None, now=now, actor=TESTER
+            )
+            await rentals.permit(db, member.member_id, actor=TESTER, now=now)
 
     run_async(go())
     kinds = [DeviceKind.CHECKOUT, DeviceKind.BANKOMAT, DeviceKind.RENTAL]

@@ -31,7 +31,7 @@ from tests.api.web.test_member_pages import follow
 from tests.chromium import Chromium
 from tests.e2e.stack import Stack, run_async
 from tests.e2e.test_rental_program import add_item, permitted_member
-from tests.factories import unique_slug
+from tests.factories import TESTER, unique_slug
 from tests.live_server import LiveApp
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -53,7 +53,9 @@ def _people(stack: Stack, login_provider: LocalLoginProvider) -> People:
 
     async def link() -> None:
         async with database(stack.settings) as db:
-            await members.link_login(db, member.member_id, grace)
+            await members.link_login(
+                db, member.member_id, grace, actor=TESTER, now=SystemClock().now()
+            )
 
     run_async(link())
     return People(grace, member.card_uid, ada)

@@ -4,6 +4,7 @@ sends, and a sub-admin who sees their own machines only. SQLite only, as the oth
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page
@@ -17,6 +18,7 @@ from makerbus.login_provider import LocalLoginProvider
 from tests.api.web.conftest import log_in
 from tests.chromium import Chromium
 from tests.e2e.stack import Stack, run_async
+from tests.e2e.test_live_view_pages import RECORD_STREAM, STREAMED_RESULT
 from tests.factories import unique_slug
 from tests.live_server import LiveApp
 
@@ -54,12 +56,17 @@ async def test_a_session_shows_on_the_presence_page_and_its_end_as_a_command(
     login_provider.set_user(ada, {"name": "Ada Lovelace", "groups": [stack.settings.admin_group]})
     session_cell = f'#live-presence-rows tr[data-device="{slug}"] td:last-child'
 
-    def start_watch_end(page: Page) -> dict[str, str]:
+    def start_watch_end(page: Page) -> dict[str, Any]:
         log_in(page, stack_app.url, ada, "/admin/live/presence")
         page.wait_for_selector(CONNECTED, timeout=WAIT_MS)
+        page.evaluate(RECORD_STREAM, "/admin/live/events?view=presence")
+        page.wait_for_function("() => window.streamed.length > 0")  # its snapshot
         before = page.inner_text(session_cell)
+        device.request("device/config")
         device.request("session/start", card=member.card_uid)
         page.wait_for_selector(f"{session_cell}:has-text('Grace Hopper')", timeout=WAIT_MS)
+        page.wait_for_function(STREAMED_RESULT, arg=slug, timeout=WAIT_MS)
+        streamed = "\n".join(page.evaluate("window.streamed"))
         running = page.inner_text(session_cell).replace("\u00a0", " ")
         traffic = page.context.new_page()
         traffic.goto(f"{stack_app.url}/admin/live")
@@ -74,6 +81,7 @@ async def test_a_session_shows_on_the_presence_page_and_its_end_as_a_command(
         health = page.context.new_page()
         health.goto(f"{stack_app.url}/admin/live/health")
         return {
+            "streamed": ("session/start" in streamed, "device/config" in streamed),
             "before": before,
             "running": running,
             "command kind": traffic.inner_text(f"{command} td:nth-child(3)"),
@@ -83,6 +91,7 @@ async def test_a_session_shows_on_the_presence_page_and_its_end_as_a_command(
 
     seen = await chromium.run(start_watch_end)
 
+    assert seen["streamed"] == (True, False)  # the page's stream carries session answers only
     assert seen["before"] == "free"
     assert seen["running"].startswith("Grace Hopper since ")
     assert seen["running"].endswith(", €4.00 so far")  # login fee and the first 15 minutes

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Page
 
 from core import members
+from core.clock import SystemClock
 from core.members import NewMember
 from makerbus.context import database
 from makerbus.login_provider import LocalLoginProvider
@@ -19,7 +20,7 @@ from tests.api.web.test_member_pages import follow
 from tests.chromium import Chromium
 from tests.e2e.stack import Stack
 from tests.e2e.test_checkout import add_product, checkout_device
-from tests.factories import unique_slug
+from tests.factories import TESTER, unique_slug
 from tests.live_server import LiveApp
 from tests.page_checks import page_problems, watched
 
@@ -31,7 +32,9 @@ async def _member_with_login(stack: Stack, subject: str) -> NewMember:
     """Grace with 15.00 on her card, her login linked to her account."""
     grace = await asyncio.to_thread(stack.add_member, name="Grace Hopper", balance_cents=1500)
     async with database(stack.settings) as db:
-        await members.link_login(db, grace.member_id, subject)
+        await members.link_login(
+            db, grace.member_id, subject, actor=TESTER, now=SystemClock().now()
+        )
     return grace
 
 

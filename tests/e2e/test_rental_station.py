@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import secrets
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -20,19 +19,21 @@ from core.models import Device, Rental, RentalItem
 from makerbus.context import database
 from tests.e2e.stack import Stack, run_async
 from tests.e2e.test_identify import assert_matches_schema
+from tests.factories import TESTER, unique_tid
 
 RACE_ROUNDS = 5
-
-
-def unique_tid() -> str:
-    return "E280" + secrets.token_hex(10).upper()
 
 
 def add_item(stack: Stack, *, name: str = "Cordless drill", description: str | None = None) -> str:
     async def go() -> str:
         async with database(stack.settings) as db:
             item = await rentals.add_item(
-                db, tid=unique_tid(), name=name, description=description, now=SystemClock().now()
+                db,
+                tid=unique_tid(),
+                name=name,
+                description=description,
+                now=SystemClock().now(),
+                actor=TESTER,
             )
             return item.tid
 
@@ -44,7 +45,7 @@ def add_renter(stack: Stack, *, name: str = "Ada Lovelace") -> NewMember:
 
     async def go() -> None:
         async with database(stack.settings) as db:
-            await rentals.permit(db, member.member_id, actor="e2e", now=SystemClock().now())
+            await rentals.permit(db, member.member_id, actor=TESTER, now=SystemClock().now())
 
     run_async(go())
     return member

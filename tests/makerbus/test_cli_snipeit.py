@@ -13,7 +13,8 @@ from core.clock import SystemClock
 from core.devices import DeviceRef
 from core.members import NewMember
 from core.models import RentalItem
-from tests.core.test_rentals import make_renter, make_station, unique_tid
+from tests.core.test_rentals import make_renter, make_station
+from tests.factories import unique_tid
 from tests.makerbus.conftest import InDatabase, Makerbus
 from tests.snipeit_standin import TOKEN, SnipeItStandIn, StandInAsset, unique_asset_id
 

@@ -39,6 +39,8 @@ BATCH_MAX = 200
 # A stream ends after this long and the browser reconnects: the login is checked again.
 STREAM_MAX_S = 900.0
 RUNNING_SHOWN = 500
+# The presence page hears only these answers and commands (they change who is on a machine).
+SESSION_OP_PREFIX = "session/"
 
 
 @dataclass(frozen=True)
@@ -194,17 +196,28 @@ def _snapshot(live: Live, view: str, scope: Scope) -> dict[str, Any]:
 
 def _wanted(view: str, event: dict[str, Any]) -> bool:
     """Whether a page listens to an event: the connection's state all; the traffic its rows
-    and their answers; the presence page status changes, and answers and commands (the server
-    ending a session) after which it shows who is on which machine again; health the figures."""
+    and their answers; the presence page status changes, and the session answers and commands
+    (the server ending a session) after which it shows who is on which machine again; health
+    the figures."""
     kind: str = event["type"]
     if kind == "connection":
         return True
     if view == "traffic":
         return kind in ("row", "result")
     if view == "presence":
-        is_command = kind == "row" and event["row"]["kind"] == "command"
-        return is_command or kind in ("presence", "result")
+        return kind == "presence" or _session_op(event)
     return kind == "stats"
+
+
+def _session_op(event: dict[str, Any]) -> bool:
+    """A session's answer, or a session command the server sent."""
+    if event["type"] == "result":
+        op = event["op"]
+    elif event["type"] == "row" and event["row"]["kind"] == "command":
+        op = event["row"]["op"]
+    else:
+        return False
+    return isinstance(op, str) and op.startswith(SESSION_OP_PREFIX)
 
 
 async def _stream(

@@ -46,7 +46,9 @@ async def add_card(page: MemberFormsDep) -> Response:
     if card is None:
         return await page.again(form)
     async with refusable(page.db, page.viewer) as outcome:
-        await members.add_card(page.db, page.member_id, card.uid, now=page.clock.now())
+        await members.add_card(
+            page.db, page.member_id, card.uid, actor=page.viewer.actor, now=page.clock.now()
+        )
     if outcome.refusal is not None:
         taken = await card_taken(page.db, page.viewer.formats, outcome.refusal, card.uid, "uid")
         return await page.again(replace(taken, values=form.values))
@@ -116,7 +118,9 @@ async def link_login(page: MemberFormsDep) -> Response:
     if link is None:
         return await page.again(form)
     async with refusable(page.db, page.viewer) as outcome:
-        await members.link_login(page.db, page.member_id, link.subject)
+        await members.link_login(
+            page.db, page.member_id, link.subject, actor=page.viewer.actor, now=page.clock.now()
+        )
     if outcome.refusal is not None:
         why = {
             "subject_linked": page._(
@@ -132,5 +136,7 @@ async def link_login(page: MemberFormsDep) -> Response:
 @router.post(ONE_MEMBER + "/login/remove")
 async def unlink_login(page: MemberFormsDep) -> Response:
     async with refusable(page.db, page.viewer):
-        await members.unlink_login(page.db, page.member_id)
+        await members.unlink_login(
+            page.db, page.member_id, actor=page.viewer.actor, now=page.clock.now()
+        )
     return page.saved(page._("Login unlinked: that person can link a card again."))

@@ -214,7 +214,14 @@ async def change_contact(page: MemberFormsDep) -> Response:
     if contact is None:
         return await page.again(form)
     async with refusable(page.db, page.viewer):
-        await members.set_contact(page.db, page.member_id, name=contact.name, email=contact.email)
+        await members.set_contact(
+            page.db,
+            page.member_id,
+            name=contact.name,
+            email=contact.email,
+            actor=page.viewer.actor,
+            now=page.clock.now(),
+        )
     return page.saved(page._("Name and e-mail address saved."))
 
 

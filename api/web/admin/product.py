@@ -119,13 +119,13 @@ async def product_edit(
 
 @router.post(LIST + "/{ean}/aliases")
 async def alias_add(
-    request: Request, ean: str, viewer: ProductManagerViewerDep, db: DbDep
+    request: Request, ean: str, viewer: ProductManagerViewerDep, db: DbDep, clock: ClockDep
 ) -> Response:
     product = await _product(db, viewer, ean)
     _ = gettext_for(viewer.language)
 
     async def add(new: NewAlias) -> Done:
-        await products.add_alias(db, product.ean, new.alias)
+        await products.add_alias(db, product.ean, new.alias, actor=viewer.actor, now=clock.now())
         return Done(f"{LIST}/{product.ean}", _("Alias %(ean)s added.") % {"ean": new.alias})
 
     return await submitted(
@@ -142,14 +142,19 @@ async def alias_add(
 
 @router.post(LIST + "/{ean}/aliases/{alias}/remove")
 async def alias_remove(
-    request: Request, ean: str, alias: str, viewer: ProductManagerViewerDep, db: DbDep
+    request: Request,
+    ean: str,
+    alias: str,
+    viewer: ProductManagerViewerDep,
+    db: DbDep,
+    clock: ClockDep,
 ) -> Response:
     product = await _product(db, viewer, ean)
     alias = _ean(viewer, alias)
     _ = gettext_for(viewer.language)
 
     async def remove(_nothing: NoFields) -> Done:
-        await products.remove_alias(db, product.ean, alias)
+        await products.remove_alias(db, product.ean, alias, actor=viewer.actor, now=clock.now())
         return Done(f"{LIST}/{product.ean}", _("Alias %(ean)s removed.") % {"ean": alias})
 
     not_an_alias = ("", _("%(ean)s is not an alias of this product.") % {"ean": alias})

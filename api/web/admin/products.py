@@ -79,7 +79,7 @@ async def product_add(
     _ = gettext_for(viewer.language)
 
     async def add(new: NewProductForm) -> Done:
-        created = await add_product(db, new, now=clock.now())
+        created = await add_product(db, new, actor=viewer.actor, now=clock.now())
         if new.initial_stock:
             await stock.restock(db, created.ean, new.initial_stock, origin_of(viewer, clock))
         return Done(f"{LIST}/{created.ean}", _("%(name)s added.") % {"name": created.name})
@@ -97,11 +97,13 @@ async def product_add(
 
 
 @router.post("/admin/categories")
-async def category_add(request: Request, viewer: ProductManagerViewerDep, db: DbDep) -> Response:
+async def category_add(
+    request: Request, viewer: ProductManagerViewerDep, db: DbDep, clock: ClockDep
+) -> Response:
     _ = gettext_for(viewer.language)
 
     async def add(new: NewCategory) -> Done:
-        created = await products.create_category(db, new.name)
+        created = await products.create_category(db, new.name, actor=viewer.actor, now=clock.now())
         return Done(f"{LIST}#categories", _("Category %(name)s added.") % {"name": created.name})
 
     return await submitted(

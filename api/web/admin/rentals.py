@@ -18,7 +18,7 @@ from api.fields import REQUEST, Paging, one_line
 from api.web.forms import FieldErrors, validated
 from api.web.render import gettext_for, notify, render
 from api.web.viewer import AdminViewerDep, PageNotFound, Viewer
-from core import members, rental_grants, rentals
+from core import members, rentals
 from core.clock import Clock
 from core.errors import Conflict, NotFound, UnknownItem
 from core.formats import BIGINT_MAX, NAME_MAX
@@ -134,7 +134,12 @@ async def add_item(
     try:
         async with db.begin_nested():
             added = await rentals.add_item(
-                db, tid=new.tid, name=new.name, description=new.description, now=clock.now()
+                db,
+                tid=new.tid,
+                name=new.name,
+                description=new.description,
+                actor=viewer.actor,
+                now=clock.now(),
             )
     except Conflict:
         taken = {"tid": _("An item with this TID is registered already.")}
@@ -146,11 +151,12 @@ async def add_item(
 
 
 async def _set_active(
-    request: Request, viewer: Viewer, db: DbDep, tid: str, *, active: bool
+    request: Request, viewer: Viewer, db: DbDep, clock: ClockDep, tid: str, *, active: bool
 ) -> Response:
+    change = rentals.reactivate if active else rentals.deactivate
     try:
         async with db.begin_nested():
-            item = await (rentals.reactivate if active else rentals.deactivate)(db, tid)
+            item = await change(db, tid, actor=viewer.actor, now=clock.now())
     except (UnknownItem, ValueError):
         raise PageNotFound(viewer) from None
     _ = gettext_for(viewer.language)
@@ -161,16 +167,18 @@ async def _set_active(
 
 @router.post(SECTION + "/items/{tid}/deactivate")
 async def deactivate_item(
-    tid: str, request: Request, viewer: AdminViewerDep, db: DbDep
+    tid: str, request: Request, viewer: AdminViewerDep, db: DbDep, clock: ClockDep
 ) -> Response:
     """No new rentals of the item; if it is out, it can still come back."""
-    return await _set_active(request, viewer, db, tid, active=False)
+    return await _set_active(request, viewer, db, clock, tid, active=False)
 
 
 @router.post(SECTION + "/items/{tid}/activate")
-async def activate_item(tid: str, request: Request, viewer: AdminViewerDep, db: DbDep) -> Response:
+async def activate_item(
+    tid: str, request: Request, viewer: AdminViewerDep, db: DbDep, clock: ClockDep
+) -> Response:
     """Put the item back into service."""
-    return await _set_active(request, viewer, db, tid, active=True)
+    return await _set_active(request, viewer, db, clock, tid, active=True)
 
 
 @router.post(SECTION + "/permissions")
@@ -185,7 +193,7 @@ async def grant_permission(
         return await _page(request, viewer, db, clock, forms=choose, status=422)
     try:
         async with db.begin_nested():
-            await rental_grants.permit(db, grantee.member_id, actor=viewer.actor, now=clock.now())
+            await rentals.permit(db, grantee.member_id, actor=viewer.actor, now=clock.now())
     except NotFound:
         gone = Forms(grant_error=_("This member no longer exists."))
         return await _page(request, viewer, db, clock, forms=gone, status=404)
@@ -203,7 +211,7 @@ async def revoke_permission(
         revoked = await rentals.permission(db, _row_id(member_id, viewer))
     except NotFound:
         raise PageNotFound(viewer) from None
-    await rental_grants.revoke(db, revoked.member_id, actor=viewer.actor, now=clock.now())
+    await rentals.revoke(db, revoked.member_id, actor=viewer.actor, now=clock.now())
     _ = gettext_for(viewer.language)
     notify(request, _("%(name)s may no longer rent items.") % {"name": revoked.member_name})
     return RedirectResponse(f"{SECTION}#permissions", status_code=303)

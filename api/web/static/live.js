@@ -4,7 +4,6 @@
 "use strict";
 
 const MAX_ROWS = 500;
-const SESSION_OPS = /^session\//;
 const WIRE_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;  // RFC 3339 UTC, as on the wire
 
 function liveSettings() {
@@ -237,8 +236,8 @@ function presencePage(settings) {
   };
   connect(settings, (event) => {
     if (event.type === "presence") mark(event);
-    else if (event.type === "result" && SESSION_OPS.test(event.op || "")) refresh();
-    else if (event.type === "row" && SESSION_OPS.test(event.row.op)) refresh();  // a command
+    // The stream of this page carries only session answers and commands besides presence.
+    else if (event.type === "result" || event.type === "row") refresh();
     else if (event.type === "snapshot") refresh();
   });
 }

@@ -32,7 +32,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def person(login_provider: LocalLoginProvider, settings_groups: dict[str, str]) -> Person:
     """A new login at the provider: `person("Ada Lovelace", "admin")` → its subject. Roles
-    are `admin` and `shop` (the product-manager group)."""
+    are `admin`, `shop` (the product-manager group) and `lab` (the technician group)."""
 
     def make(name: str, *roles: str) -> str:
         subject = unique_slug(name.split()[0].lower())
@@ -44,8 +44,18 @@ def person(login_provider: LocalLoginProvider, settings_groups: dict[str, str]) 
 
 
 @pytest.fixture
+def api_settings(api_settings: Settings) -> Settings:
+    """With a technician group of its own (by default the admins are the technicians)."""
+    return api_settings.model_copy(update={"technician_group": "lab-technicians"})
+
+
+@pytest.fixture
 def settings_groups(api_settings: Settings) -> dict[str, str]:
-    return {"admin": api_settings.admin_group, "shop": api_settings.product_manager_group}
+    return {
+        "admin": api_settings.admin_group,
+        "shop": api_settings.product_manager_group,
+        "lab": api_settings.technician_group,
+    }
 
 
 def log_in(page: Page, base_url: str, subject: str, path: str = "/") -> None:

@@ -1,6 +1,6 @@
-"""The audit trail page in Chromium: both languages at phone width, a change an admin makes on
-another page shows up there under their name, the filters by entity and by person, and a
-member who is no admin refused."""
+"""The audit trail pages in Chromium: both languages at phone width, a change an admin makes on
+another page shows up there under their name, the filters by entity and by person, a member who
+is no admin refused, and a lab technician reading the lending workflow's share at /lab/audit."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from typing import Any
 from playwright.sync_api import Page
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import members
+from core import members, rentals
 from core.audit import Actor
 from core.members import link_login
 from tests.api.web.conftest import Person, log_in
 from tests.chromium import Chromium
-from tests.factories import T0, make_member
+from tests.factories import T0, TESTER, make_member, unique_slug, unique_tid
 from tests.live_server import LiveApp
 from tests.page_checks import LANGUAGE_LOCALES, page_problems, watched
 
@@ -115,7 +115,7 @@ async def test_a_member_who_is_no_admin_gets_the_not_for_you_page(
 ) -> None:
     grace = person("Grace Hopper")
     member = await make_member(committed_db, name="Grace Hopper")
-    await link_login(committed_db, member.member_id, grace)
+    await link_login(committed_db, member.member_id, grace, actor=TESTER, now=T0)
     await committed_db.commit()
 
     def open_the_trail(page: Page) -> tuple[int, str]:
@@ -125,3 +125,39 @@ async def test_a_member_who_is_no_admin_gets_the_not_for_you_page(
         return response.status, _heading(page)
 
     assert await chromium.run(open_the_trail) == (403, NOT_FOR_YOU)
+
+
+async def test_a_technician_reads_the_lending_share_and_not_the_admins_trail(
+    live_app: LiveApp, chromium: Chromium, person: Person, committed_db: AsyncSession
+) -> None:
+    tom = person("Tom Kilburn", "lab")
+    tid = unique_tid()
+    ada = Actor.person(unique_slug("ada"), "Ada Lovelace")
+    await rentals.add_item(
+        committed_db, tid=tid, name="Cordless drill", description=None, actor=ada, now=T0
+    )
+    member = await make_member(committed_db, balance_cents=1000)
+    await members.correct_balance(
+        committed_db, member.member_id, 250, reason="cash found", now=T0, actor=ada
+    )
+    await committed_db.commit()
+
+    def look(page: Page) -> dict[str, Any]:
+        log_in(page, live_app.url, tom, "/lab")
+        page.get_by_role("link", name="Audit trail").click()
+        page.wait_for_load_state()
+        choices = page.locator("#f-entity option").all_inner_texts()
+        page.get_by_role("link", name="Ada Lovelace").first.click()
+        page.wait_for_load_state()
+        rows = _cells(page)
+        admins = page.goto(live_app.url + "/admin/audit")
+        assert admins is not None
+        return {"choices": choices, "rows": rows, "admins": (admins.status, _heading(page))}
+
+    seen = await chromium.run(look, locale="en-GB")
+
+    assert set(seen["choices"]) <= {"Everything", "Project", "Equipment request", "Rental item"}
+    assert [cells[1:5] for cells in seen["rows"]] == [
+        ["Ada Lovelace", f"Rental item {tid}", "create", ""]
+    ]
+    assert seen["admins"] == (403, NOT_FOR_YOU)

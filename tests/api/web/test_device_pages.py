@@ -20,7 +20,7 @@ from core.settings import Settings
 from tests.api.web.conftest import Person, log_in
 from tests.chromium import Chromium
 from tests.core.test_sessions import _start as start_session
-from tests.factories import T0, grant, make_machine, make_member, unique_slug
+from tests.factories import T0, TESTER, grant, make_machine, make_member, unique_slug
 from tests.live_server import LiveApp, serving
 from tests.page_checks import LANGUAGE_LOCALES, page_problems, watched
 
@@ -231,7 +231,7 @@ async def test_a_member_who_is_no_admin_gets_the_not_for_you_page(
 ) -> None:
     grace = person("Grace Hopper")
     member = await make_member(committed_db, name="Grace Hopper")
-    await link_login(committed_db, member.member_id, grace)
+    await link_login(committed_db, member.member_id, grace, actor=TESTER, now=T0)
     await committed_db.commit()
 
     def open_admin_pages(page: Page) -> list[tuple[int, str, str]]:

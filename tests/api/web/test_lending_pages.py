@@ -27,7 +27,7 @@ from core.settings import Settings
 from tests.api.conftest import LinkedMember
 from tests.api.web.conftest import Person, log_in
 from tests.chromium import Chromium
-from tests.factories import T0, make_member
+from tests.factories import T0, TESTER, make_member
 from tests.live_server import LiveApp
 from tests.page_checks import LANGUAGE_LOCALES, page_problems, watched
 
@@ -52,7 +52,9 @@ class Lab:
 
 async def _item(db: AsyncSession, name: str) -> rentals.ItemRecord:
     tid = "E280" + secrets.token_hex(10).upper()
-    return await rentals.add_item(db, tid=tid, name=name, description=None, now=SystemClock().now())
+    return await rentals.add_item(
+        db, tid=tid, name=name, description=None, now=SystemClock().now(), actor=TESTER
+    )
 
 
 async def _lab(db: AsyncSession, person: Person) -> Lab:
@@ -60,7 +62,7 @@ async def _lab(db: AsyncSession, person: Person) -> Lab:
     tag = secrets.token_hex(3)
     subject = person("Grace Hopper")
     grace = await make_member(db, name="Grace Hopper")
-    await members.link_login(db, grace.member_id, subject)
+    await members.link_login(db, grace.member_id, subject, actor=TESTER, now=T0)
     acting = Acting(grace.member_id, subject, "Grace Hopper")
     project = await projects.create(
         db, acting, name=f"Robot arm {tag}", description="Six axes.", now=now
@@ -156,16 +158,17 @@ async def test_the_lab_pages_pass_the_checks_in_both_languages(
     live_app: LiveApp, chromium: Chromium, committed_db: AsyncSession, person: Person
 ) -> None:
     lab = await _lab(committed_db, person)
-    ada = person("Ada Lovelace", "admin")
+    tom = person("Tom Kilburn", "lab")
     pages = {
         "lab-queues": "/lab",
         "lab-project": f"/lab/projects/{lab.waiting_id}",
         "lab-request": f"/lab/requests/{lab.saw_request}",
         "lab-notifications": "/lab/notifications",
+        "lab-audit": f"/lab/audit?entity=project&entity_id={lab.project_id}",
     }
 
     for language in LANGUAGE_LOCALES:
-        problems, seen = await _open_each(chromium, live_app.url, ada, pages, language)
+        problems, seen = await _open_each(chromium, live_app.url, tom, pages, language)
 
         assert problems == []
         assert "Weather station" in seen["lab-queues"]
@@ -176,6 +179,10 @@ async def test_the_lab_pages_pass_the_checks_in_both_languages(
             else "Grace Hopper submitted the project Weather station"
         )
         assert submitted in seen["lab-notifications"]
+        project = "Projekt" if language == "de" else "Project"
+        trail = seen["lab-audit"]
+        assert f"{project} {lab.project_id}" in trail
+        assert ("approve" in trail, "Ada Lovelace" in trail) == (True, True)
 
 
 def _submit(page: Page, name: str) -> None:
@@ -212,7 +219,9 @@ async def test_the_leader_adds_a_member_by_e_mail_and_an_unknown_address_is_refu
     lab = await _lab(committed_db, person)
     alan = await make_member(committed_db, name="Alan Turing")
     email = f"alan-{secrets.token_hex(4)}@example.org"
-    await members.set_contact(committed_db, alan.member_id, name="Alan Turing", email=email)
+    await members.set_contact(
+        committed_db, alan.member_id, name="Alan Turing", email=email, actor=TESTER, now=T0
+    )
     await committed_db.commit()
 
     def add(page: Page) -> dict[str, str]:

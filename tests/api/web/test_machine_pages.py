@@ -208,7 +208,7 @@ async def test_a_sub_admin_grants_on_their_own_machine_and_no_other(
     member = await make_member(committed_db, name=_unique("Grace Hopper"))
     own = await make_member(committed_db, name=_unique("Sam Sub"))
     sam = person("Sam Sub")
-    await link_login(committed_db, own.member_id, sam)
+    await link_login(committed_db, own.member_id, sam, actor=TESTER, now=T0)
     await machines.add_sub_admin(committed_db, theirs.id, sam, now=T0, actor=TESTER)
     await committed_db.commit()
 

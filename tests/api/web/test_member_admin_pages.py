@@ -58,7 +58,7 @@ async def accounts(committed_db: AsyncSession) -> Members:
     )
     other = await make_member(committed_db, name=f"Other {unique_slug('member')}", card=other_card)
     other_login = unique_slug("other-login")
-    await members.link_login(committed_db, other.member_id, other_login)
+    await members.link_login(committed_db, other.member_id, other_login, actor=TESTER, now=T0)
     await committed_db.commit()
     return Members(grace, grace_card, other, other_card, other_login)
 

@@ -46,8 +46,10 @@ async def grace(committed_db: AsyncSession, person: Person) -> Grace:
     member = await make_member(committed_db, name="Grace Hopper", balance_cents=2000)
     assert member.card_uid is not None
     subject = person("Grace Hopper")
-    await members.link_login(committed_db, member.member_id, subject)
-    await members.add_card(committed_db, member.member_id, unique_uid(), now=now)
+    await members.link_login(
+        committed_db, member.member_id, subject, actor=TESTER, now=SystemClock().now()
+    )
+    await members.add_card(committed_db, member.member_id, unique_uid(), now=now, actor=TESTER)
     laser, lathe = await make_machine(committed_db), await make_machine(committed_db)
     for machine in (laser, lathe):
         await grant(committed_db, machine, member)
@@ -76,9 +78,11 @@ async def grace(committed_db: AsyncSession, person: Person) -> Grace:
     )
     await start(lathe, timedelta(minutes=10))
     station = await make_device(committed_db, kind=DeviceKind.RENTAL)
-    await rentals.permit(committed_db, member.member_id, actor="test", now=now)
+    await rentals.permit(committed_db, member.member_id, actor=TESTER, now=now)
     saw, drill = [
-        await rentals.add_item(committed_db, tid=unique_uid(), name=name, description=None, now=now)
+        await rentals.add_item(
+            committed_db, tid=unique_uid(), name=name, description=None, now=now, actor=TESTER
+        )
         for name in ("Jigsaw", "Cordless drill")
     ]
     two_hours_ago = now - timedelta(hours=2)

@@ -13,9 +13,10 @@ from playwright.sync_api import Page
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import members, products
+from core.clock import SystemClock
 from tests.api.web.conftest import Person, log_in
 from tests.chromium import Chromium
-from tests.factories import make_member
+from tests.factories import TESTER, make_member
 from tests.live_server import LiveApp
 from tests.page_checks import LANGUAGE_LOCALES, page_problems, watched
 
@@ -210,7 +211,9 @@ async def test_a_member_without_the_shop_role_gets_the_403_page(
 ) -> None:
     subject = person("Max Muster")
     member = await make_member(committed_db, name="Max Muster")
-    await members.link_login(committed_db, member.member_id, subject)
+    await members.link_login(
+        committed_db, member.member_id, subject, actor=TESTER, now=SystemClock().now()
+    )
     await committed_db.commit()
 
     def open_the_shop_admin(page: Page) -> tuple[int, str, list[str]]:

@@ -4,8 +4,6 @@ chosen in a form) and to the welcome, which tells a login without a member how t
 
 from __future__ import annotations
 
-import secrets
-
 import httpx
 import pytest
 from playwright.sync_api import Page
@@ -16,7 +14,7 @@ from core.origin import Origin
 from tests.api.conftest import LinkedMember
 from tests.api.web.conftest import Person, log_in
 from tests.chromium import Chromium
-from tests.factories import T0, unique_slug
+from tests.factories import T0, TESTER, unique_ean, unique_slug
 from tests.live_server import LiveApp
 from tests.page_checks import LANGUAGE_LOCALES, page_problems, watched
 
@@ -42,10 +40,6 @@ def said(language: str, what: str) -> str:
     return german if language == "de" else english
 
 
-def unique_ean() -> str:
-    return f"{secrets.randbelow(10**13):013d}"
-
-
 @pytest.fixture
 async def category(committed_db: AsyncSession) -> str:
     """A category of its own with club mate (12 in stock, 1.50) and crisps (none, 2.25)."""
@@ -53,7 +47,13 @@ async def category(committed_db: AsyncSession) -> str:
     for product, price_cents, count in (("Club mate", 150, 12), ("Crisps", 225, 0)):
         ean = unique_ean()
         await products.create(
-            committed_db, ean=ean, name=product, price_cents=price_cents, now=T0, category=name
+            committed_db,
+            ean=ean,
+            name=product,
+            price_cents=price_cents,
+            now=T0,
+            category=name,
+            actor=TESTER,
         )
         if count:
             await stock.restock(committed_db, ean, count, Origin(now=T0, actor="test"))
@@ -148,7 +148,9 @@ async def test_a_member_on_the_welcome_goes_on_to_their_account(
 async def test_an_unknown_category_shows_the_whole_catalogue_by_category(
     client: httpx.AsyncClient, committed_db: AsyncSession, category: str
 ) -> None:
-    await products.create(committed_db, ean=unique_ean(), name="Pencil", price_cents=50, now=T0)
+    await products.create(
+        committed_db, ean=unique_ean(), name="Pencil", price_cents=50, now=T0, actor=TESTER
+    )
     await committed_db.commit()
 
     chosen = await client.get("/products", params={"category": category})

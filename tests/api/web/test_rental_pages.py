@@ -15,22 +15,18 @@ from core.formats import DeviceKind
 from tests.api.conftest import Headers
 from tests.api.web.conftest import Person, log_in
 from tests.chromium import Chromium
-from tests.factories import T0, make_device, make_member
+from tests.factories import T0, TESTER, make_device, make_member, unique_tid
 from tests.live_server import LiveApp
 from tests.page_checks import LANGUAGE_LOCALES, page_problems, watched
-
-
-def unique_tid() -> str:
-    return "E280" + secrets.token_hex(10).upper()
 
 
 async def _drill_out_to_grace(db: AsyncSession) -> str:
     """A drill that Grace Hopper (who may rent) has out since T0; its TID."""
     station = await make_device(db, kind=DeviceKind.RENTAL)
     grace = await make_member(db, name="Grace Hopper")
-    await rentals.permit(db, grace.member_id, actor="test", now=T0)
+    await rentals.permit(db, grace.member_id, actor=TESTER, now=T0)
     drill = await rentals.add_item(
-        db, tid=unique_tid(), name="Cordless drill", description=None, now=T0
+        db, tid=unique_tid(), name="Cordless drill", description=None, now=T0, actor=TESTER
     )
     assert grace.card_uid is not None
     await rentals.rent(db, device_id=station.id, card_uid=grace.card_uid, tid=drill.tid, now=T0)
