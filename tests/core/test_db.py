@@ -1,7 +1,9 @@
-"""The handler's PostgreSQL pool: idle connections are pinged before use, busy ones are not."""
+"""The async pools: PostgreSQL pings idle connections only; aiosqlite rolls back only open
+transactions when a connection comes back."""
 
 from __future__ import annotations
 
+import aiosqlite
 import psycopg
 import pytest
 from sqlalchemy import text
@@ -63,4 +65,30 @@ async def test_a_connection_dropped_while_busy_fails_once_then_the_pool_is_fresh
         answer = await connection.scalar(text("SELECT 1"))
 
     assert answer == 1
+    await engine.dispose()
+
+
+@pytest.fixture
+def sqlite_url(database_url: str) -> str:
+    if not is_sqlite(database_url):
+        pytest.skip("an aiosqlite pool")
+    return database_url
+
+
+async def test_an_aiosqlite_connection_given_back_inside_a_transaction_is_rolled_back(
+    sqlite_url: str,
+) -> None:
+    engine = make_async_engine(sqlite_url)
+    async with engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert isinstance(driver, aiosqlite.Connection)
+        await driver.execute_fetchall("BEGIN IMMEDIATE")
+        await driver.execute_fetchall("CREATE TABLE given_back (x INTEGER)")
+
+    async with engine.begin() as connection:
+        left = await connection.scalar(
+            text("SELECT count(*) FROM sqlite_master WHERE name = 'given_back'")
+        )
+
+    assert left == 0
     await engine.dispose()
