@@ -8,12 +8,18 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db import run
 from core.errors import CardBlocked, UnknownCard
 from core.formats import CARD_UID_PATTERN
-from core.models import Card, Member
+from core.hotpath.driver import Statement, driver
+from core.models import Card
 
 _UID = re.compile(CARD_UID_PATTERN)
+# Every card-carrying request looks its card up: hand-written SQL on the driver connection.
+_HOLDER = Statement(
+    "SELECT cards.id, cards.blocked, members.id, members.name, members.balance_cents,"
+    " members.credit_limit_cents, members.pin_hash IS NOT NULL"
+    " FROM cards JOIN members ON members.id = cards.member_id WHERE cards.uid = %(uid)s"
+)
 
 
 def normalize_uid(raw: str) -> str:
@@ -36,33 +42,21 @@ class CardHolder:
 
 async def identify(db: AsyncSession, uid: str) -> CardHolder:
     """The member holding an unblocked card."""
-    row = (
-        await run(
-            db,
-            select(
-                Card.id.label("card_id"),
-                Card.blocked,
-                Member.id,
-                Member.name,
-                Member.balance_cents,
-                Member.credit_limit_cents,
-                Member.pin_hash,
-            )
-            .join(Member, Member.id == Card.member_id)
-            .where(Card.uid == uid),
-        )
-    ).one_or_none()
+    raw = await driver(db)
+    found = await raw.rows(_HOLDER, {"uid": uid})
+    row = found[0] if found else None
     if row is None:
         raise UnknownCard("no member has this card")
-    if row.blocked:
+    card_id, blocked, member_id, name, balance_cents, credit_limit_cents, has_pin = row
+    if blocked:
         raise CardBlocked("this card is blocked")
     return CardHolder(
-        member_id=row.id,
-        card_id=row.card_id,
-        name=row.name,
-        balance_cents=row.balance_cents,
-        credit_limit_cents=row.credit_limit_cents,
-        has_pin=row.pin_hash is not None,
+        member_id=member_id,
+        card_id=card_id,
+        name=name,
+        balance_cents=balance_cents,
+        credit_limit_cents=credit_limit_cents,
+        has_pin=bool(has_pin),
     )
 
 

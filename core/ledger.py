@@ -10,13 +10,45 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import run
-from core.models import LedgerEntry, Member
+from core.hotpath.driver import Statement
+from core.hotpath.driver import driver as hot_driver
+from core.models import Member
 from core.origin import Origin
+
+# Hand-written SQL on the driver connection (`core.hotpath`): every charge, refund and top-up
+# runs these two statements, and through SQLAlchemy they cost several times their own work.
+_MOVE = Statement(
+    "UPDATE members SET balance_cents = balance_cents + %(total)s WHERE id = %(member)s"
+    " RETURNING balance_cents, credit_limit_cents"
+)
+_MOVE_WITHIN_CREDIT = Statement(
+    "UPDATE members SET balance_cents = balance_cents + %(total)s WHERE id = %(member)s"
+    " AND balance_cents + %(total)s >= -credit_limit_cents"
+    " RETURNING balance_cents, credit_limit_cents"
+)
+
+
+@cache
+def _entries(count: int) -> Statement:
+    """The INSERT of `count` ledger entries (in posting order: their ids follow it)."""
+    rows = ", ".join(
+        f"(%(member)s, %(kind{n})s, %(amount{n})s, %(after{n})s, %(device)s, %(session)s,"
+        f" %(product{n})s, %(box)s, %(counterparty)s, %(request)s, %(actor)s, %(note{n})s,"
+        " %(now)s)"
+        for n in range(count)
+    )
+    columns = (
+        "member_id, kind, amount_cents, balance_after_cents, device_id, session_id, product_id,"
+        " box_id, counterparty_id, request_id, actor, note, created_at"
+    )
+    # Only numbered placeholders are formatted in: the values are parameters.
+    return Statement(f"INSERT INTO ledger_entries ({columns}) VALUES {rows}")  # noqa: S608
 
 
 class EntryKind(StrEnum):
@@ -69,41 +101,36 @@ async def post(
     """
     postings = [p for p in postings if p.amount_cents != 0]
     total = sum(p.amount_cents for p in postings)
-    statement = (
-        update(Member)
-        .where(Member.id == member_id)
-        .values(balance_cents=Member.balance_cents + total)
-        .returning(Member.balance_cents, Member.credit_limit_cents)
+    driver = await hot_driver(db)
+    moved = await driver.rows(
+        _MOVE_WITHIN_CREDIT if within_credit else _MOVE, {"member": member_id, "total": total}
     )
-    if within_credit:
-        statement = statement.where(Member.balance_cents + total >= -Member.credit_limit_cents)
-    row = (await run(db, statement)).one_or_none()
-    if row is None:
+    if not moved:
         return None
+    balance_cents, credit_limit_cents = moved[0]
     if postings:
-        running = row.balance_cents - total
-        entries = []
-        for posting in postings:
+        params: dict[str, object] = {
+            "member": member_id,
+            "device": origin.device_id,
+            "session": session_id,
+            "box": box_id,
+            "counterparty": counterparty_id,
+            "request": origin.request_id,
+            "actor": origin.actor,
+            "now": driver.time(origin.now),
+        }
+        running = balance_cents - total
+        for number, posting in enumerate(postings):
             running += posting.amount_cents
-            entries.append(
-                {
-                    "member_id": member_id,
-                    "kind": posting.kind.value,
-                    "amount_cents": posting.amount_cents,
-                    "balance_after_cents": running,
-                    "device_id": origin.device_id,
-                    "session_id": session_id,
-                    "product_id": posting.product_id,
-                    "box_id": box_id,
-                    "counterparty_id": counterparty_id,
-                    "request_id": origin.request_id,
-                    "actor": origin.actor,
-                    "note": posting.note,
-                    "created_at": origin.now,
-                }
-            )
-        await run(db, insert(LedgerEntry), entries)
-    return Balance(row.balance_cents, row.credit_limit_cents)
+            params |= {
+                f"kind{number}": posting.kind.value,
+                f"amount{number}": posting.amount_cents,
+                f"after{number}": running,
+                f"product{number}": posting.product_id,
+                f"note{number}": posting.note,
+            }
+        await driver.run(_entries(len(postings)), params)
+    return Balance(balance_cents, credit_limit_cents)
 
 
 async def balance_of(db: AsyncSession, member_id: int) -> Balance:

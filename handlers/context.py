@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.errors import ErrorCode
 from core.devices import DeviceRef
+from core.hotpath.driver import Driver
+from core.idempotency import StoredAnswer
 from core.origin import Origin
 from core.settings import Settings
 
@@ -52,4 +54,13 @@ class Decline:
     fields: dict[str, object] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class HotContext(OpContext):
+    """An op's context on the hot path (`core.hotpath`): also the session's driver connection."""
+
+    driver: Driver
+
+
 OpHandler = Callable[[Any, OpContext], Awaitable[BaseModel | Decline]]
+# A hot op folds the stored-answer lookup into its first statement: it may find the answer.
+HotHandler = Callable[[Any, HotContext], Awaitable[BaseModel | Decline | StoredAnswer]]

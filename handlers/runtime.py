@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
@@ -33,9 +34,12 @@ from core import devices, idempotency
 from core.clock import Clock
 from core.devices import DeviceRef
 from core.errors import DomainError
+from core.hotpath import devices as hot_devices
+from core.hotpath.driver import UNAVAILABLE, Driver
+from core.hotpath.driver import driver as hotpath_driver
 from core.settings import Settings
 from handlers import metrics
-from handlers.context import Decline, OpContext
+from handlers.context import Decline, HotContext, HotHandler, OpContext
 from handlers.directory import DeviceDirectory
 from handlers.errors import wire_code
 from handlers.registry import OPS, Op
@@ -44,6 +48,7 @@ log = logging.getLogger("makerbus.handlers")
 LAST_SEEN_RESOLUTION = timedelta(seconds=60)
 RETAINED = "retained requests are not accepted: publish requests with retain=0"
 MAX_ECHOED_OP = 64
+DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout, *UNAVAILABLE)
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,10 @@ class Answer:
 
     body: bytes
     error: ErrorCode | None = None
+
+
+class AnsweredBefore(Exception):
+    """On storing its answer, a request found that a twin (same device and id) stored one first."""
 
 
 class Refused(Exception):
@@ -179,7 +188,7 @@ class Runtime:
             return error
         if isinstance(error, EnvelopeError):
             return Refused(ErrorCode.BAD_REQUEST, error.message, error.request_id)
-        if isinstance(error, OperationalError | InterfaceError | PoolTimeout):
+        if isinstance(error, DATABASE_DOWN):
             log.error(
                 "database unavailable: %s", type(error).__name__, extra={"device": target.slug}
             )
@@ -224,7 +233,7 @@ class Runtime:
         now = self._clock.now()
         try:
             return await self._run(spec, target, request, now)
-        except IntegrityError:
+        except (IntegrityError, AnsweredBefore):
             # A twin of this request (same device and id) committed first: answer as it did.
             stored = await self._stored_twin(target, request, spec)
             if stored is None:
@@ -234,33 +243,91 @@ class Runtime:
     async def _run(
         self, spec: OpSpec, target: RequestTopic, request: Request, now: datetime
     ) -> Answer:
+        op = self._ops[spec.name]
         async with self._sessions() as db:
             try:
                 async with db.begin():
                     device = await self._device(db, target, request, spec)
-                    if spec.remember_answer:
-                        stored = await idempotency.lookup(db, device.id, request.id)
-                        if stored is not None:
-                            return self._replay(stored, spec, request)
-                    params = self._validate(spec, request)
-                    await self._touch(db, device, now)
-                    ctx = OpContext(
-                        db=db, device=device, request_id=request.id, now=now, settings=self.settings
-                    )
-                    outcome = await self._ops[spec.name].handler(params, ctx)
-                    answer = self._outcome_answer(request, outcome)
-                    await self._remember(db, device, spec, request, answer.body, now)
+                    params = self._hot_params(op, request)
+                    if op.hot is None or params is None:
+                        answer = await self._general(op, db, device, request, now)
+                    else:
+                        answer = await self._hot(op.hot, spec, params, db, device, request, now)
             except DomainError as error:
                 # A rule said no: the op's changes are rolled back; the answer is kept for retries.
                 refusal = Refused(wire_code(type(error)), error.message, request.id, **error.fields)
                 answer = refusal.encode()
                 async with db.begin():
-                    await self._remember(db, device, spec, request, answer.body, now)
-        code = answer.error.value if answer.error else "ok"
-        log.debug(
-            "answered",
-            extra={"device": device.slug, "op": spec.name, "request_id": request.id, "code": code},
+                    driver = await hotpath_driver(db)
+                    await self._remember(driver, device, spec, request, answer.body, now)
+        if log.isEnabledFor(logging.DEBUG):
+            code = answer.error.value if answer.error else "ok"
+            log.debug(
+                "answered",
+                extra={
+                    "device": device.slug,
+                    "op": spec.name,
+                    "request_id": request.id,
+                    "code": code,
+                },
+            )
+        return answer
+
+    async def _general(
+        self, op: Op, db: AsyncSession, device: DeviceRef, request: Request, now: datetime
+    ) -> Answer:
+        spec = op.spec
+        driver = await hotpath_driver(db)
+        if spec.remember_answer:
+            stored = await idempotency.lookup(driver, device.id, request.id)
+            if stored is not None:
+                return self._replay(stored, spec, request)
+        params = self._validate(spec, request)
+        await self._touch(device, now, partial(devices.touch, db, now=now))
+        ctx = OpContext(
+            db=db, device=device, request_id=request.id, now=now, settings=self.settings
         )
+        outcome = await op.handler(params, ctx)
+        answer = self._outcome_answer(request, outcome)
+        await self._remember(driver, device, spec, request, answer.body, now)
+        return answer
+
+    def _hot_params(self, op: Op, request: Request) -> object | None:
+        """The request's fields for the op's hot path; None sends it the general way (also when
+        they are invalid: that way looks a stored answer up before it refuses them)."""
+        if op.hot is None:
+            return None
+        try:
+            return op.spec.request.model_validate(request.fields)
+        except ValidationError:
+            return None
+
+    async def _hot(
+        self,
+        hot: HotHandler,
+        spec: OpSpec,
+        params: object,
+        db: AsyncSession,
+        device: DeviceRef,
+        request: Request,
+        now: datetime,
+    ) -> Answer:
+        """The op on the driver connection (`core.hotpath`), its answer stored there too."""
+        driver = await hotpath_driver(db)
+        ctx = HotContext(
+            db=db,
+            device=device,
+            request_id=request.id,
+            now=now,
+            settings=self.settings,
+            driver=driver,
+        )
+        outcome = await hot(params, ctx)
+        if isinstance(outcome, idempotency.StoredAnswer):
+            return self._replay(outcome, spec, request)
+        await self._touch(device, now, partial(hot_devices.touch, driver, now=now))
+        answer = self._outcome_answer(request, outcome)
+        await self._remember(driver, device, spec, request, answer.body, now)
         return answer
 
     @staticmethod
@@ -271,7 +338,7 @@ class Runtime:
 
     async def _remember(
         self,
-        db: AsyncSession,
+        driver: Driver,
         device: DeviceRef,
         spec: OpSpec,
         request: Request,
@@ -280,8 +347,8 @@ class Runtime:
     ) -> None:
         if not spec.remember_answer:
             return
-        await idempotency.store(
-            db,
+        stored = await idempotency.store(
+            driver,
             device_id=device.id,
             request_id=request.id,
             op=spec.name,
@@ -289,6 +356,8 @@ class Runtime:
             answer=body,
             now=now,
         )
+        if not stored:
+            raise AnsweredBefore(request.id)
 
     async def _device(
         self, db: AsyncSession, target: RequestTopic, request: Request, spec: OpSpec
@@ -325,11 +394,13 @@ class Runtime:
     ) -> idempotency.StoredAnswer | None:
         async with self._sessions() as db, db.begin():
             device = await self._device(db, target, request, spec)
-            return await idempotency.lookup(db, device.id, request.id)
+            return await idempotency.lookup(await hotpath_driver(db), device.id, request.id)
 
-    async def _touch(self, db: AsyncSession, device: DeviceRef, now: datetime) -> None:
+    async def _touch(
+        self, device: DeviceRef, now: datetime, write: Callable[[int], Awaitable[None]]
+    ) -> None:
         """Update last seen at most once a minute per device and worker (it is a write)."""
         last = self._last_touch.get(device.id)
         if last is None or now - last >= LAST_SEEN_RESOLUTION:
-            await devices.touch(db, device.id, now=now)
+            await write(device.id)
             self._last_touch[device.id] = now

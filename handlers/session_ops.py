@@ -11,8 +11,10 @@ from broker.contract.sessions import (
 )
 from broker.errors import ErrorCode
 from core import sessions
+from core.hotpath import sessions as hot_sessions
+from core.idempotency import StoredAnswer
 from handlers.answers import answer, wire_fields
-from handlers.context import Decline, OpContext
+from handlers.context import Decline, HotContext, OpContext
 
 
 async def session_start(req: SessionStartRequest, ctx: OpContext) -> SessionAnswer:
@@ -40,6 +42,28 @@ async def session_heartbeat(
         heartbeat_period=ctx.heartbeat_period,
         request_id=ctx.request_id,
     )
+    return _heartbeat_answer(outcome)
+
+
+async def session_heartbeat_hot(
+    req: SessionHeartbeatRequest, ctx: HotContext
+) -> SessionAnswer | Decline | StoredAnswer:
+    """`session_heartbeat` on the driver connection; a retry finds its stored answer."""
+    outcome = await hot_sessions.heartbeat(
+        ctx.db,
+        ctx.driver,
+        device_id=ctx.device.id,
+        session_id=req.session_id,
+        now=ctx.now,
+        heartbeat_period=ctx.heartbeat_period,
+        request_id=ctx.request_id,
+    )
+    if isinstance(outcome, StoredAnswer):
+        return outcome
+    return _heartbeat_answer(outcome)
+
+
+def _heartbeat_answer(outcome: sessions.Running | sessions.Unfunded) -> SessionAnswer | Decline:
     if isinstance(outcome, sessions.Unfunded):
         return Decline(
             ErrorCode.INSUFFICIENT_FUNDS,

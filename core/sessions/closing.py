@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit, ledger
@@ -14,11 +14,17 @@ from core.audit import Actor
 from core.billing import settle
 from core.db import run
 from core.errors import SessionClosed, UnknownSession
+from core.hotpath.driver import Statement, driver
 from core.ledger import EntryKind, Posting
 from core.origin import Origin
 from core.sessions.rows import LockedRow, S, locked, locking
 
 REAP_AFTER_HEARTBEATS = 3
+_CLOSE = Statement(
+    "UPDATE sessions SET ended_at = %(ended_at)s, end_reason = %(reason)s,"
+    " duration_s = %(duration)s, total_cents = %(total)s, refund_cents = %(refund)s,"
+    " device_told_at = %(told_at)s WHERE id = %(session)s"
+)
 
 
 @dataclass(frozen=True)
@@ -57,18 +63,19 @@ async def close(
         session_id=row.id,
     )
     assert balance is not None  # a refund is a credit: no floor applies
-    await run(
-        db,
-        update(S)
-        .where(S.id == row.id)
-        .values(
-            ended_at=end_at,
-            end_reason=reason,
-            duration_s=bill.duration_s,
-            total_cents=bill.total_cents,
-            refund_cents=bill.refund_cents,
-            device_told_at=origin.now if device_knows else None,
-        ),
+    raw = await driver(db)
+    told_at = raw.time(origin.now) if device_knows else None
+    await raw.run(
+        _CLOSE,
+        {
+            "session": row.id,
+            "ended_at": raw.time(end_at),
+            "reason": reason,
+            "duration": bill.duration_s,
+            "total": bill.total_cents,
+            "refund": bill.refund_cents,
+            "told_at": told_at,
+        },
     )
     return Ended(
         session_id=row.id,

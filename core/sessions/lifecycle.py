@@ -1,7 +1,9 @@
 """A session as its machine lives it: start, heartbeat, end.
 
-Hot path: Core statements and row locks (`FOR UPDATE` on PostgreSQL; SQLite serialises writers
-with `BEGIN IMMEDIATE`), never ORM object loading. All arithmetic lives in `core.billing`.
+Hot path: row locks (`FOR UPDATE` on PostgreSQL; SQLite serialises writers with `BEGIN
+IMMEDIATE`) and no ORM objects; the statements every start and end runs are hand-written SQL on
+the driver connection (`core.hotpath`), the rarer ones Core. All arithmetic lives in
+`core.billing`.
 """
 
 from __future__ import annotations
@@ -9,19 +11,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import cards, ledger, machines
 from core.billing import Tariff, affordable_seconds, intervals_due
 from core.db import run
 from core.errors import InsufficientFunds, MachineBusy, SessionClosed, UnknownSession
+from core.hotpath.driver import Statement, driver
 from core.ledger import EntryKind, Posting
 from core.models import Member
 from core.origin import Origin
 from core.sessions.closing import Ended, close
-from core.sessions.rows import LockedRow, S, locked
+from core.sessions.rows import LockedRow, S, of_device, open_on
+
+# One open session per machine: the partial unique index decides a race between two starts.
+_OPEN = Statement(
+    "INSERT INTO sessions (device_id, member_id, card_id, login_fee_cents,"
+    " price_per_minute_cents, interval_min, started_at, paid_until, last_heartbeat_at,"
+    " prepaid_cents) VALUES (%(device)s, %(member)s, %(card)s, %(login_fee)s, %(per_minute)s,"
+    " %(interval)s, %(now)s, %(paid_until)s, %(now)s, %(prepaid)s)"
+    " ON CONFLICT (device_id) WHERE ended_at IS NULL DO NOTHING RETURNING id"
+)
 
 
 @dataclass(frozen=True)
@@ -72,7 +83,7 @@ def _running(
 
 
 async def _session_of_device(db: AsyncSession, device_id: int, session_id: int) -> LockedRow:
-    row = await locked(db, S.id == session_id, S.device_id == device_id)
+    row = await of_device(db, device_id, session_id)
     if row is None:
         raise UnknownSession(f"no session {session_id} on this machine")
     if row.ended_at is not None:
@@ -95,40 +106,35 @@ async def start(
     shorter than two heartbeats).
     """
     holder = await cards.identify(db, card_uid)
-    open_row = await locked(db, S.device_id == device_id, S.ended_at.is_(None))
+    open_row = await open_on(db, device_id)
     if open_row is not None:
         return await _rejoin(db, open_row, holder.member_id, now)
     tariff = await machines.tariff_for(db, device_id=device_id, member_id=holder.member_id)
     intervals = intervals_due(tariff, now, now, heartbeat_period)
     prepaid = intervals * tariff.interval_cents
     paid_until = now + intervals * tariff.interval
-    try:
-        async with db.begin_nested():
-            session_id = (
-                await run(
-                    db,
-                    insert(S)
-                    .values(
-                        device_id=device_id,
-                        member_id=holder.member_id,
-                        card_id=holder.card_id,
-                        login_fee_cents=tariff.login_fee_cents,
-                        price_per_minute_cents=tariff.price_per_minute_cents,
-                        interval_min=tariff.interval_min,
-                        started_at=now,
-                        paid_until=paid_until,
-                        last_heartbeat_at=now,
-                        prepaid_cents=prepaid,
-                    )
-                    .returning(S.id),
-                )
-            ).scalar_one()
-    except IntegrityError:
+    raw = await driver(db)
+    opened = await raw.rows(
+        _OPEN,
+        {
+            "device": device_id,
+            "member": holder.member_id,
+            "card": holder.card_id,
+            "login_fee": tariff.login_fee_cents,
+            "per_minute": tariff.price_per_minute_cents,
+            "interval": tariff.interval_min,
+            "now": raw.time(now),
+            "paid_until": raw.time(paid_until),
+            "prepaid": prepaid,
+        },
+    )
+    if not opened:
         # Another start on this machine committed first (the open-session index said no).
-        open_row = await locked(db, S.device_id == device_id, S.ended_at.is_(None))
+        open_row = await open_on(db, device_id)
         if open_row is None:
-            raise
+            raise RuntimeError("the session another start opened here has ended already")
         return await _rejoin(db, open_row, holder.member_id, now)
+    session_id = opened[0][0]
     balance = await ledger.post(
         db,
         holder.member_id,
@@ -170,6 +176,17 @@ async def _rejoin(db: AsyncSession, row: LockedRow, member_id: int, now: datetim
     )
 
 
+@dataclass(frozen=True)
+class Beat:
+    """A recorded heartbeat's session row (locked) and its member's balance."""
+
+    member_id: int
+    tariff: Tariff
+    paid_until: datetime
+    prepaid_cents: int
+    balance: ledger.Balance
+
+
 async def heartbeat(
     db: AsyncSession,
     *,
@@ -181,8 +198,9 @@ async def heartbeat(
 ) -> Running | Unfunded:
     """Record proof of life; prepay the next interval(s) when the paid time runs short.
 
-    The hot path: one UPDATE records the heartbeat, locks the row and returns what the answer
-    needs (the member's balance included); only a due interval costs more statements.
+    One UPDATE records the heartbeat, locks the row and returns what the answer needs (the
+    member's balance included); only a due interval costs more statements. The handlers'
+    hot path runs the same UPDATE on the driver connection (`core.hotpath.sessions`).
     """
     owner = Member.id == S.member_id
     row = (
@@ -204,11 +222,39 @@ async def heartbeat(
         )
     ).one_or_none()
     if row is None:
-        raise await _why_not_open(db, device_id, session_id)
-    paid_until, balance = row.paid_until, row.balance
+        raise await why_not_open(db, device_id, session_id)
+    beat = Beat(
+        member_id=row.member_id,
+        tariff=Tariff(row.login_fee_cents, row.price_per_minute_cents, row.interval_min),
+        paid_until=row.paid_until,
+        prepaid_cents=row.prepaid_cents,
+        balance=ledger.Balance(row.balance, row.credit),
+    )
+    return await pay_ahead(
+        db,
+        beat,
+        session_id=session_id,
+        device_id=device_id,
+        now=now,
+        heartbeat_period=heartbeat_period,
+        request_id=request_id,
+    )
+
+
+async def pay_ahead(
+    db: AsyncSession,
+    beat: Beat,
+    *,
+    session_id: int,
+    device_id: int,
+    now: datetime,
+    heartbeat_period: timedelta,
+    request_id: str | None,
+) -> Running | Unfunded:
+    """After a recorded heartbeat: charge the interval(s) now due, if any, and say how it runs."""
+    tariff, paid_until = beat.tariff, beat.paid_until
     if now >= paid_until:
         raise SessionClosed("the paid time is over")
-    tariff = Tariff(row.login_fee_cents, row.price_per_minute_cents, row.interval_min)
     intervals = intervals_due(tariff, paid_until, now, heartbeat_period)
     if not intervals:
         return _running(
@@ -217,25 +263,26 @@ async def heartbeat(
             paid_until=paid_until,
             now=now,
             charged=0,
-            balance=ledger.Balance(balance, row.credit),
+            balance=beat.balance,
         )
     charged = intervals * tariff.interval_cents
     posted = await ledger.post(
         db,
-        row.member_id,
+        beat.member_id,
         [Posting(EntryKind.SESSION_INTERVAL, -charged)],
         Origin(now=now, device_id=device_id, request_id=request_id),
         within_credit=True,
         session_id=session_id,
     )
     if posted is None:
-        return Unfunded(session_id, paid_until, _remaining_s(paid_until, now), balance)
+        remaining = _remaining_s(paid_until, now)
+        return Unfunded(session_id, paid_until, remaining, beat.balance.balance_cents)
     paid_until += intervals * tariff.interval
     await run(
         db,
         update(S)
         .where(S.id == session_id)
-        .values(paid_until=paid_until, prepaid_cents=row.prepaid_cents + charged),
+        .values(paid_until=paid_until, prepaid_cents=beat.prepaid_cents + charged),
     )
     return _running(
         session_id=session_id,
@@ -247,7 +294,8 @@ async def heartbeat(
     )
 
 
-async def _why_not_open(db: AsyncSession, device_id: int, session_id: int) -> Exception:
+async def why_not_open(db: AsyncSession, device_id: int, session_id: int) -> Exception:
+    """Why no open session `session_id` of this machine took a heartbeat."""
     ended = await run(db, select(S.ended_at).where(S.id == session_id, S.device_id == device_id))
     if ended.one_or_none() is None:
         return UnknownSession(f"no session {session_id} on this machine")
