@@ -1,5 +1,5 @@
-"""The async pools: PostgreSQL pings idle connections only; aiosqlite rolls back only open
-transactions when a connection comes back."""
+"""The async pools: PostgreSQL replaces a connection the server dropped before it is used;
+aiosqlite rolls back only open transactions when a connection comes back."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ import aiosqlite
 import psycopg
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core import db
-from core.db import is_sqlite, make_async_engine
+from core.db import make_async_engine
 from tests.databases import postgres_admin_url
 
 
@@ -30,18 +28,9 @@ def _terminate(pid: int) -> None:
         admin.execute("SELECT pg_terminate_backend(%s, 10000)", (pid,))
 
 
-@pytest.fixture
-def postgres_url(database_url: str) -> str:
-    if is_sqlite(database_url):
-        pytest.skip("a PostgreSQL pool")
-    return database_url
-
-
-async def test_a_connection_dropped_while_idle_is_replaced_before_use(
-    postgres_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(db, "PING_AFTER_IDLE_S", 0.0)
-    engine, pid = await _pooled_backend(postgres_url)
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_a_connection_the_server_dropped_is_replaced_before_use(database_url: str) -> None:
+    engine, pid = await _pooled_backend(database_url)
     _terminate(pid)
 
     async with engine.connect() as connection:
@@ -51,34 +40,11 @@ async def test_a_connection_dropped_while_idle_is_replaced_before_use(
     await engine.dispose()
 
 
-async def test_a_connection_dropped_while_busy_fails_once_then_the_pool_is_fresh(
-    postgres_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(db, "PING_AFTER_IDLE_S", 3600.0)
-    engine, pid = await _pooled_backend(postgres_url)
-    _terminate(pid)
-
-    with pytest.raises(OperationalError):
-        async with engine.connect() as connection:
-            await connection.scalar(text("SELECT 1"))
-    async with engine.connect() as connection:
-        answer = await connection.scalar(text("SELECT 1"))
-
-    assert answer == 1
-    await engine.dispose()
-
-
-@pytest.fixture
-def sqlite_url(database_url: str) -> str:
-    if not is_sqlite(database_url):
-        pytest.skip("an aiosqlite pool")
-    return database_url
-
-
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_an_aiosqlite_connection_given_back_inside_a_transaction_is_rolled_back(
-    sqlite_url: str,
+    database_url: str,
 ) -> None:
-    engine = make_async_engine(sqlite_url)
+    engine = make_async_engine(database_url)
     async with engine.connect() as connection:
         driver = (await connection.get_raw_connection()).driver_connection
         assert isinstance(driver, aiosqlite.Connection)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.billing import Tariff
 from core.clock import FrozenClock
-from core.db import async_session_factory, is_sqlite, make_async_engine
+from core.db import async_session_factory, make_async_engine
 from core.devices import DeviceRef
 from core.models import Device, LedgerEntry, MachineSession, Member
 from core.settings import Settings
@@ -261,11 +261,10 @@ async def test_invalid_fields_get_bad_request_naming_them(
     assert body["message"].startswith("session_id:")
 
 
-async def test_a_heartbeat_on_a_dropped_connection_is_unavailable_and_the_next_is_served(
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_a_heartbeat_after_the_server_dropped_its_connection_is_served(
     settings: Settings, database_url: str, clock: FrozenClock
 ) -> None:
-    if is_sqlite(database_url):
-        pytest.skip("a PostgreSQL connection")
     engine = make_async_engine(database_url, pool_size=1)
     runtime = Runtime(settings, async_session_factory(engine), clock)
     async with async_session_factory(engine)() as db:
@@ -274,8 +273,7 @@ async def test_a_heartbeat_on_a_dropped_connection_is_unavailable_and_the_next_i
     with psycopg.connect(postgres_admin_url(), autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(%s, 10000)", (pid,))
 
-    dropped = json.loads(await beat(runtime, session, "h1"))
-    retried = json.loads(await beat(runtime, session, "h1"))
+    answer = json.loads(await beat(runtime, session, "h1"))
 
-    assert (dropped["error"], retried["ok"]) == ("unavailable", True)
+    assert answer["ok"] is True
     await engine.dispose()
