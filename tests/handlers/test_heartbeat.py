@@ -9,20 +9,16 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-import psycopg
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.billing import Tariff
 from core.clock import FrozenClock
-from core.db import async_session_factory, make_async_engine
 from core.devices import DeviceRef
 from core.models import Device, LedgerEntry, MachineSession, Member
-from core.settings import Settings
 from handlers.registry import OPS
 from handlers.runtime import Runtime
-from tests.databases import postgres_admin_url
 from tests.factories import assert_ledger_matches_balances, grant, make_machine, make_member
 from tests.handlers.messages import handle, request
 
@@ -259,21 +255,3 @@ async def test_invalid_fields_get_bad_request_naming_them(
 
     assert body["error"] == "bad_request"
     assert body["message"].startswith("session_id:")
-
-
-@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
-async def test_a_heartbeat_after_the_server_dropped_its_connection_is_served(
-    settings: Settings, database_url: str, clock: FrozenClock
-) -> None:
-    engine = make_async_engine(database_url, pool_size=1)
-    runtime = Runtime(settings, async_session_factory(engine), clock)
-    async with async_session_factory(engine)() as db:
-        session = await running(runtime, db, balance_cents=10_000)
-        pid = (await db.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-    with psycopg.connect(postgres_admin_url(), autocommit=True) as admin:
-        admin.execute("SELECT pg_terminate_backend(%s, 10000)", (pid,))
-
-    answer = json.loads(await beat(runtime, session, "h1"))
-
-    assert answer["ok"] is True
-    await engine.dispose()
